@@ -8,6 +8,11 @@
  *   Ed25519        ota_ed25519_verify (one shot), _verify_init / _update / _final
  *   compare        ota_ct_memcmp (constant time)
  *
+ * Context types are named ota_<hash>_ctx (struct tags ota_sha256, ota_sha512,
+ * ota_hmac_sha256): a typedef cannot share its name with the one-shot
+ * functions ota_sha256() etc. in C, so `struct ota_sha256 h;` or
+ * `ota_sha256_ctx h;` declares one.
+ *
  * Rules for all of it: no heap, no mutable statics, no stdio; contexts are
  * plain structs owned by the caller, hold no pointers, may be copied; their
  * fields are private.  Every input has a length and nothing reads past it.
@@ -32,13 +37,13 @@ typedef struct ota_sha256 {
     uint64_t total;      /* bytes hashed so far */
     uint8_t  block[64];  /* partial block */
     uint32_t used;       /* bytes in block */
-} ota_sha256;
+} ota_sha256_ctx;
 
-void ota_sha256_init(ota_sha256 *ctx);
+void ota_sha256_init(ota_sha256_ctx *ctx);
 /* Hash len bytes at data (data may be NULL when len is 0). */
-void ota_sha256_update(ota_sha256 *ctx, const uint8_t *data, size_t len);
+void ota_sha256_update(ota_sha256_ctx *ctx, const uint8_t *data, size_t len);
 /* Write the digest and wipe the context. */
-void ota_sha256_final(ota_sha256 *ctx, uint8_t out[OTA_SHA256_SIZE]);
+void ota_sha256_final(ota_sha256_ctx *ctx, uint8_t out[OTA_SHA256_SIZE]);
 void ota_sha256(uint8_t out[OTA_SHA256_SIZE], const uint8_t *data, size_t len);
 
 /* ---- SHA-512 (FIPS 180-4) ---------------------------------------------- */
@@ -47,22 +52,22 @@ typedef struct ota_sha512 {
     uint64_t total;      /* bytes hashed so far (2^64 bytes is plenty) */
     uint8_t  block[128];
     uint32_t used;
-} ota_sha512;
+} ota_sha512_ctx;
 
-void ota_sha512_init(ota_sha512 *ctx);
-void ota_sha512_update(ota_sha512 *ctx, const uint8_t *data, size_t len);
-void ota_sha512_final(ota_sha512 *ctx, uint8_t out[OTA_SHA512_SIZE]);
+void ota_sha512_init(ota_sha512_ctx *ctx);
+void ota_sha512_update(ota_sha512_ctx *ctx, const uint8_t *data, size_t len);
+void ota_sha512_final(ota_sha512_ctx *ctx, uint8_t out[OTA_SHA512_SIZE]);
 void ota_sha512(uint8_t out[OTA_SHA512_SIZE], const uint8_t *data, size_t len);
 
 /* ---- HMAC-SHA256 (RFC 2104), for the stock-firmware tier ---------------- */
 typedef struct ota_hmac_sha256 {
-    ota_sha256 inner;
-    ota_sha256 outer;
-} ota_hmac_sha256;
+    ota_sha256_ctx inner;
+    ota_sha256_ctx outer;
+} ota_hmac_sha256_ctx;
 
-void ota_hmac_sha256_init(ota_hmac_sha256 *ctx, const uint8_t *key, size_t key_len);
-void ota_hmac_sha256_update(ota_hmac_sha256 *ctx, const uint8_t *data, size_t len);
-void ota_hmac_sha256_final(ota_hmac_sha256 *ctx, uint8_t out[OTA_SHA256_SIZE]);
+void ota_hmac_sha256_init(ota_hmac_sha256_ctx *ctx, const uint8_t *key, size_t key_len);
+void ota_hmac_sha256_update(ota_hmac_sha256_ctx *ctx, const uint8_t *data, size_t len);
+void ota_hmac_sha256_final(ota_hmac_sha256_ctx *ctx, uint8_t out[OTA_SHA256_SIZE]);
 void ota_hmac_sha256(uint8_t out[OTA_SHA256_SIZE], const uint8_t *key, size_t key_len,
                      const uint8_t *data, size_t len);
 
@@ -78,7 +83,7 @@ ota_err ota_ed25519_verify(const uint8_t sig[OTA_ED25519_SIG_SIZE],
 /* Streaming form: same verdict as the one-shot call for the concatenation of
  * every update.  Only _final returning OTA_OK means the signature is valid. */
 typedef struct ota_ed25519_verify_ctx {
-    ota_sha512 hash;     /* H(R || A || M) in progress */
+    ota_sha512_ctx hash; /* H(R || A || M) in progress */
     uint8_t sig[OTA_ED25519_SIG_SIZE];
     uint8_t pub[OTA_ED25519_PUB_SIZE];
     ota_err err;         /* sticky: set by init when sig/pub are rejected early */

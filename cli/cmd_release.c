@@ -1,0 +1,346 @@
+/*
+ * cmd_release.c: `otasign release app.js --key K --app APP ...` minifies the
+ * script (cli/jsmin.h), hashes it, signs a release statement and writes the
+ * release directory OUT/<app>-<seq>/ atomically (FORMAT.md section 8).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "jsmin.h"
+#include "util.h"
+
+#define SOURCE_MAX (16u << 20)   /* 16 MiB of JavaScript is far beyond any MCU */
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: otasign release SCRIPT.js --key NAME.key --app APP [--seq N] [--label L]\n"
+        "                       [--board B] [--out DIR] [--no-minify] [--no-mangle]\n"
+        "                       [--target V] [--unsigned] [--pub NAME.pub]\n"
+        "                       [--passphrase-file FILE]\n"
+        "\n"
+        "Minify and gate SCRIPT.js for Espruino, hash it, sign a release statement and\n"
+        "write DIR/APP-SEQ/ {bundle.js, statement.bin, release.json} atomically.\n"
+        "\n"
+        "  --key NAME.key     release (secret) key; passphrase from --passphrase-file,\n"
+        "                     OTASIGN_PASSPHRASE or the terminal\n"
+        "  --app APP          app name: 1..32 of [A-Za-z0-9._-], first a letter or digit\n"
+        "  --seq N            sequence (>= 1); default: one more than the highest APP-N in DIR;\n"
+        "                     must be above every release of APP already in DIR\n"
+        "  --label L          human label, UTF-8, up to 64 bytes\n"
+        "  --board B          board/compatibility class (default: any board)\n"
+        "  --out DIR          output directory (default: current directory)\n"
+        "  --no-minify        ship the script bytes as they are (the gate still runs)\n"
+        "  --no-mangle        minify but keep local names\n"
+        "  --target V         Espruino firmware to gate for, e.g. 2v29 (default 2v29)\n"
+        "  --unsigned         write statement.tbs (the exact bytes to sign) instead of\n"
+        "                     statement.bin; needs only the public key (--pub, or --key);\n"
+        "                     then `otasign sign` offline and `otasign attach`\n"
+        "  --pub NAME.pub     public key for --unsigned\n"
+        "\n"
+        "The creation time is SOURCE_DATE_EPOCH when set (reproducible releases), else now.\n"
+        "Exit status: 0 ok, 1 failure, 2 usage.\n");
+}
+
+/* Highest N of entries "<app>-<N>" in dir (0 when none).  -1 on error. */
+static int highest_seq(const char *dir, const char *app, uint64_t *out)
+{
+    size_t alen = strlen(app);
+    *out = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        util_err("%s: cannot read directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, app, alen) != 0 || e->d_name[alen] != '-') continue;
+        uint64_t n;
+        if (util_parse_u64(e->d_name + alen + 1, &n) != 0) continue;
+        if (n > *out) *out = n;
+    }
+    closedir(d);
+    return 0;
+}
+
+/* mkdir -p (mode 0755). */
+static int mkdirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) { free(p); return -1; }
+        *s = '/';
+    }
+    int r = mkdir(p, 0755);
+    free(p);
+    return r != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Remove a temp release directory and what we put in it. */
+static void remove_tmpdir(const char *dir)
+{
+    static const char *names[] = { "bundle.js", "statement.bin", "statement.tbs", "release.json" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char *p = util_path(dir, names[i]);
+        if (p) unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+}
+
+static void json_hex(FILE *f, const char *key, const uint8_t *b, size_t n, int comma)
+{
+    char h[65];
+    util_hex(h, b, n);
+    fprintf(f, "  \"%s\": \"%s\"%s\n", key, h, comma ? "," : "");
+}
+
+/* release.json: readable copies of every statement field plus file names. */
+static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_signed,
+                       const char *source_file, size_t before, size_t after, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f) return NULL;
+    char pubhex[65];
+    util_hex(pubhex, pub, 32);
+    fprintf(f, "{\n  \"format_version\": %u,\n", st->version ? st->version : OTA_FORMAT_VERSION);
+    fprintf(f, "  \"app\": ");
+    util_json_str(f, st->app, st->app_len);
+    fprintf(f, ",\n  \"board\": ");
+    util_json_str(f, st->board, st->board_len);
+    fprintf(f, ",\n  \"seq\": %llu,\n", (unsigned long long)st->seq);
+    fprintf(f, "  \"label\": ");
+    util_json_str(f, st->label, st->label_len);
+    fprintf(f, ",\n  \"created\": %llu,\n", (unsigned long long)st->created);
+    json_hex(f, "key_id", st->key_id, OTA_KEY_ID_SIZE, 1);
+    fprintf(f, "  \"public_key\": \"%s\",\n", pubhex);
+    fprintf(f, "  \"encoding\": \"%s\",\n", st->encoding == OTA_ENC_IDENTITY ? "identity" : "reserved");
+    fprintf(f, "  \"target\": %u,\n", st->target);
+    fprintf(f, "  \"size\": %lu,\n", (unsigned long)st->size);
+    fprintf(f, "  \"installed_size\": %lu,\n", (unsigned long)st->installed_size);
+    json_hex(f, "sha256", st->sha256, 32, 1);
+    json_hex(f, "installed_sha256", st->installed_sha256, 32, 1);
+    json_hex(f, "source_sha256", st->source_sha256, 32, 1);
+    fprintf(f, "  \"source_file\": ");
+    util_json_str(f, source_file, strlen(source_file));
+    fprintf(f, ",\n  \"bytes_before\": %zu,\n  \"bytes_after\": %zu,\n", before, after);
+    fprintf(f, "  \"bundle_file\": \"bundle.js\",\n");
+    fprintf(f, "  \"statement_file\": \"%s\",\n", is_signed ? "statement.bin" : "statement.tbs");
+    fprintf(f, "  \"signed\": %s\n}\n", is_signed ? "true" : "false");
+    if (fclose(f) != 0) { free(buf); return NULL; }
+    return buf;
+}
+
+int cmd_release(int argc, char **argv)
+{
+    const char *keyfile = NULL, *pubfile = NULL, *app = NULL, *seq_s = NULL, *label = "",
+               *board = "", *outdir = ".", *target_s = NULL, *passfile = NULL;
+    int no_minify = 0, no_mangle = 0, unsigned_ = 0, help_flag = 0, npos = 0;
+    const char *pos[2];
+    util_opt opts[] = {
+        { "--key", OPT_STR, &keyfile, NULL },
+        { "--pub", OPT_STR, &pubfile, NULL },
+        { "--app", OPT_STR, &app, NULL },
+        { "--seq", OPT_STR, &seq_s, NULL },
+        { "--label", OPT_STR, &label, NULL },
+        { "--board", OPT_STR, &board, NULL },
+        { "--out", OPT_STR, &outdir, NULL },
+        { "--no-minify", OPT_FLAG, &no_minify, NULL },
+        { "--no-mangle", OPT_FLAG, &no_mangle, NULL },
+        { "--target", OPT_STR, &target_s, NULL },
+        { "--unsigned", OPT_FLAG, &unsigned_, NULL },
+        { "--passphrase-file", OPT_STR, &passfile, NULL },
+    };
+    int rc = EXIT_FAIL;
+    uint8_t *src = NULL, *bundle = NULL;
+    size_t src_len = 0, bundle_len = 0;
+    char *tmpdir = NULL, *finaldir = NULL, *json = NULL, *p = NULL;
+    size_t json_len = 0;
+    util_secret_key k;
+    ota_trusted_key pubk;
+    uint8_t body[OTA_STATEMENT_BODY_SIZE], full[OTA_STATEMENT_SIZE];
+    uint8_t src_sha[32], bundle_sha[32];
+    uint64_t seq = 0, highest = 0;
+    jsmin_opts jo;
+    ota_statement st;
+    ota_err e;
+
+    memset(&k, 0, sizeof k);
+    memset(&pubk, 0, sizeof pubk);
+    if (util_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos, &help_flag) != 0) {
+        help(stderr);
+        return EXIT_USAGE;
+    }
+    if (help_flag) { help(stdout); return EXIT_OK; }
+    if (npos != 1) { util_err("one script file is required"); help(stderr); return EXIT_USAGE; }
+    if (!app) { util_err("--app APP is required"); return EXIT_USAGE; }
+    if (!unsigned_ && !keyfile) { util_err("--key NAME.key is required (or --unsigned with --pub)"); return EXIT_USAGE; }
+    if (unsigned_ && !keyfile && !pubfile) { util_err("--unsigned needs --pub NAME.pub (or --key)"); return EXIT_USAGE; }
+    if (ota_name_valid(app, strlen(app), OTA_NAME_MAX, 0) != OTA_OK) {
+        util_err("--app '%s': not a valid name (1..32 of A-Z a-z 0-9 . _ -, first a letter or digit)", app);
+        return EXIT_USAGE;
+    }
+    if (*board && ota_name_valid(board, strlen(board), OTA_NAME_MAX, 0) != OTA_OK) {
+        util_err("--board '%s': not a valid name (1..32 of A-Z a-z 0-9 . _ -, first a letter or digit)", board);
+        return EXIT_USAGE;
+    }
+    if (ota_label_valid(label, strlen(label)) != OTA_OK) {
+        util_err("--label: must be UTF-8 without control characters, at most %d bytes", OTA_LABEL_MAX);
+        return EXIT_USAGE;
+    }
+    if (seq_s && (util_parse_u64(seq_s, &seq) != 0 || seq == 0)) {
+        util_err("--seq '%s': must be an integer >= 1", seq_s);
+        return EXIT_USAGE;
+    }
+    jsmin_opts_default(&jo);
+    if (no_minify) jo.minify = 0;
+    if (no_mangle) jo.mangle = 0;
+    if (target_s && jsmin_parse_target(target_s, &jo.target) != 0) {
+        util_err("--target '%s': unknown firmware version (e.g. 2v29)", target_s);
+        return EXIT_USAGE;
+    }
+    const char *script = pos[0];
+
+    /* 1. The script and its bundle. */
+    if (util_read_file(script, SOURCE_MAX, &src, &src_len) != 0) goto out;
+    crypto_hash_sha256(src_sha, src, src_len);
+    int warnings = 0;
+    int mr = jsmin_run(script, src, src_len, &jo, &bundle, &bundle_len, &warnings, stderr);
+    if (mr < 0) { util_err("%s: out of memory while minifying", script); goto out; }
+    if (mr != 0) { util_err("%s: rejected by the minifier/gate (see the messages above)", script); goto out; }
+    if (bundle_len == 0) { util_err("%s: the bundle is empty; a release must contain code", script); goto out; }
+    if (bundle_len > UINT32_MAX) { util_err("%s: bundle too large", script); goto out; }
+    crypto_hash_sha256(bundle_sha, bundle, bundle_len);
+
+    /* 2. The sequence. */
+    if (highest_seq(outdir, app, &highest) != 0) goto out;
+    if (!seq_s) {
+        if (highest == UINT64_MAX) { util_err("%s: no sequence left after %s-%llu", outdir, app, (unsigned long long)highest); goto out; }
+        seq = highest + 1;
+    } else if (seq <= highest) {
+        util_err("--seq %llu: not above the highest release %s-%llu already in %s (sequences only grow)",
+                 (unsigned long long)seq, app, (unsigned long long)highest, outdir);
+        goto out;
+    }
+
+    /* 3. The key. */
+    if (unsigned_) {
+        if (util_load_pub(&pubk, pubfile ? pubfile : keyfile) != 0) goto out;
+    } else {
+        if (util_load_secret_key(&k, keyfile, passfile) != 0) goto out;
+        memcpy(pubk.pub, k.pub, 32);
+        memcpy(pubk.id, k.id, OTA_KEY_ID_SIZE);
+    }
+
+    /* 4. The statement. */
+    memset(&st, 0, sizeof st);
+    st.version = OTA_FORMAT_VERSION;
+    st.encoding = OTA_ENC_IDENTITY;
+    st.target = (uint16_t)jo.target;
+    st.key_id = pubk.id;
+    st.app = app;
+    st.app_len = strlen(app);
+    st.board = board;
+    st.board_len = strlen(board);
+    st.seq = seq;
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde) {
+        if (util_parse_u64(sde, &st.created) != 0) { util_err("SOURCE_DATE_EPOCH '%s': not a number", sde); goto out; }
+    } else {
+        st.created = (uint64_t)time(NULL);
+    }
+    st.size = (uint32_t)bundle_len;
+    st.installed_size = (uint32_t)bundle_len;
+    st.sha256 = bundle_sha;
+    st.installed_sha256 = bundle_sha;
+    st.source_sha256 = src_sha;
+    st.label = label;
+    st.label_len = strlen(label);
+    e = ota_statement_encode(body, &st);
+    if (e != OTA_OK) { util_err("cannot encode the statement: %s", ota_strerror(e)); goto out; }
+    if (!unsigned_) {
+        memcpy(full, body, sizeof body);
+        crypto_sign_detached(full + OTA_STATEMENT_BODY_SIZE, NULL, body, sizeof body, k.sk);
+        sodium_memzero(&k, sizeof k);
+        /* Check with the code devices run before anything is written. */
+        ota_statement chk;
+        e = ota_statement_verify(&chk, full, sizeof full, &pubk, 1);
+        if (e != OTA_OK) { util_err("self-check of the new statement failed: %s", ota_strerror(e)); goto out; }
+    }
+
+    /* 5. The directory: OUT/.<app>-<seq>.tmp-PID, then rename. */
+    if (mkdirs(outdir) != 0) { util_err("%s: cannot create directory: %s", outdir, strerror(errno)); goto out; }
+    char name[128];
+    snprintf(name, sizeof name, "%s-%llu", app, (unsigned long long)seq);
+    finaldir = util_path(outdir, name);
+    snprintf(name, sizeof name, ".%s-%llu.tmp-%ld", app, (unsigned long long)seq, (long)getpid());
+    tmpdir = util_path(outdir, name);
+    if (!finaldir || !tmpdir) { util_err("out of memory"); goto out; }
+    if (util_exists(finaldir)) { util_err("%s: already exists", finaldir); goto out; }
+    remove_tmpdir(tmpdir);
+    if (mkdir(tmpdir, 0755) != 0) { util_err("%s: cannot create directory: %s", tmpdir, strerror(errno)); goto out; }
+    p = util_path(tmpdir, "bundle.js");
+    if (!p || util_write_new(p, bundle, bundle_len, 0644) != 0) goto fail_tmp;
+    free(p);
+    p = util_path(tmpdir, unsigned_ ? "statement.tbs" : "statement.bin");
+    if (!p || util_write_new(p, unsigned_ ? body : full, unsigned_ ? sizeof body : sizeof full, 0644) != 0)
+        goto fail_tmp;
+    free(p);
+    ota_statement view;
+    e = ota_statement_parse(&view, unsigned_ ? body : full, unsigned_ ? sizeof body : sizeof full);
+    if (e != OTA_OK) { util_err("internal: %s", ota_strerror(e)); goto fail_tmp; }
+    json = make_json(&view, pubk.pub, !unsigned_, script, src_len, bundle_len, &json_len);
+    if (!json) { util_err("out of memory"); goto fail_tmp; }
+    p = util_path(tmpdir, "release.json");
+    if (!p || util_write_new(p, json, json_len, 0644) != 0) goto fail_tmp;
+    free(p);
+    p = NULL;
+    if (util_fsync_dir(tmpdir) != 0) goto fail_tmp;
+    const char *hook = getenv("OTASIGN_TEST_CRASH");
+    if (hook && strcmp(hook, "before-rename") == 0) _exit(99);
+    if (rename(tmpdir, finaldir) != 0) {
+        util_err("%s: cannot rename into place: %s", finaldir, strerror(errno));
+        goto fail_tmp;
+    }
+    if (util_fsync_dir(outdir) != 0) goto out;
+
+    /* 6. Summary. */
+    char hex[65], idhex[17];
+    printf("release %s-%llu written to %s%s\n", app, (unsigned long long)seq, finaldir,
+           unsigned_ ? " (UNSIGNED: sign statement.tbs offline, then attach)" : "");
+    util_hex(hex, src_sha, 32);
+    printf("  source     %s: %zu bytes, sha256 %s\n", script, src_len, hex);
+    util_hex(hex, bundle_sha, 32);
+    printf("  bundle     bundle.js: %zu bytes (%.1f%% of source%s), sha256 %s\n", bundle_len,
+           src_len ? 100.0 * (double)bundle_len / (double)src_len : 100.0,
+           jo.minify ? "" : ", not minified", hex);
+    if (warnings) printf("  warnings   %d (see above)\n", warnings);
+    printf("  sequence   %llu\n", (unsigned long long)seq);
+    util_hex(idhex, pubk.id, OTA_KEY_ID_SIZE);
+    printf("  key id     %s\n", idhex);
+    printf("  board      %s\n", *board ? board : "(any)");
+    if (*label) printf("  label      %s\n", label);
+    rc = EXIT_OK;
+    goto out;
+fail_tmp:
+    remove_tmpdir(tmpdir);
+out:
+    sodium_memzero(&k, sizeof k);
+    free(p);
+    free(src);
+    free(bundle);
+    free(tmpdir);
+    free(finaldir);
+    free(json);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * main.c: otasign, the operator's tool: keys, signed releases, offline
+ * signing, verification and inspection (formats: manifests/FORMAT.md).
+ * Each subcommand lives in cli/cmd_<name>.c; this file only dispatches.
+ * Exit codes of every command: 0 ok, 1 failure, 2 usage.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sodium.h>
+#include "jsmin.h"
+#include "util.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    { "keygen",  cmd_keygen,  "create a key pair: NAME.key (secret) and NAME.pub" },
+    { "release", cmd_release, "minify, hash and sign a script into a release directory" },
+    { "sign",    cmd_sign,    "sign an unsigned statement (offline machine)" },
+    { "attach",  cmd_attach,  "join an unsigned statement and its signature" },
+    { "verify",  cmd_verify,  "verify a release (statement, bundle, ticket) like a device does" },
+    { "inspect", cmd_inspect, "print every field of a statement, ticket or key file" },
+    { "minify",  cmd_minify,  "minify and gate a script for Espruino" },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: otasign COMMAND [ARGS]   (otasign COMMAND --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nexit status: 0 ok, 1 failure, 2 usage error\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("otasign (format version %d)\n", OTA_FORMAT_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        util_cmd = commands[i].name;
+        if (sodium_init() < 0) {
+            util_err("cannot initialise libsodium");
+            return EXIT_FAIL;
+        }
+        return commands[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "otasign: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

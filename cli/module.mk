@@ -1,0 +1,30 @@
+# cli/module.mk: otasign (the operator's CLI) and mkvectors (golden-vector
+# generator), plus their tests.  cli/*.c and cli/jsmin/*.c (the minifier,
+# another engineer's files) are picked up by wildcard.
+
+CLI_SRCS := $(wildcard cli/*.c) $(wildcard cli/jsmin/*.c)
+CLI_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS))
+CLI_LIBS := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+
+$(BIN)/otasign: $(CLI_OBJS) $(BUILD)/lib/libotacommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/lib/libotacommon.a $(CLI_LIBS) -lm
+
+# mkvectors: writes manifests/vectors/ from the published test keys.
+$(BIN)/mkvectors: $(OBJ)/cli/tools/mkvectors.o $(BUILD)/lib/libotacommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libotacommon.a $(CLI_LIBS)
+
+$(BIN)/test_release: $(OBJ)/tests/unit/test_release.o $(BUILD)/lib/libotacommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libotacommon.a $(CLI_LIBS)
+
+BINS         += $(BIN)/otasign
+TEST_PROGS   += $(BIN)/test_release
+TEST_DEPS    += $(BIN)/otasign $(BIN)/mkvectors $(BIN)/test_release
+TEST_SCRIPTS += $(wildcard tests/cli/*.sh)
+
+.PHONY: vectors
+# Regenerate the committed golden vectors (only needed when the format changes).
+vectors: $(BIN)/mkvectors
+	$(BIN)/mkvectors manifests/vectors

@@ -1,0 +1,1 @@
+ota=require("ota");ota.up();

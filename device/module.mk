@@ -1,0 +1,16 @@
+# device/module.mk: the update state machine's tests (common/ota_update.c),
+# the host device simulator otadev, its end-to-end tests, and the state
+# machine's Cortex-M4 footprint (make size).
+
+# ---- unit tests of the state machine: always sanitized -----------------------
+UPDATE_SAN_OBJS := $(BUILD)/san/common/ota_update.o $(BUILD)/san/common/ota_sha2.o \
+                   $(BUILD)/san/common/ota_ct.o $(BUILD)/san/common/ota_err.o
+UPDATE_TESTS := $(BIN)/test_update $(BIN)/test_powercut
+
+$(BIN)/test_update $(BIN)/test_powercut: $(BIN)/test_%: tests/unit/test_%.c $(UPDATE_SAN_OBJS) \
+		tests/harness.h tests/unit/emuflash.h tests/unit/update_fixture.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $< $(UPDATE_SAN_OBJS) $(LDFLAGS) $(SANFLAGS)
+
+TEST_PROGS += $(UPDATE_TESTS)
+TEST_DEPS  += $(UPDATE_TESTS)

@@ -1,0 +1,451 @@
+/*
+ * http.c: libmicrohttpd glue.
+ *
+ * Rules every response follows (Espruino's http client and GSM modems):
+ *   - every response with a body is made from a buffer or a file of known
+ *     size, so it carries Content-Length and is never chunked;
+ *   - header names have one fixed casing (Content-Type, ETag, ...);
+ *   - "Connection: close" from the client is honoured by MHD;
+ *   - the server enforces its own time limits: an idle timeout
+ *     (MHD_OPTION_CONNECTION_TIMEOUT) and a deadline for receiving a request
+ *     (the reaper, below), plus connection limits in total and per IP.
+ *
+ * Keep-alive: a handler that queues its response on the first callback
+ * (before MHD has finished with the request headers) makes MHD close the
+ * connection afterwards; we always return on the first call and answer on
+ * the second one.
+ *
+ * The reaper: MHD's timeout is an idle timeout, so a client sending a byte a
+ * second would hold a connection forever.  Each connection records when it
+ * started waiting for a request (at accept, and after each response); the
+ * main loop calls srv_http_reap() every second, which answers 408 and shuts
+ * down the socket of any connection that has been receiving one request for
+ * longer than --request-timeout.  The phase field is claimed by
+ * compare-and-swap, so a connection is either handled or reaped, never both.
+ */
+#include "otad.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { PH_READING = 0, PH_BUSY = 1, PH_KILLED = 2 };
+
+struct srv_conn {
+    srv_conn *prev, *next;         /* registry (conn_mu) */
+    int fd;
+    _Atomic int phase;             /* PH_* */
+    _Atomic int64_t phase_ns;      /* when the current phase began */
+    int64_t req_ns;                /* when the current request's handler began */
+    srv_buf body;                  /* request body of the current request */
+    bool too_big;                  /* body went over its limit */
+    bool has_body;                 /* method carries a body (POST/PATCH/PUT) */
+    char ip[INET6_ADDRSTRLEN];
+};
+
+static pthread_mutex_t conn_mu = PTHREAD_MUTEX_INITIALIZER;
+static srv_conn *conn_head;
+
+/* ---- request log: one line per request, buffered, flushed each second ---- */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char log_buf[65536];
+static size_t log_len;
+
+static void log_flush_locked(void)
+{
+    size_t off = 0;
+    while (off < log_len) {
+        ssize_t w = write(STDERR_FILENO, log_buf + off, log_len - off);
+        if (w < 0) { if (errno == EINTR) continue; break; }
+        off += (size_t)w;
+    }
+    log_len = 0;
+}
+
+void srv_log_flush(void)
+{
+    pthread_mutex_lock(&log_mu);
+    log_flush_locked();
+    pthread_mutex_unlock(&log_mu);
+}
+
+static void log_request(srv_req *q)
+{
+    if (g_srv.cfg.quiet) return;
+    char line[600];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    long us = q->conn ? (long)((srv_now_ns() - q->conn->req_ns) / 1000) : 0;
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02dZ %s %s %.400s %u %llu %ldus\n",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, q->conn ? q->conn->ip : "-", q->method, q->url, q->status,
+                     (unsigned long long)q->reply_len, us);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) n = sizeof line - 1;
+    /* Control characters in the URL would forge log lines. */
+    for (int i = 0; i < n - 1; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) line[i] = '?';
+    pthread_mutex_lock(&log_mu);
+    if (log_len + (size_t)n > sizeof log_buf) log_flush_locked();
+    memcpy(log_buf + log_len, line, (size_t)n);
+    log_len += (size_t)n;
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+enum MHD_Result srv_reply_shared(srv_req *q, unsigned status, struct MHD_Response *r, uint64_t len)
+{
+    if (!r) {
+        atomic_fetch_add(&g_srv.m.status[5], 1);
+        return MHD_NO;
+    }
+    q->status = status;
+    q->reply_len = q->head ? 0 : len;
+    enum MHD_Result ret = MHD_queue_response(q->c, status, r);
+    unsigned cls = status / 100;
+    if (cls >= 1 && cls <= 5) atomic_fetch_add(&g_srv.m.status[cls], 1);
+    log_request(q);
+    return ret;
+}
+
+enum MHD_Result srv_reply(srv_req *q, unsigned status, struct MHD_Response *r, uint64_t len)
+{
+    enum MHD_Result ret = srv_reply_shared(q, status, r, len);
+    if (r) MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result srv_reply_text(srv_req *q, unsigned status, const char *ctype, const char *t,
+                               size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)t, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    return srv_reply(q, status, r, len);
+}
+
+enum MHD_Result srv_reply_json(srv_req *q, unsigned status, const char *json, size_t len)
+{
+    return srv_reply_text(q, status, "application/json", json, len);
+}
+
+enum MHD_Result srv_reply_buf(srv_req *q, unsigned status, srv_buf *b)
+{
+    if (b->failed) {
+        srv_buf_free(b);
+        return srv_reply_error(q, 500, "internal", "response too large or out of memory");
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
+    if (!r) { srv_buf_free(b); return MHD_NO; }
+    size_t len = b->len;
+    b->data = NULL;   /* MHD owns it now */
+    srv_buf_free(b);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    return srv_reply(q, status, r, len);
+}
+
+enum MHD_Result srv_reply_error(srv_req *q, unsigned status, const char *code, const char *msg)
+{
+    srv_buf b = {0};
+    srv_buf_addstr(&b, "{\"error\":");
+    srv_buf_json_str(&b, code);
+    srv_buf_addstr(&b, ",\"message\":");
+    srv_buf_json_str(&b, msg);
+    srv_buf_addstr(&b, "}\n");
+    if (status >= 400 && status < 500) atomic_fetch_add(&g_srv.m.bad_requests, 1);
+    if (b.failed) { srv_buf_free(&b); return MHD_NO; }
+    enum MHD_Result r = srv_reply_json(q, status, b.data, b.len);
+    srv_buf_free(&b);
+    return r;
+}
+
+const char *srv_query(srv_req *q, const char *key)
+{
+    return MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *srv_header(srv_req *q, const char *key)
+{
+    return MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, key);
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        srv_conn *cn = calloc(1, sizeof *cn);
+        if (!cn) return;   /* handler refuses connections without context */
+        const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        cn->fd = fi ? fi->connect_fd : -1;
+        const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        snprintf(cn->ip, sizeof cn->ip, "-");
+        if (ai && ai->client_addr) {
+            const struct sockaddr *sa = ai->client_addr;
+            if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, cn->ip, sizeof cn->ip);
+            else if (sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, cn->ip, sizeof cn->ip);
+        }
+        atomic_store(&cn->phase, PH_READING);
+        atomic_store(&cn->phase_ns, srv_now_ns());
+        pthread_mutex_lock(&conn_mu);
+        cn->next = conn_head;
+        if (conn_head) conn_head->prev = cn;
+        conn_head = cn;
+        pthread_mutex_unlock(&conn_mu);
+        *socket_context = cn;
+        atomic_fetch_add(&g_srv.m.conns_accepted, 1);
+        atomic_fetch_add(&g_srv.m.conns_active, 1);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv_conn *cn = *socket_context;
+        if (!cn) return;
+        /* Unlinked before MHD closes the socket, so the reaper never
+         * touches a descriptor number that may be reused. */
+        pthread_mutex_lock(&conn_mu);
+        if (cn->prev) cn->prev->next = cn->next;
+        else conn_head = cn->next;
+        if (cn->next) cn->next->prev = cn->prev;
+        pthread_mutex_unlock(&conn_mu);
+        srv_buf_free(&cn->body);
+        free(cn);
+        *socket_context = NULL;
+        atomic_fetch_sub(&g_srv.m.conns_active, 1);
+    }
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls; (void)c; (void)toe;
+    srv_conn *cn = *con_cls;
+    if (!cn) return;
+    *con_cls = NULL;
+    cn->body.len = 0;
+    if (cn->body.cap > 65536) srv_buf_free(&cn->body);   /* don't keep big upload buffers */
+    cn->too_big = false;
+    atomic_fetch_sub(&g_srv.m.in_flight, 1);
+    int busy = PH_BUSY;
+    atomic_store(&cn->phase_ns, srv_now_ns());
+    atomic_compare_exchange_strong(&cn->phase, &busy, PH_READING);
+}
+
+#define REAP_BODY "{\"error\":\"timeout\",\"message\":\"request not received in time\"}\n"
+static char reap_reply[256];
+static size_t reap_reply_len;
+
+void srv_http_reap(void)
+{
+    int64_t now = srv_now_ns();
+    int64_t limit = (int64_t)g_srv.cfg.request_timeout * 1000000000LL;
+    pthread_mutex_lock(&conn_mu);
+    for (srv_conn *cn = conn_head; cn; cn = cn->next) {
+        if (atomic_load(&cn->phase) != PH_READING) continue;
+        if (now - atomic_load(&cn->phase_ns) <= limit) continue;
+        int reading = PH_READING;
+        if (!atomic_compare_exchange_strong(&cn->phase, &reading, PH_KILLED)) continue;
+        if (cn->fd >= 0) {
+            /* MHD is only reading from this socket: a complete reply written
+             * here cannot interleave with one of its own. */
+            ssize_t w = send(cn->fd, reap_reply, reap_reply_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)w;
+            shutdown(cn->fd, SHUT_RDWR);
+        }
+        atomic_fetch_add(&g_srv.m.conns_reaped, 1);
+    }
+    pthread_mutex_unlock(&conn_mu);
+}
+
+/* ---- routing --------------------------------------------------------------- */
+
+static bool starts(const char *s, const char *p, const char **rest)
+{
+    size_t n = strlen(p);
+    if (strncmp(s, p, n) != 0) return false;
+    *rest = s + n;
+    return true;
+}
+
+static enum MHD_Result route(srv_req *q)
+{
+    const char *url = q->url, *rest;
+    bool get = strcmp(q->method, "GET") == 0 || q->head;
+    bool post = strcmp(q->method, "POST") == 0;
+    atomic_fetch_add(&g_srv.m.requests, 1);
+    if (starts(url, "/manifest/", &rest)) {
+        if (!get) return srv_reply_error(q, 405, "method", "use GET");
+        return srv_route_manifest(q, rest);
+    }
+    if (starts(url, "/bundle/", &rest)) {
+        if (!get) return srv_reply_error(q, 405, "method", "use GET or HEAD");
+        return srv_route_bundle(q, rest);
+    }
+    if (starts(url, "/report/", &rest)) {
+        if (!post) return srv_reply_error(q, 405, "method", "use POST");
+        return srv_route_report(q, rest);
+    }
+    if (starts(url, "/admin/", &rest)) return srv_route_admin(q, rest);
+    if (strcmp(url, "/healthz") == 0) {
+        if (!get) return srv_reply_error(q, 405, "method", "use GET");
+        return srv_route_healthz(q);
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        if (!get) return srv_reply_error(q, 405, "method", "use GET");
+        return srv_route_metrics(q);
+    }
+    return srv_reply_error(q, 404, "not_found", "no such endpoint");
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+    (void)cls; (void)version;
+    srv_req q = { .c = c, .method = method, .url = url };
+    q.head = strcmp(method, "HEAD") == 0;
+    if (*con_cls == NULL) {
+        /* First call: headers are in.  Claim the connection from the reaper
+         * and come back for the (possibly empty) body. */
+        const union MHD_ConnectionInfo *si = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        srv_conn *cn = si ? si->socket_context : NULL;
+        if (!cn) return MHD_NO;
+        int reading = PH_READING;
+        if (!atomic_compare_exchange_strong(&cn->phase, &reading, PH_BUSY)) return MHD_NO;
+        cn->req_ns = srv_now_ns();
+        atomic_store(&cn->phase_ns, cn->req_ns);
+        cn->body.len = 0;
+        cn->too_big = false;
+        cn->has_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 ||
+                       strcmp(method, "PUT") == 0;
+        cn->body.limit = strncmp(url, "/admin/", 7) == 0 ? g_srv.cfg.max_admin_body : g_srv.cfg.max_body;
+        *con_cls = cn;
+        atomic_fetch_add(&g_srv.m.in_flight, 1);
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || *end || n > cn->body.limit) {
+                q.conn = cn;
+                cn->too_big = true;
+                atomic_fetch_add(&g_srv.m.body_too_large, 1);
+                return srv_reply_error(&q, 413, "too_large", "request body over the limit");
+            }
+        }
+        return MHD_YES;
+    }
+    srv_conn *cn = *con_cls;
+    q.conn = cn;
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (cn->too_big) return MHD_YES;   /* 413 already queued */
+        if (!cn->has_body || srv_buf_add(&cn->body, upload_data, n) != 0) {
+            cn->too_big = true;
+            atomic_fetch_add(&g_srv.m.body_too_large, 1);
+            return srv_reply_error(&q, 413, "too_large",
+                                   cn->has_body ? "request body over the limit"
+                                                : "this method takes no body");
+        }
+        /* A body trickling in (slow client): bounded like the headers. */
+        if (srv_now_ns() - cn->req_ns > (int64_t)g_srv.cfg.request_timeout * 1000000000LL)
+            return srv_reply_error(&q, 408, "timeout", "request body not received in time");
+        return MHD_YES;
+    }
+    if (cn->too_big) return MHD_YES;
+    q.body = cn->body.data ? cn->body.data : "";
+    q.body_len = cn->body.len;
+    return route(&q);
+}
+
+/* ---- start / stop -------------------------------------------------------------- */
+
+int srv_http_start(void)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, g_srv.cfg.listen_host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)g_srv.cfg.port);
+        sl = sizeof *s4;
+    } else if (inet_pton(AF_INET6, g_srv.cfg.listen_host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)g_srv.cfg.port);
+        sl = sizeof *s6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        fprintf(stderr, "otad: --listen: '%s' is not a numeric IPv4/IPv6 address\n",
+                g_srv.cfg.listen_host);
+        return -1;
+    }
+    (void)sl;
+    int rn = snprintf(reap_reply, sizeof reap_reply,
+                      "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                      strlen(REAP_BODY), REAP_BODY);
+    reap_reply_len = rn > 0 ? (size_t)rn : 0;
+    /* The shared "nothing to do" answer: no body, no per-request work. */
+    g_srv.resp_204 = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    char poll[32];
+    snprintf(poll, sizeof poll, "%u", g_srv.cfg.poll_interval);
+    MHD_add_response_header(g_srv.resp_204, "X-Poll-Interval", poll);
+    MHD_add_response_header(g_srv.resp_204, "Cache-Control", "no-store");
+
+    g_srv.daemon = MHD_start_daemon(
+        flags, (uint16_t)g_srv.cfg.port, NULL, NULL, handler, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)g_srv.cfg.threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)g_srv.cfg.idle_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)g_srv.cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)g_srv.cfg.max_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+        MHD_OPTION_END);
+    if (!g_srv.daemon) {
+        fprintf(stderr, "otad: cannot listen on %s:%u: %s\n", g_srv.cfg.listen_host,
+                g_srv.cfg.port, strerror(errno));
+        return -1;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(g_srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
+    g_srv.bound_port = di ? di->port : g_srv.cfg.port;
+    return 0;
+}
+
+void srv_http_stop(void)
+{
+    if (!g_srv.daemon) return;
+    /* Stop accepting; requests in flight finish (bounded by the request
+     * timeout), then the daemon stops and closes idle connections. */
+    MHD_socket lfd = MHD_quiesce_daemon(g_srv.daemon);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    int64_t deadline = srv_now_ns() + (int64_t)(g_srv.cfg.request_timeout + 5) * 1000000000LL;
+    while (atomic_load(&g_srv.m.in_flight) > 0 && srv_now_ns() < deadline) {
+        struct timespec ts = { 0, 20 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(g_srv.daemon);
+    g_srv.daemon = NULL;
+    if (g_srv.resp_204) MHD_destroy_response(g_srv.resp_204);
+    g_srv.resp_204 = NULL;
+}

@@ -1,0 +1,217 @@
+/*
+ * otad.h: the update server's internal interfaces (one process, one server).
+ *
+ *   config         srv_config, filled by main.c from the command line
+ *   server state   srv_server g_srv: keys, store, in-memory snapshot of
+ *                  releases and rollouts, device secrets, blocked offers,
+ *                  batched last-seen updates, metrics
+ *   snapshot       srv_snapshot_rebuild (after every admin change), read
+ *                  under g_srv.snap_lock by polls (no disk, no signing)
+ *   rollout        srv_decide: what one device should get
+ *   http glue      http.c: srv_http_start/stop, replies, logging, limits
+ *   routes         routes_device.c, routes_admin.c
+ */
+#ifndef SRV_OTAD_H
+#define SRV_OTAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <microhttpd.h>
+
+#include "ota_release.h"
+#include "store.h"
+#include "util.h"
+
+#define SRV_MAX_RELEASE_KEYS 16
+#define SRV_MAX_WAVES 16
+#define SRV_SECRET_SIZE 32      /* per-device secret (MAC tier) */
+
+typedef struct srv_config {
+    const char *data_dir;
+    char     listen_host[64];   /* numeric IPv4 or IPv6 address */
+    unsigned port;              /* 0 = any free port */
+    const char *release_pub[SRV_MAX_RELEASE_KEYS];
+    int      n_release_pub;
+    const char *admin_token_file;
+    const char *port_file;      /* write the bound port here (tests) */
+    unsigned threads;           /* MHD thread pool size */
+    unsigned idle_timeout;      /* seconds a connection may sit idle */
+    unsigned request_timeout;   /* seconds to receive a request's headers/body */
+    unsigned max_connections;
+    unsigned max_per_ip;
+    size_t   max_body;          /* device request bodies (413 above) */
+    size_t   max_admin_body;    /* admin uploads (releases) */
+    unsigned poll_interval;     /* suggested seconds between polls (jittered +-10%) */
+    bool     quiet;             /* no request log lines */
+} srv_config;
+
+/* A published release, kept for the whole life of the process (releases are
+ * immutable and never deleted), so snapshots can point at it freely. */
+typedef struct srv_rel {
+    srv_release r;                      /* statement is a malloc'd copy */
+    uint8_t statement_hash[32];         /* SHA-256 of the whole statement */
+    uint8_t bundle_hash[32];
+    char    statement_b64[460];         /* base64 of the 336 bytes */
+    char    manifest_head[1200];        /* readable JSON members, precomputed */
+    size_t  manifest_head_len;
+    struct MHD_Response *full;          /* shared 200 response for GET/HEAD of the bundle */
+    _Atomic uint64_t served_pending;    /* bytes served, not yet flushed to the store */
+} srv_rel;
+
+/* One app's current rollout, as polls see it. */
+typedef struct srv_appview {
+    srv_rollout ro;                     /* json members malloc'd */
+    srv_rel *target;                    /* the release of ro.seq */
+    srv_map allow;                      /* device -> non-NULL (empty = everybody) */
+    srv_map pins;                       /* device -> (uintptr_t)(seq + 1) */
+    double  waves[SRV_MAX_WAVES];
+    int     nwaves;
+} srv_appview;
+
+typedef struct srv_snapshot {
+    srv_map apps;                       /* app -> srv_appview* (active or paused rollouts) */
+    srv_map rels;                       /* "app/seq" -> srv_rel* */
+    srv_map bundles;                    /* sha256 hex -> srv_rel* */
+    size_t  n_rollouts_active;
+} srv_snapshot;
+
+typedef struct srv_metrics {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t status[6];         /* by class: [1]=1xx .. [5]=5xx */
+    _Atomic uint64_t polls, polls_204, offers, offers_mac;
+    _Atomic uint64_t bundle_requests, bundle_bytes, bundle_304, bundle_206;
+    _Atomic uint64_t reports, reports_failed;
+    _Atomic uint64_t admin_requests, admin_denied;
+    _Atomic uint64_t conns_accepted, conns_active, conns_reaped;
+    _Atomic uint64_t body_too_large, bad_requests;
+    _Atomic uint64_t seen_flushes, seen_flushed, seen_dropped;
+    _Atomic uint64_t rollouts_paused_auto;
+    _Atomic uint64_t in_flight;
+} srv_metrics;
+
+typedef struct srv_server {
+    srv_config cfg;
+    srv_store *store;
+    struct MHD_Daemon *daemon;
+    unsigned bound_port;
+    int64_t  started;
+
+    uint8_t  server_sk[64];             /* libsodium Ed25519 secret key (seed || pub) */
+    uint8_t  server_pk[32];
+    uint8_t  server_key_id[OTA_KEY_ID_SIZE];
+    uint8_t  secrets_key[32];           /* encrypts device secrets at rest */
+    ota_trusted_key release_keys[SRV_MAX_RELEASE_KEYS];
+    size_t   n_release_keys;
+    char    *admin_token;
+    size_t   admin_token_len;
+
+    pthread_rwlock_t snap_lock;         /* guards snap (pointer and contents) */
+    srv_snapshot *snap;
+    pthread_mutex_t admin_mu;           /* serialises admin changes and rebuilds */
+    srv_map  rels_all;                  /* "app/seq" -> srv_rel* (under admin_mu) */
+
+    pthread_mutex_t dev_mu;             /* guards secrets and blocked */
+    srv_map  secrets;                   /* device -> uint8_t[SRV_SECRET_SIZE] */
+    srv_map  blocked;                   /* "device/app/seq" -> non-NULL: never offer again */
+
+    pthread_mutex_t seen_mu;
+    srv_map  seen;                      /* "device/app" -> srv_seen* (pending flush) */
+
+    struct MHD_Response *resp_204;      /* shared: nothing to do */
+    srv_metrics m;
+} srv_server;
+
+extern srv_server g_srv;
+
+/* ---- keys and secrets (keys.c) ---------------------------------------------- */
+/* Load or create (first start) DIR/server.key, DIR/server.pub,
+ * DIR/secrets.key and the admin token; load the --release-pub files.
+ * Returns 0, or -1 after printing what failed. */
+int srv_keys_load(void);
+/* Encrypt/decrypt a device secret for storage (XChaCha20-Poly1305, the
+ * device id as associated data).  enc needs SRV_SECRET_ENC_SIZE bytes. */
+#define SRV_SECRET_ENC_SIZE (24 + SRV_SECRET_SIZE + 16)
+void srv_secret_seal(uint8_t enc[SRV_SECRET_ENC_SIZE], const uint8_t secret[SRV_SECRET_SIZE],
+                     const char *device);
+int srv_secret_open(uint8_t secret[SRV_SECRET_SIZE], const uint8_t *enc, size_t len,
+                    const char *device);
+/* Constant-time check of an "Authorization: Bearer <token>" header value. */
+bool srv_admin_authorized(const char *header);
+
+/* ---- state (state.c) --------------------------------------------------------- */
+int  srv_state_init(void);              /* load everything from the store */
+void srv_state_free(void);
+/* Rebuild the snapshot from the store; call with admin_mu held. */
+int  srv_snapshot_rebuild(void);
+/* Register a newly stored release (admin_mu held); returns the kept object. */
+srv_rel *srv_rel_add(const srv_release *r);
+/* Device-scoped memory: */
+void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE]);
+bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE]);
+void srv_block(const char *device, const char *app, uint64_t seq);
+bool srv_blocked(const char *device, const char *app, uint64_t seq);
+/* Record a poll in the pending last-seen batch (memory only). */
+void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when);
+/* Write the pending batch (and bytes served) to the store. */
+void srv_seen_flush(void);
+
+/* The bucket of a device in a rollout: 0..9999 (basis points), a hash of
+ * (rollout id, device id), the same on every poll and every replica. */
+unsigned srv_bucket(int64_t rollout_id, const char *device);
+/* Under the snapshot read lock: the release to offer this device, or NULL
+ * (nothing to do).  running is the sequence the device says it runs. */
+srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running);
+/* After a durable report: apply the error threshold / wave rules to the
+ * app's rollout.  Takes admin_mu. */
+void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_counts *c);
+
+/* ---- http (http.c) ----------------------------------------------------------- */
+typedef struct srv_conn srv_conn;
+
+/* The request being answered (lives on the handler's stack). */
+typedef struct srv_req {
+    struct MHD_Connection *c;
+    srv_conn *conn;
+    const char *method;
+    const char *url;
+    bool head;                          /* HEAD: like GET without a body */
+    const char *body;                   /* request body (NUL-terminated), may be NULL */
+    size_t body_len;
+    unsigned status;                    /* set by the reply helpers */
+    uint64_t reply_len;
+} srv_req;
+
+int  srv_http_start(void);
+/* Stop accepting, let requests in flight finish (bounded), stop. */
+void srv_http_stop(void);
+void srv_http_reap(void);               /* close connections past their time limit */
+void srv_log_flush(void);
+
+/* Queue a response and log the request.  Takes over r (destroys our ref). */
+enum MHD_Result srv_reply(srv_req *q, unsigned status, struct MHD_Response *r, uint64_t len);
+/* Same for a response shared between requests (we keep our reference). */
+enum MHD_Result srv_reply_shared(srv_req *q, unsigned status, struct MHD_Response *r, uint64_t len);
+enum MHD_Result srv_reply_json(srv_req *q, unsigned status, const char *json, size_t len);
+enum MHD_Result srv_reply_buf(srv_req *q, unsigned status, srv_buf *b);  /* frees b */
+enum MHD_Result srv_reply_error(srv_req *q, unsigned status, const char *code, const char *msg);
+enum MHD_Result srv_reply_text(srv_req *q, unsigned status, const char *ctype, const char *t,
+                               size_t len);
+const char *srv_query(srv_req *q, const char *key);
+const char *srv_header(srv_req *q, const char *key);
+
+/* ---- routes ------------------------------------------------------------------ */
+enum MHD_Result srv_route_manifest(srv_req *q, const char *device);
+enum MHD_Result srv_route_bundle(srv_req *q, const char *sha);
+enum MHD_Result srv_route_report(srv_req *q, const char *device);
+enum MHD_Result srv_route_admin(srv_req *q, const char *rest);
+enum MHD_Result srv_route_metrics(srv_req *q);
+enum MHD_Result srv_route_healthz(srv_req *q);
+
+/* Device ids: FORMAT.md, 1..32 of [A-Za-z0-9._:-], first alnum. */
+bool srv_device_id_ok(const char *s, size_t len);
+/* App names: 1..32 of [A-Za-z0-9._-], first alnum. */
+bool srv_app_ok(const char *s, size_t len);
+
+#endif

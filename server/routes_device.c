@@ -1,0 +1,415 @@
+/*
+ * routes_device.c: what devices call, plus /healthz and /metrics.
+ *
+ *   GET  /manifest/<device>?app=&seq=&nonce=   200 offer (JSON) or 204
+ *   GET  /bundle/<sha256>  (and HEAD)          200, 206 (Range), 304, 416
+ *   POST /report/<device>  {app,seq,state,detail}  200 once stored durably
+ *
+ * A 204 poll reads only the in-memory snapshot, notes last-seen in memory
+ * and answers with one shared, pre-built response: no disk, no signature.
+ * An offer signs exactly one ticket (Ed25519, server key).
+ */
+#include "otad.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ota_encode.h"
+
+bool srv_device_id_ok(const char *s, size_t len)
+{
+    return ota_name_valid(s, len, OTA_DEVICE_ID_MAX, 1) == OTA_OK;
+}
+
+bool srv_app_ok(const char *s, size_t len)
+{
+    return ota_name_valid(s, len, OTA_NAME_MAX, 0) == OTA_OK;
+}
+
+/* Decimal u64, digits only, no sign, no leading junk, no overflow. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || strlen(s) > 20) return false;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* ---- manifest ------------------------------------------------------------ */
+
+enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
+{
+    size_t dl = strlen(device);
+    if (!srv_device_id_ok(device, dl))
+        return srv_reply_error(q, 400, "bad_device",
+                               "device id: 1..32 characters of [A-Za-z0-9._:-], first a letter or digit");
+    const char *app = srv_query(q, "app");
+    const char *seqs = srv_query(q, "seq");
+    const char *nonce = srv_query(q, "nonce");
+    if (!app || !srv_app_ok(app, strlen(app)))
+        return srv_reply_error(q, 400, "bad_app",
+                               "app: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
+    uint64_t running;
+    if (!parse_u64(seqs, &running))
+        return srv_reply_error(q, 400, "bad_seq", "seq: the running sequence, decimal (0 = none)");
+    size_t nl = nonce ? strlen(nonce) : 0;
+    uint8_t nbytes[OTA_NONCE_MAX];
+    size_t nlen = 0;
+    if (nl < 2 * OTA_NONCE_MIN || nl > 2 * OTA_NONCE_MAX || (nl & 1) ||
+        ota_hex_decode(nbytes, sizeof nbytes, &nlen, nonce, nl) != OTA_OK)
+        return srv_reply_error(q, 400, "bad_nonce", "nonce: 32..64 hex characters (16..32 bytes)");
+
+    atomic_fetch_add(&g_srv.m.polls, 1);
+    int64_t now = srv_now();
+    srv_seen_note(device, app, running, now);
+
+    pthread_rwlock_rdlock(&g_srv.snap_lock);
+    srv_rel *rel = srv_decide(g_srv.snap, device, app, running);
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    if (!rel) {
+        atomic_fetch_add(&g_srv.m.polls_204, 1);
+        return srv_reply_shared(q, 204, g_srv.resp_204, 0);
+    }
+
+    /* The ticket: this device, this nonce, this statement (srv_rel objects
+     * live as long as the process, so no lock is needed from here on). */
+    ota_ticket t;
+    memset(&t, 0, sizeof t);
+    t.key_id = g_srv.server_key_id;
+    t.device_id = device;
+    t.device_id_len = dl;
+    t.nonce = nbytes;
+    t.nonce_len = nlen;
+    t.statement_sha256 = rel->statement_hash;
+    t.bundle_sha256 = rel->bundle_hash;
+    t.issued = (uint64_t)now;
+    uint8_t tk[OTA_TICKET_SIZE];
+    if (ota_ticket_encode(tk, &t) != OTA_OK)
+        return srv_reply_error(q, 500, "internal", "cannot encode ticket");
+    crypto_sign_detached(tk + OTA_TICKET_BODY_SIZE, NULL, tk, OTA_TICKET_BODY_SIZE, g_srv.server_sk);
+    char tk64[300];
+    ota_base64_encode(tk64, sizeof tk64, NULL, tk, sizeof tk, OTA_B64_STD);
+
+    char machex[2 * OTA_MAC_SIZE + 1] = "";
+    uint8_t secret[SRV_SECRET_SIZE];
+    bool has_mac = srv_secret_lookup(device, secret);
+    if (has_mac) {
+        /* Only releases whose operator signature this server verified at
+         * upload are in the snapshot, so only those are ever MAC'd. */
+        uint8_t mac[OTA_MAC_SIZE];
+        ota_ticket_mac(mac, secret, sizeof secret, tk, sizeof tk);
+        ota_hex_encode(machex, sizeof machex, mac, sizeof mac);
+        sodium_memzero(secret, sizeof secret);
+        atomic_fetch_add(&g_srv.m.offers_mac, 1);
+    }
+    unsigned base = g_srv.cfg.poll_interval;
+    unsigned span = base / 5;   /* +-10% */
+    unsigned poll = base - base / 10 + (span ? randombytes_uniform(span + 1) : 0);
+
+    size_t cap = rel->manifest_head_len + 600;
+    char *out = malloc(cap);
+    if (!out) return MHD_NO;
+    memcpy(out, rel->manifest_head, rel->manifest_head_len);
+    char nlow[2 * OTA_NONCE_MAX + 1];
+    ota_hex_encode(nlow, sizeof nlow, nbytes, nlen);
+    int n = snprintf(out + rel->manifest_head_len, cap - rel->manifest_head_len,
+                     ",\"device\":\"%s\",\"nonce\":\"%s\",\"issued\":%" PRId64 ",\"ticket\":\"%s\"%s%s%s"
+                     ",\"poll\":%u}\n",
+                     device, nlow, now, tk64, has_mac ? ",\"mac\":\"" : "", machex,
+                     has_mac ? "\"" : "", poll);
+    if (n < 0 || (size_t)n >= cap - rel->manifest_head_len) {
+        free(out);
+        return srv_reply_error(q, 500, "internal", "manifest too large");
+    }
+    size_t len = rel->manifest_head_len + (size_t)n;
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
+    if (!r) { free(out); return MHD_NO; }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    atomic_fetch_add(&g_srv.m.offers, 1);
+    return srv_reply(q, 200, r, len);
+}
+
+/* ---- bundle ---------------------------------------------------------------- */
+
+/* Parse a single "bytes=" range against size.  Returns 1 and sets
+ * [*first, *last] for a satisfiable range, 0 for "ignore the header"
+ * (multiple ranges, other units, syntax we do not serve: send it all),
+ * -1 when unsatisfiable (416). */
+static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    if (strncmp(h, "bytes=", 6) != 0) return 0;
+    h += 6;
+    while (*h == ' ') h++;
+    if (strchr(h, ',')) return 0;
+    const char *dash = strchr(h, '-');
+    if (!dash) return 0;
+    char a[24] = "", b[24] = "";
+    size_t al = (size_t)(dash - h), bl = strlen(dash + 1);
+    while (bl > 0 && dash[bl] == ' ') bl--;
+    if (al >= sizeof a || bl >= sizeof b) return 0;
+    memcpy(a, h, al);
+    memcpy(b, dash + 1, bl);
+    uint64_t x, y;
+    if (al == 0) {                       /* suffix: the last y bytes */
+        if (!parse_u64(b, &y)) return 0;
+        if (y == 0 || size == 0) return -1;
+        if (y > size) y = size;
+        *first = size - y;
+        *last = size - 1;
+        return 1;
+    }
+    if (!parse_u64(a, &x)) return 0;
+    if (bl == 0) y = size ? size - 1 : 0;
+    else if (!parse_u64(b, &y)) return 0;
+    if (bl != 0 && y < x) return 0;      /* invalid syntax: ignore */
+    if (x >= size) return -1;
+    if (y >= size) y = size - 1;
+    *first = x;
+    *last = y;
+    return 1;
+}
+
+static bool etag_matches(const char *h, const char *etag)
+{
+    /* If-None-Match: "*" or a list of (possibly weak) tags. */
+    if (strstr(h, "*")) return true;
+    return strstr(h, etag) != NULL;
+}
+
+enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
+{
+    size_t sl = strlen(sha);
+    if (sl != 64 || !srv_valid_hex(sha, 64, true))
+        return srv_reply_error(q, 400, "bad_hash", "bundle: 64 lower-case hex characters (SHA-256)");
+    atomic_fetch_add(&g_srv.m.bundle_requests, 1);
+    pthread_rwlock_rdlock(&g_srv.snap_lock);
+    srv_rel *rel = g_srv.snap ? srv_map_get(&g_srv.snap->bundles, sha, 64) : NULL;
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    if (!rel || !rel->full) return srv_reply_error(q, 404, "not_found", "no such bundle");
+    uint64_t size = rel->r.size;
+    char etag[70];
+    snprintf(etag, sizeof etag, "\"%s\"", sha);
+
+    const char *inm = srv_header(q, "If-None-Match");
+    if (inm && etag_matches(inm, etag)) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
+        MHD_add_response_header(r, "ETag", etag);
+        MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+        atomic_fetch_add(&g_srv.m.bundle_304, 1);
+        return srv_reply(q, 304, r, 0);
+    }
+    const char *range = srv_header(q, "Range");
+    const char *ifr = srv_header(q, "If-Range");
+    if (range && (!ifr || strcmp(ifr, etag) == 0)) {
+        uint64_t first = 0, last = 0;
+        int pr = parse_range(range, size, &first, &last);
+        if (pr < 0) {
+            char cr[64];
+            snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+            static const char body[] =
+                "{\"error\":\"range\",\"message\":\"range not satisfiable\"}\n";
+            struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+                                                                     MHD_RESPMEM_PERSISTENT);
+            if (!r) return MHD_NO;
+            MHD_add_response_header(r, "Content-Type", "application/json");
+            MHD_add_response_header(r, "Content-Range", cr);
+            return srv_reply(q, 416, r, sizeof body - 1);
+        }
+        if (pr > 0 && !(first == 0 && last == size - 1)) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/bundles/%s", g_srv.cfg.data_dir, sha);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) return srv_reply_error(q, 500, "internal", "bundle file unreadable");
+            uint64_t len = last - first + 1;
+            struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, (int64_t)first);
+            if (!r) { close(fd); return MHD_NO; }
+            char cr[96];
+            snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+            MHD_add_response_header(r, "Content-Type", "application/javascript");
+            MHD_add_response_header(r, "Content-Range", cr);
+            MHD_add_response_header(r, "ETag", etag);
+            MHD_add_response_header(r, "Accept-Ranges", "bytes");
+            MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+            if (!q->head) {
+                atomic_fetch_add(&rel->served_pending, len);
+                atomic_fetch_add(&g_srv.m.bundle_bytes, len);
+            }
+            atomic_fetch_add(&g_srv.m.bundle_206, 1);
+            return srv_reply(q, 206, r, len);
+        }
+    }
+    if (!q->head) {
+        atomic_fetch_add(&rel->served_pending, size);
+        atomic_fetch_add(&g_srv.m.bundle_bytes, size);
+    }
+    return srv_reply_shared(q, 200, rel->full, size);
+}
+
+/* ---- report ------------------------------------------------------------------ */
+
+enum MHD_Result srv_route_report(srv_req *q, const char *device)
+{
+    size_t dl = strlen(device);
+    if (!srv_device_id_ok(device, dl))
+        return srv_reply_error(q, 400, "bad_device",
+                               "device id: 1..32 characters of [A-Za-z0-9._:-], first a letter or digit");
+    atomic_fetch_add(&g_srv.m.reports, 1);
+    /* MAC tier: a device with a secret signs its reports, so nobody can
+     * forge failures to stall a rollout:
+     * X-OTA-MAC = hex HMAC-SHA256(secret, "OTAR" || body bytes). */
+    uint8_t secret[SRV_SECRET_SIZE];
+    if (srv_secret_lookup(device, secret)) {
+        const char *mh = srv_header(q, "X-OTA-MAC");
+        uint8_t want[32], got[32];
+        size_t gl = 0;
+        ota_hmac_sha256 h;
+        ota_hmac_sha256_init(&h, secret, sizeof secret);
+        ota_hmac_sha256_update(&h, (const uint8_t *)"OTAR", 4);
+        ota_hmac_sha256_update(&h, (const uint8_t *)q->body, q->body_len);
+        ota_hmac_sha256_final(&h, want);
+        sodium_memzero(secret, sizeof secret);
+        if (!mh || strlen(mh) != 64 || ota_hex_decode(got, sizeof got, &gl, mh, 64) != OTA_OK ||
+            ota_ct_memcmp(want, got, 32) != 0) {
+            atomic_fetch_add(&g_srv.m.reports_failed, 1);
+            return srv_reply_error(q, 401, "bad_mac",
+                                   "this device reports with X-OTA-MAC: hex HMAC-SHA256(secret, \"OTAR\" || body)");
+        }
+    }
+    cJSON *j = cJSON_ParseWithLength(q->body, q->body_len);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        atomic_fetch_add(&g_srv.m.reports_failed, 1);
+        return srv_reply_error(q, 400, "bad_json", "body: a JSON object {app, seq, state, detail}");
+    }
+    srv_report r;
+    memset(&r, 0, sizeof r);
+    const char *err = NULL;
+    cJSON *app = cJSON_GetObjectItemCaseSensitive(j, "app");
+    cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
+    cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
+    cJSON *detail = cJSON_GetObjectItemCaseSensitive(j, "detail");
+    if (!cJSON_IsString(app) || !srv_app_ok(app->valuestring, strlen(app->valuestring)))
+        err = "app: 1..32 characters of [A-Za-z0-9._-]";
+    else if (!cJSON_IsNumber(seq) || seq->valuedouble < 0 || seq->valuedouble > 9007199254740991.0 ||
+             seq->valuedouble != (double)(uint64_t)seq->valuedouble)
+        err = "seq: a whole number >= 0";
+    else if (!cJSON_IsString(state) || srv_state_index(state->valuestring) < 0)
+        err = "state: one of downloading, downloaded, trial, confirmed, rolled_back, rejected, failed";
+    else if (detail && !cJSON_IsNull(detail) &&
+             (!cJSON_IsString(detail) || strlen(detail->valuestring) > 256))
+        err = "detail: a string of at most 256 bytes";
+    if (err) {
+        cJSON_Delete(j);
+        atomic_fetch_add(&g_srv.m.reports_failed, 1);
+        return srv_reply_error(q, 400, "bad_report", err);
+    }
+    snprintf(r.device, sizeof r.device, "%s", device);
+    snprintf(r.app, sizeof r.app, "%s", app->valuestring);
+    r.seq = (uint64_t)seq->valuedouble;
+    snprintf(r.state, sizeof r.state, "%s", state->valuestring);
+    if (cJSON_IsString(detail)) snprintf(r.detail, sizeof r.detail, "%s", detail->valuestring);
+    r.when = srv_now();
+    cJSON_Delete(j);
+
+    srv_release_counts counts;
+    if (g_srv.store->ops->report(g_srv.store, &r, &counts) != 0) {
+        atomic_fetch_add(&g_srv.m.reports_failed, 1);
+        return srv_reply_error(q, 503, "store", "report not stored; retry");
+    }
+    /* Durable from here on: the reply below acknowledges it. */
+    if (strcmp(r.state, "rolled_back") == 0 || strcmp(r.state, "rejected") == 0)
+        srv_block(r.device, r.app, r.seq);
+    int si = srv_state_index(r.state);
+    if (si >= 3) srv_rollout_after_report(r.app, r.seq, &counts);
+    static const char ok[] = "{\"ok\":true}\n";
+    return srv_reply_json(q, 200, ok, sizeof ok - 1);
+}
+
+/* ---- health and metrics ---------------------------------------------------------- */
+
+enum MHD_Result srv_route_healthz(srv_req *q)
+{
+    char pk[65], kid[17];
+    ota_hex_encode(pk, sizeof pk, g_srv.server_pk, 32);
+    ota_hex_encode(kid, sizeof kid, g_srv.server_key_id, 8);
+    pthread_rwlock_rdlock(&g_srv.snap_lock);
+    size_t rels = g_srv.snap ? g_srv.snap->rels.count : 0;
+    size_t active = g_srv.snap ? g_srv.snap->n_rollouts_active : 0;
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    char out[512];
+    int n = snprintf(out, sizeof out,
+                     "{\"status\":\"ok\",\"uptime\":%lld,\"releases\":%zu,\"rollouts_active\":%zu,"
+                     "\"server_key\":\"%s\",\"server_key_id\":\"%s\"}\n",
+                     (long long)(srv_now() - g_srv.started), rels, active, pk, kid);
+    return srv_reply_json(q, 200, out, (size_t)n);
+}
+
+enum MHD_Result srv_route_metrics(srv_req *q)
+{
+    srv_metrics *m = &g_srv.m;
+    srv_buf b = {0};
+#define C(name, help, v) srv_buf_printf(&b, "# HELP otad_" name " " help "\n# TYPE otad_" name \
+                                            " counter\notad_" name " %llu\n", (unsigned long long)(v))
+#define G(name, help, v) srv_buf_printf(&b, "# HELP otad_" name " " help "\n# TYPE otad_" name \
+                                            " gauge\notad_" name " %llu\n", (unsigned long long)(v))
+    C("requests_total", "HTTP requests routed.", atomic_load(&m->requests));
+    srv_buf_addstr(&b, "# HELP otad_responses_total HTTP responses by status class.\n"
+                       "# TYPE otad_responses_total counter\n");
+    for (int i = 1; i <= 5; i++)
+        srv_buf_printf(&b, "otad_responses_total{class=\"%dxx\"} %llu\n", i,
+                       (unsigned long long)atomic_load(&m->status[i]));
+    C("polls_total", "Manifest polls answered.", atomic_load(&m->polls));
+    C("polls_nothing_total", "Polls answered 204 (nothing to do).", atomic_load(&m->polls_204));
+    C("offers_total", "Offers made (one ticket signed each).", atomic_load(&m->offers));
+    C("offers_mac_total", "Offers carrying a device MAC.", atomic_load(&m->offers_mac));
+    C("bundle_requests_total", "Bundle requests.", atomic_load(&m->bundle_requests));
+    C("bundle_bytes_total", "Bundle bytes queued for sending.", atomic_load(&m->bundle_bytes));
+    C("bundle_not_modified_total", "Bundle requests answered 304.", atomic_load(&m->bundle_304));
+    C("bundle_partial_total", "Bundle requests answered 206.", atomic_load(&m->bundle_206));
+    C("reports_total", "Device reports received.", atomic_load(&m->reports));
+    C("reports_refused_total", "Device reports refused or not stored.", atomic_load(&m->reports_failed));
+    C("admin_requests_total", "Admin API requests.", atomic_load(&m->admin_requests));
+    C("admin_denied_total", "Admin API requests without a valid token.", atomic_load(&m->admin_denied));
+    C("connections_accepted_total", "TCP connections accepted.", atomic_load(&m->conns_accepted));
+    G("connections_active", "TCP connections open.", atomic_load(&m->conns_active));
+    C("connections_timed_out_total", "Connections closed for sending a request too slowly.",
+      atomic_load(&m->conns_reaped));
+    C("bodies_too_large_total", "Requests refused with 413.", atomic_load(&m->body_too_large));
+    C("seen_flushes_total", "Batched last-seen writes.", atomic_load(&m->seen_flushes));
+    C("seen_flushed_total", "Last-seen entries written.", atomic_load(&m->seen_flushed));
+    C("seen_dropped_total", "Last-seen entries dropped (batch full).", atomic_load(&m->seen_dropped));
+    C("rollouts_auto_paused_total", "Rollouts paused by their error threshold.",
+      atomic_load(&m->rollouts_paused_auto));
+    G("requests_in_flight", "Requests being handled.", atomic_load(&m->in_flight));
+    pthread_rwlock_rdlock(&g_srv.snap_lock);
+    size_t rels = g_srv.snap ? g_srv.snap->rels.count : 0;
+    size_t active = g_srv.snap ? g_srv.snap->n_rollouts_active : 0;
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    G("releases", "Releases published.", rels);
+    G("rollouts_active", "Rollouts active.", active);
+    G("uptime_seconds", "Seconds since start.", (uint64_t)(srv_now() - g_srv.started));
+#undef C
+#undef G
+    if (b.failed) { srv_buf_free(&b); return MHD_NO; }
+    struct MHD_Response *r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+    if (!r) { srv_buf_free(&b); return MHD_NO; }
+    size_t len = b.len;
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    return srv_reply(q, 200, r, len);
+}

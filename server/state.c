@@ -1,0 +1,491 @@
+/*
+ * state.c: what otad keeps in memory so that polls never touch the disk.
+ *
+ *   releases   srv_rel objects, one per published release, kept for the life
+ *              of the process (releases are immutable), each with its
+ *              precomputed manifest members and a shared bundle response
+ *   snapshot   apps -> current rollout (active or paused), rebuilt from the
+ *              store after every change and swapped under snap_lock
+ *   devices    per-device secrets (decrypted at start), and the offers never
+ *              to be made again (device rolled back from or rejected them)
+ *   last seen  polls note (device, app, seq, time) in a map; the main loop
+ *              flushes it to the store once a second and at shutdown
+ */
+#include "otad.h"
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ota_encode.h"
+
+#define SEEN_MAX 262144   /* pending last-seen entries; beyond it polls are not noted */
+
+static void hex32(char out[65], const uint8_t *b)
+{
+    ota_hex_encode(out, 65, b, 32);
+}
+
+static size_t relkey(char *out, size_t cap, const char *app, uint64_t seq)
+{
+    int n = snprintf(out, cap, "%s/%" PRIu64, app, seq);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* ---- releases ------------------------------------------------------------ */
+
+srv_rel *srv_rel_add(const srv_release *r)
+{
+    char key[64];
+    size_t klen = relkey(key, sizeof key, r->app, r->seq);
+    srv_rel *x = srv_map_get(&g_srv.rels_all, key, klen);
+    if (x) return x;
+    x = calloc(1, sizeof *x);
+    if (!x) return NULL;
+    x->r = *r;
+    x->r.statement = malloc(r->statement_len);
+    if (!x->r.statement) { free(x); return NULL; }
+    memcpy(x->r.statement, r->statement, r->statement_len);
+
+    ota_statement st;
+    if (ota_statement_parse(&st, x->r.statement, x->r.statement_len) != OTA_OK) {
+        fprintf(stderr, "otad: stored statement %s does not parse; skipped\n", key);
+        free(x->r.statement);
+        free(x);
+        return NULL;
+    }
+    ota_sha256(x->statement_hash, x->r.statement, x->r.statement_len);
+    memcpy(x->bundle_hash, st.sha256, 32);
+    ota_base64_encode(x->statement_b64, sizeof x->statement_b64, NULL, x->r.statement,
+                      x->r.statement_len, OTA_B64_STD);
+
+    /* The readable members of the manifest (FORMAT.md section 6), once. */
+    char label[OTA_LABEL_MAX + 1], board[OTA_NAME_MAX + 1], app[OTA_NAME_MAX + 1];
+    char kid[17], sha[65], isha[65], ssha[65];
+    memcpy(label, st.label, st.label_len); label[st.label_len] = 0;
+    memcpy(board, st.board, st.board_len); board[st.board_len] = 0;
+    memcpy(app, st.app, st.app_len); app[st.app_len] = 0;
+    ota_hex_encode(kid, sizeof kid, st.key_id, OTA_KEY_ID_SIZE);
+    hex32(sha, st.sha256);
+    hex32(isha, st.installed_sha256);
+    hex32(ssha, st.source_sha256);
+    srv_buf b = {0};
+    srv_buf_addstr(&b, "{\"app\":");
+    srv_buf_json_str(&b, app);
+    srv_buf_addstr(&b, ",\"board\":");
+    srv_buf_json_str(&b, board);
+    srv_buf_printf(&b, ",\"seq\":%" PRIu64 ",\"label\":", st.seq);
+    srv_buf_json_str(&b, label);
+    srv_buf_printf(&b, ",\"created\":%" PRIu64 ",\"key_id\":\"%s\",\"encoding\":\"%s\","
+                       "\"size\":%" PRIu32 ",\"installed_size\":%" PRIu32 ",\"sha256\":\"%s\","
+                       "\"installed_sha256\":\"%s\",\"source_sha256\":\"%s\","
+                       "\"url\":\"/bundle/%s\",\"statement\":\"%s\"",
+                   st.created, kid, st.encoding == OTA_ENC_IDENTITY ? "identity" : "compressed",
+                   st.size, st.installed_size, sha, isha, ssha, sha, x->statement_b64);
+    if (b.failed || b.len >= sizeof x->manifest_head) {
+        srv_buf_free(&b);
+        free(x->r.statement);
+        free(x);
+        return NULL;
+    }
+    memcpy(x->manifest_head, b.data, b.len + 1);
+    x->manifest_head_len = b.len;
+    srv_buf_free(&b);
+
+    /* One shared response serves every full GET/HEAD of this bundle:
+     * MHD sends it with sendfile() at a per-connection offset. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bundles/%s", g_srv.cfg.data_dir, sha);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        x->full = MHD_create_response_from_fd_at_offset64(st.size, fd, 0);
+        if (x->full) {
+            char etag[70];
+            snprintf(etag, sizeof etag, "\"%s\"", sha);
+            MHD_add_response_header(x->full, "Content-Type", "application/javascript");
+            MHD_add_response_header(x->full, "ETag", etag);
+            MHD_add_response_header(x->full, "Accept-Ranges", "bytes");
+            MHD_add_response_header(x->full, "Cache-Control", "public, max-age=31536000, immutable");
+        } else {
+            close(fd);
+        }
+    } else {
+        fprintf(stderr, "otad: bundle file %s missing: %s cannot be downloaded\n", path, key);
+    }
+    bool failed = false;
+    srv_map_put(&g_srv.rels_all, key, klen, x, &failed);
+    return x;
+}
+
+/* ---- snapshot ------------------------------------------------------------- */
+
+static void appview_free(const char *k, void *v, void *arg)
+{
+    (void)k; (void)arg;
+    srv_appview *a = v;
+    free(a->ro.allow_json);
+    free(a->ro.pins_json);
+    free(a->ro.waves_json);
+    srv_map_free(&a->allow);
+    srv_map_free(&a->pins);
+    free(a);
+}
+
+static void snapshot_free(srv_snapshot *s)
+{
+    if (!s) return;
+    srv_map_each(&s->apps, appview_free, NULL);
+    srv_map_free(&s->apps);
+    srv_map_free(&s->rels);
+    srv_map_free(&s->bundles);
+    free(s);
+}
+
+static void rel_cb(const srv_release *r, void *arg)
+{
+    srv_snapshot *s = arg;
+    srv_rel *x = srv_rel_add(r);
+    if (!x) return;
+    char key[64];
+    size_t klen = relkey(key, sizeof key, r->app, r->seq);
+    srv_map_put(&s->rels, key, klen, x, NULL);
+    srv_map_put(&s->bundles, r->bundle_sha256, strlen(r->bundle_sha256), x, NULL);
+}
+
+static char *dupstr(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static void rollout_cb(const srv_rollout *r, void *arg)
+{
+    srv_snapshot *s = arg;
+    if (strcmp(r->state, SRV_RO_ACTIVE) != 0 && strcmp(r->state, SRV_RO_PAUSED) != 0) return;
+    srv_appview *a = calloc(1, sizeof *a);
+    if (!a) return;
+    a->ro = *r;
+    a->ro.allow_json = dupstr(r->allow_json);
+    a->ro.pins_json = dupstr(r->pins_json);
+    a->ro.waves_json = dupstr(r->waves_json);
+    char key[64];
+    size_t klen = relkey(key, sizeof key, r->app, r->seq);
+    a->target = srv_map_get(&s->rels, key, klen);
+    cJSON *j = cJSON_Parse(a->ro.allow_json);
+    cJSON *it;
+    if (cJSON_IsArray(j))
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsString(it)) srv_map_put(&a->allow, it->valuestring, strlen(it->valuestring), a, NULL);
+    cJSON_Delete(j);
+    j = cJSON_Parse(a->ro.pins_json);
+    if (cJSON_IsObject(j))
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsNumber(it) && it->valuedouble >= 0)
+                srv_map_put(&a->pins, it->string, strlen(it->string),
+                            (void *)(uintptr_t)((uint64_t)it->valuedouble + 1), NULL);
+    cJSON_Delete(j);
+    j = cJSON_Parse(a->ro.waves_json);
+    if (cJSON_IsArray(j))
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsNumber(it) && a->nwaves < SRV_MAX_WAVES) a->waves[a->nwaves++] = it->valuedouble;
+    cJSON_Delete(j);
+    /* Later rollouts of the same app replace earlier ones (ordered by id). */
+    srv_appview *old = srv_map_put(&s->apps, r->app, strlen(r->app), a, NULL);
+    if (old) appview_free(NULL, old, NULL);
+}
+
+static void count_active(const char *k, void *v, void *arg)
+{
+    (void)k;
+    srv_appview *a = v;
+    if (strcmp(a->ro.state, SRV_RO_ACTIVE) == 0) ((srv_snapshot *)arg)->n_rollouts_active++;
+}
+
+int srv_snapshot_rebuild(void)
+{
+    srv_snapshot *s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    if (g_srv.store->ops->release_list(g_srv.store, rel_cb, s) != 0 ||
+        g_srv.store->ops->rollout_list(g_srv.store, rollout_cb, s) != 0) {
+        snapshot_free(s);
+        return -1;
+    }
+    srv_map_each(&s->apps, count_active, s);
+    pthread_rwlock_wrlock(&g_srv.snap_lock);
+    srv_snapshot *old = g_srv.snap;
+    g_srv.snap = s;
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    snapshot_free(old);
+    return 0;
+}
+
+/* ---- devices ---------------------------------------------------------------- */
+
+void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE])
+{
+    uint8_t *copy = malloc(SRV_SECRET_SIZE);
+    if (!copy) return;
+    memcpy(copy, secret, SRV_SECRET_SIZE);
+    pthread_mutex_lock(&g_srv.dev_mu);
+    uint8_t *old = srv_map_put(&g_srv.secrets, device, strlen(device), copy, NULL);
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    free(old);
+}
+
+bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE])
+{
+    pthread_mutex_lock(&g_srv.dev_mu);
+    const uint8_t *v = g_srv.secrets.count ? srv_map_get(&g_srv.secrets, device, strlen(device)) : NULL;
+    if (v) memcpy(secret, v, SRV_SECRET_SIZE);
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    return v != NULL;
+}
+
+void srv_block(const char *device, const char *app, uint64_t seq)
+{
+    char key[128];
+    int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
+    pthread_mutex_lock(&g_srv.dev_mu);
+    srv_map_put(&g_srv.blocked, key, (size_t)n, (void *)1, NULL);
+    pthread_mutex_unlock(&g_srv.dev_mu);
+}
+
+bool srv_blocked(const char *device, const char *app, uint64_t seq)
+{
+    char key[128];
+    int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
+    pthread_mutex_lock(&g_srv.dev_mu);
+    bool b = g_srv.blocked.count && srv_map_get(&g_srv.blocked, key, (size_t)n) != NULL;
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    return b;
+}
+
+/* ---- last seen ----------------------------------------------------------------- */
+
+void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when)
+{
+    char key[80];
+    int n = snprintf(key, sizeof key, "%s/%s", device, app);
+    pthread_mutex_lock(&g_srv.seen_mu);
+    srv_seen *e = srv_map_get(&g_srv.seen, key, (size_t)n);
+    if (e) {
+        e->seq = seq;
+        e->when = when;
+    } else if (g_srv.seen.count < SEEN_MAX && (e = malloc(sizeof *e)) != NULL) {
+        snprintf(e->device, sizeof e->device, "%s", device);
+        snprintf(e->app, sizeof e->app, "%s", app);
+        e->seq = seq;
+        e->when = when;
+        bool failed = false;
+        srv_map_put(&g_srv.seen, key, (size_t)n, e, &failed);
+        if (failed) { free(e); atomic_fetch_add(&g_srv.m.seen_dropped, 1); }
+    } else {
+        atomic_fetch_add(&g_srv.m.seen_dropped, 1);
+    }
+    pthread_mutex_unlock(&g_srv.seen_mu);
+}
+
+typedef struct seen_vec { srv_seen *v; size_t n; } seen_vec;
+
+static void seen_collect(const char *k, void *v, void *arg)
+{
+    (void)k;
+    seen_vec *sv = arg;
+    sv->v[sv->n++] = *(srv_seen *)v;
+    free(v);
+}
+
+static void served_flush(const char *k, void *v, void *arg)
+{
+    (void)k; (void)arg;
+    srv_rel *x = v;
+    uint64_t n = atomic_exchange(&x->served_pending, 0);
+    if (n && g_srv.store->ops->release_add_served(g_srv.store, x->r.app, x->r.seq, n) != 0)
+        atomic_fetch_add(&x->served_pending, n);
+}
+
+void srv_seen_flush(void)
+{
+    srv_map m;
+    pthread_mutex_lock(&g_srv.seen_mu);
+    m = g_srv.seen;
+    memset(&g_srv.seen, 0, sizeof g_srv.seen);
+    pthread_mutex_unlock(&g_srv.seen_mu);
+    if (m.count) {
+        seen_vec sv = { malloc(m.count * sizeof(srv_seen)), 0 };
+        if (sv.v) {
+            srv_map_each(&m, seen_collect, &sv);
+            if (g_srv.store->ops->seen_flush(g_srv.store, sv.v, sv.n) == 0) {
+                atomic_fetch_add(&g_srv.m.seen_flushes, 1);
+                atomic_fetch_add(&g_srv.m.seen_flushed, sv.n);
+            }
+            free(sv.v);
+        }
+    }
+    srv_map_free(&m);
+    pthread_mutex_lock(&g_srv.admin_mu);
+    srv_map_each(&g_srv.rels_all, served_flush, NULL);
+    pthread_mutex_unlock(&g_srv.admin_mu);
+}
+
+/* ---- rollout rules ---------------------------------------------------------- */
+
+unsigned srv_bucket(int64_t rollout_id, const char *device)
+{
+    /* SHA-256("otad-bucket-v1" 0x00 || u64le rollout id || device id). */
+    uint8_t msg[15 + 8 + OTA_DEVICE_ID_MAX], h[32];
+    size_t dl = strlen(device);
+    if (dl > OTA_DEVICE_ID_MAX) dl = OTA_DEVICE_ID_MAX;
+    memcpy(msg, "otad-bucket-v1", 15);
+    for (int i = 0; i < 8; i++) msg[15 + i] = (uint8_t)((uint64_t)rollout_id >> (8 * i));
+    memcpy(msg + 23, device, dl);
+    ota_sha256(h, msg, 23 + dl);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)h[i] << (8 * i);
+    return (unsigned)(v % 10000);
+}
+
+srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running)
+{
+    if (!s || s->apps.count == 0) return NULL;
+    srv_appview *a = srv_map_get(&s->apps, app, strlen(app));
+    if (!a) return NULL;
+    size_t dl = strlen(device);
+    srv_rel *t;
+    void *pin = a->pins.count ? srv_map_get(&a->pins, device, dl) : NULL;
+    if (pin) {
+        /* A pin names the release this device gets, whatever the rollout's
+         * state and percentage; a pin to 0 holds the device where it is. */
+        uint64_t ps = (uint64_t)(uintptr_t)pin - 1;
+        if (ps == 0) return NULL;
+        char key[64];
+        size_t klen = relkey(key, sizeof key, app, ps);
+        t = srv_map_get(&s->rels, key, klen);
+    } else {
+        if (strcmp(a->ro.state, SRV_RO_ACTIVE) != 0) return NULL;
+        if (a->allow.count && !srv_map_get(&a->allow, device, dl)) return NULL;
+        if (a->ro.percent < 100.0) {
+            unsigned limit = a->ro.percent <= 0 ? 0 : (unsigned)(a->ro.percent * 100.0 + 0.5);
+            if (srv_bucket(a->ro.id, device) >= limit) return NULL;
+        }
+        t = a->target;
+    }
+    if (!t || t->r.seq <= running) return NULL;
+    if (srv_blocked(device, app, t->r.seq)) return NULL;
+    return t;
+}
+
+void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_counts *c)
+{
+    pthread_mutex_lock(&g_srv.admin_mu);
+    /* Holding admin_mu, the snapshot cannot be swapped under us. */
+    srv_appview *a = g_srv.snap ? srv_map_get(&g_srv.snap->apps, app, strlen(app)) : NULL;
+    if (!a || a->ro.seq != seq || strcmp(a->ro.state, SRV_RO_ACTIVE) != 0) goto out;
+    int64_t confirmed = c->by_state[3];
+    int64_t bad = c->by_state[4] + c->by_state[5] + c->by_state[6];
+    int64_t outcomes = bad + confirmed;
+    srv_rollout ro = a->ro;
+    bool change = false;
+    if (ro.error_threshold <= 1.0 && outcomes >= ro.min_reports && outcomes > 0 &&
+        (double)bad > ro.error_threshold * (double)outcomes) {
+        snprintf(ro.state, sizeof ro.state, "%s", SRV_RO_PAUSED);
+        snprintf(ro.reason, sizeof ro.reason,
+                 "error threshold crossed: %lld of %lld outcomes failed (%lld rolled back, "
+                 "%lld rejected, %lld failed) > %.0f%%",
+                 (long long)bad, (long long)outcomes, (long long)c->by_state[4],
+                 (long long)c->by_state[5], (long long)c->by_state[6], ro.error_threshold * 100);
+        atomic_fetch_add(&g_srv.m.rollouts_paused_auto, 1);
+        fprintf(stderr, "otad: rollout %lld (%s seq %llu) paused: %s\n", (long long)ro.id, app,
+                (unsigned long long)seq, ro.reason);
+        change = true;
+    } else if (a->nwaves > 0 && ro.wave_confirmed > 0) {
+        /* Waves advance on confirmed devices only: after wave k (k waves at or
+         * below the current percentage) the next needs k * wave_confirmed. */
+        int passed = 0;
+        double next = -1;
+        for (int i = 0; i < a->nwaves; i++) {
+            if (a->waves[i] <= ro.percent) passed++;
+            else if (next < 0 || a->waves[i] < next) next = a->waves[i];
+        }
+        if (next > 0 && confirmed >= (int64_t)(passed > 0 ? passed : 1) * ro.wave_confirmed) {
+            ro.percent = next > 100 ? 100 : next;
+            change = true;
+        }
+    }
+    if (change) {
+        ro.updated = srv_now();
+        if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) == 0) srv_snapshot_rebuild();
+    }
+out:
+    pthread_mutex_unlock(&g_srv.admin_mu);
+}
+
+/* ---- init ------------------------------------------------------------------- */
+
+static void secret_cb(const char *id, const uint8_t *enc, size_t len, void *arg)
+{
+    (void)arg;
+    uint8_t secret[SRV_SECRET_SIZE];
+    if (srv_secret_open(secret, enc, len, id) != 0) {
+        fprintf(stderr, "otad: secret of device %s does not decrypt (wrong secrets.key?)\n", id);
+        return;
+    }
+    srv_secret_remember(id, secret);
+    memset(secret, 0, sizeof secret);
+}
+
+static void blocked_cb(const char *dev, const char *app, uint64_t seq, void *arg)
+{
+    (void)arg;
+    srv_block(dev, app, seq);
+}
+
+int srv_state_init(void)
+{
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* Admin changes must not starve behind a steady stream of polls. */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&g_srv.snap_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&g_srv.admin_mu, NULL);
+    pthread_mutex_init(&g_srv.dev_mu, NULL);
+    pthread_mutex_init(&g_srv.seen_mu, NULL);
+    if (g_srv.store->ops->device_secrets(g_srv.store, secret_cb, NULL) != 0) return -1;
+    if (g_srv.store->ops->blocked_list(g_srv.store, blocked_cb, NULL) != 0) return -1;
+    pthread_mutex_lock(&g_srv.admin_mu);
+    int rc = srv_snapshot_rebuild();
+    pthread_mutex_unlock(&g_srv.admin_mu);
+    return rc;
+}
+
+static void free_value(const char *k, void *v, void *arg)
+{
+    (void)k; (void)arg;
+    free(v);
+}
+
+static void free_rel(const char *k, void *v, void *arg)
+{
+    (void)k; (void)arg;
+    srv_rel *x = v;
+    if (x->full) MHD_destroy_response(x->full);
+    free(x->r.statement);
+    free(x);
+}
+
+void srv_state_free(void)
+{
+    snapshot_free(g_srv.snap);
+    g_srv.snap = NULL;
+    srv_map_each(&g_srv.rels_all, free_rel, NULL);
+    srv_map_free(&g_srv.rels_all);
+    srv_map_each(&g_srv.secrets, free_value, NULL);
+    srv_map_free(&g_srv.secrets);
+    srv_map_free(&g_srv.blocked);
+    srv_map_each(&g_srv.seen, free_value, NULL);
+    srv_map_free(&g_srv.seen);
+}

@@ -1,0 +1,73 @@
+'use strict';
+// Release statements, device tickets and MACs laid out as manifests/FORMAT.md
+// says (sections 2-4), made with node's crypto, to test the agent's decision
+// byte by byte and to drive the in-test stub server.
+const crypto = require('crypto');
+
+function seedKey(first) {  // FORMAT.md test keys: 32 consecutive bytes from `first`
+  const seed = Buffer.alloc(32);
+  for (let i = 0; i < 32; i++) seed[i] = first + i;
+  const priv = crypto.createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+    format: 'der', type: 'pkcs8' });
+  const pub = crypto.createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(12);
+  return { priv, pub, id: sha256(pub).subarray(0, 8) };
+}
+const KEYS = {
+  release: seedKey(0x01), release2: seedKey(0x61), server: seedKey(0x21),
+  secret: (() => { const b = Buffer.alloc(32); for (let i = 0; i < 32; i++) b[i] = 0x41 + i; return b; })(),
+};
+function sha256(b) { return crypto.createHash('sha256').update(b).digest(); }
+function hmac(k, b) { return crypto.createHmac('sha256', k).update(b).digest(); }
+function text(buf, off, n, s) { Buffer.from(s || '', 'utf8').copy(buf, off, 0, n); }
+function u64(buf, off, v) { buf.writeBigUInt64LE(BigInt(v), off); }
+
+// o: {app, board, seq, bundle (Buffer), label, key, encoding, created}
+function statement(o) {
+  const b = Buffer.alloc(336);
+  const key = o.key || KEYS.release;
+  b.write('OTAS', 0, 'latin1'); b[4] = 1; b[5] = o.encoding || 0;
+  key.id.copy(b, 8);
+  text(b, 16, 32, o.app); text(b, 48, 32, o.board || '');
+  u64(b, 80, o.seq); u64(b, 88, o.created || 1700000000);
+  const h = sha256(o.bundle);
+  b.writeUInt32LE(o.bundle.length, 96); b.writeUInt32LE(o.bundle.length, 100);
+  h.copy(b, 104); h.copy(b, 136); sha256(Buffer.from('source ' + o.seq)).copy(b, 168);
+  text(b, 200, 64, o.label || 'v' + o.seq);
+  b.writeUInt16LE(229, 264);
+  if (o.mutate) o.mutate(b);
+  crypto.sign(null, b.subarray(0, 272), key.priv).copy(b, 272);
+  return b;
+}
+// o: {device, nonce (Buffer), statement (Buffer), key, issued}
+function ticket(o) {
+  const b = Buffer.alloc(216);
+  const key = o.key || KEYS.server;
+  b.write('OTAT', 0, 'latin1'); b[4] = 1; b[5] = o.nonce.length;
+  key.id.copy(b, 8);
+  text(b, 16, 32, o.device);
+  o.nonce.copy(b, 48);
+  sha256(o.statement).copy(b, 80);
+  o.statement.copy(b, 112, 104, 136);
+  u64(b, 144, o.issued || 1700000100);
+  if (o.mutate) o.mutate(b);
+  crypto.sign(null, b.subarray(0, 152), key.priv).copy(b, 152);
+  return b;
+}
+function manifest(o) {
+  const st = statement(o);
+  const tk = ticket({ device: o.device, nonce: o.nonce, statement: st, mutate: o.mutateTicket });
+  const h = sha256(o.bundle).toString('hex');
+  const m = {
+    app: o.app, seq: o.seq, size: o.bundle.length, sha256: h, url: '/bundle/' + h,
+    statement: st.toString('base64'), ticket: tk.toString('base64'), poll: o.poll || 3600,
+  };
+  if (o.secret !== null) m.mac = hmac(o.secret || KEYS.secret, tk).toString('hex');
+  return m;
+}
+// The report MAC the agent sends (device/espruino/README.md, "Reports").
+function reportMac(secret, device, r) {
+  return hmac(secret, Buffer.from('OTAR\n' + device + '\n' + r.app + '\n' + r.seq + '\n' + r.state + '\n' +
+    r.detail + '\n' + r.n, 'latin1')).toString('hex');
+}
+module.exports = { KEYS, statement, ticket, manifest, sha256, hmac, reportMac };
