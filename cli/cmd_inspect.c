@@ -12,12 +12,13 @@
 static void help(FILE *f)
 {
     fprintf(f,
-        "usage: otasign inspect FILE|DIR\n"
+        "usage: otasign inspect FILE|DIR [--type statement|ticket|key|pub]\n"
         "\n"
         "Print every field of a release statement (statement.bin, or statement.tbs of an\n"
         "unsigned release), a device ticket, a secret key file (never the secret) or a\n"
         "public key file.  DIR means DIR/statement.bin (or DIR/statement.tbs).  The\n"
         "structure is checked (exit 1 when malformed); signatures are not: use verify.\n"
+        "The kind of file is found from its first bytes unless --type says it.\n"
         "Exit status: 0 ok, 1 malformed or unreadable, 2 usage.\n");
 }
 
@@ -127,12 +128,18 @@ int cmd_inspect(int argc, char **argv)
     char *path = NULL;
     uint8_t *b = NULL;
     size_t len = 0;
-    if (util_parse_args(argc, argv, NULL, 0, pos, 1, &npos, &help_flag) != 0) {
+    const char *type = NULL;
+    util_opt opts[] = { { "--type", OPT_STR, &type, NULL } };
+    if (util_parse_args(argc, argv, opts, 1, pos, 1, &npos, &help_flag) != 0) {
         help(stderr);
         return EXIT_USAGE;
     }
     if (help_flag) { help(stdout); return EXIT_OK; }
     if (npos != 1) { util_err("one file is required"); help(stderr); return EXIT_USAGE; }
+    if (type && strcmp(type, "statement") && strcmp(type, "ticket") && strcmp(type, "key") && strcmp(type, "pub")) {
+        util_err("--type '%s': must be statement, ticket, key or pub", type);
+        return EXIT_USAGE;
+    }
     if (util_is_dir(pos[0])) {
         path = util_path(pos[0], "statement.bin");
         if (path && !util_exists(path)) { free(path); path = util_path(pos[0], "statement.tbs"); }
@@ -141,10 +148,18 @@ int cmd_inspect(int argc, char **argv)
     }
     if (!path) { util_err("out of memory"); goto out; }
     if (util_read_file(path, 1 << 20, &b, &len) != 0) goto out;
-    if (len >= 4 && memcmp(b, OTA_STATEMENT_MAGIC, 4) == 0) rc = show_statement(path, b, len);
-    else if (len >= 4 && memcmp(b, OTA_TICKET_MAGIC, 4) == 0) rc = show_ticket(path, b, len);
-    else if (len >= 4 && memcmp(b, "OTAK", 4) == 0) rc = show_key(path, b, len);
-    else {
+    if (!type) {
+        if (len >= 4 && memcmp(b, OTA_STATEMENT_MAGIC, 4) == 0) type = "statement";
+        else if (len >= 4 && memcmp(b, OTA_TICKET_MAGIC, 4) == 0) type = "ticket";
+        else if (len >= 4 && memcmp(b, "OTAK", 4) == 0) type = "key";
+        else type = "pub";
+    }
+    if (strcmp(type, "statement") == 0) rc = show_statement(path, b, len);
+    else if (strcmp(type, "ticket") == 0) rc = show_ticket(path, b, len);
+    else if (strcmp(type, "key") == 0) {
+        if (len >= 4 && memcmp(b, "OTAK", 4) == 0) rc = show_key(path, b, len);
+        else util_err("%s: not an otasign secret key file", path);
+    } else {
         ota_trusted_key k;
         /* A public key file?  util_load_pub prints its own error otherwise. */
         if (len <= 80 && util_load_pub(&k, path) == 0) {

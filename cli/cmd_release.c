@@ -20,6 +20,7 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: otasign release SCRIPT.js --key NAME.key --app APP [--seq N] [--label L]\n"
+        "       otasign release --from DIR/APP-N --key NAME.key [--seq N] [--label L] ...\n"
         "                       [--board B] [--out DIR] [--no-minify] [--no-mangle]\n"
         "                       [--target V] [--unsigned] [--pub NAME.pub]\n"
         "                       [--passphrase-file FILE]\n"
@@ -42,6 +43,10 @@ static void help(FILE *f)
         "                     statement.bin; needs only the public key (--pub, or --key);\n"
         "                     then `otasign sign` offline and `otasign attach`\n"
         "  --pub NAME.pub     public key for --unsigned\n"
+        "  --from DIR/APP-N   re-release an earlier release's bundle unchanged under a new,\n"
+        "                     higher sequence (the way to go back: devices never install a\n"
+        "                     lower one); app, board, target and source hash are taken from\n"
+        "                     it, the bundle is checked against its statement first\n"
         "\n"
         "The creation time is SOURCE_DATE_EPOCH when set (reproducible releases), else now.\n"
         "Exit status: 0 ok, 1 failure, 2 usage.\n");
@@ -97,6 +102,31 @@ static void remove_tmpdir(const char *dir)
     rmdir(dir);
 }
 
+/* --from: the earlier release's statement (structure checked) and its bundle,
+ * which must match that statement. */
+static int load_from(const char *dir, ota_statement *st, uint8_t **stbuf, uint8_t **bundle,
+                     size_t *bundle_len)
+{
+    int rc = -1;
+    size_t len = 0;
+    uint8_t sha[32];
+    char *sp = util_path(dir, "statement.bin"), *bp = util_path(dir, "bundle.js");
+    if (!sp || !bp) { util_err("out of memory"); goto out; }
+    if (util_read_file(sp, 4096, stbuf, &len) != 0) goto out;
+    ota_err e = ota_statement_parse(st, *stbuf, len);
+    if (e == OTA_OK && !st->sig) e = OTA_ERR_TRUNCATED;
+    if (e != OTA_OK) { util_err("%s: %s (%s)", sp, ota_strerror(e), util_err_name(e)); goto out; }
+    if (util_read_file(bp, SOURCE_MAX, bundle, bundle_len) != 0) goto out;
+    crypto_hash_sha256(sha, *bundle, *bundle_len);
+    e = ota_release_check_bundle(st, sha, *bundle_len);
+    if (e != OTA_OK) { util_err("%s: does not match %s: %s (%s)", bp, sp, ota_strerror(e), util_err_name(e)); goto out; }
+    rc = 0;
+out:
+    free(sp);
+    free(bp);
+    return rc;
+}
+
 static void json_hex(FILE *f, const char *key, const uint8_t *b, size_t n, int comma)
 {
     char h[65];
@@ -144,7 +174,7 @@ static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_si
 int cmd_release(int argc, char **argv)
 {
     const char *keyfile = NULL, *pubfile = NULL, *app = NULL, *seq_s = NULL, *label = "",
-               *board = "", *outdir = ".", *target_s = NULL, *passfile = NULL;
+               *board = NULL, *outdir = ".", *target_s = NULL, *passfile = NULL, *from = NULL;
     int no_minify = 0, no_mangle = 0, unsigned_ = 0, help_flag = 0, npos = 0;
     const char *pos[2];
     util_opt opts[] = {
@@ -160,6 +190,7 @@ int cmd_release(int argc, char **argv)
         { "--target", OPT_STR, &target_s, NULL },
         { "--unsigned", OPT_FLAG, &unsigned_, NULL },
         { "--passphrase-file", OPT_STR, &passfile, NULL },
+        { "--from", OPT_STR, &from, NULL },
     };
     int rc = EXIT_FAIL;
     uint8_t *src = NULL, *bundle = NULL;
@@ -172,25 +203,34 @@ int cmd_release(int argc, char **argv)
     uint8_t src_sha[32], bundle_sha[32];
     uint64_t seq = 0, highest = 0;
     jsmin_opts jo;
-    ota_statement st;
+    ota_statement st, from_st;
+    uint8_t *from_buf = NULL;
+    char app_buf[OTA_NAME_MAX + 1] = "", board_buf[OTA_NAME_MAX + 1] = "", label_buf[OTA_LABEL_MAX + 1];
+    int label_given, warnings = 0;
     ota_err e;
 
     memset(&k, 0, sizeof k);
     memset(&pubk, 0, sizeof pubk);
+    memset(&from_st, 0, sizeof from_st);
     if (util_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos, &help_flag) != 0) {
         help(stderr);
         return EXIT_USAGE;
     }
     if (help_flag) { help(stdout); return EXIT_OK; }
-    if (npos != 1) { util_err("one script file is required"); help(stderr); return EXIT_USAGE; }
-    if (!app) { util_err("--app APP is required"); return EXIT_USAGE; }
+    label_given = label != NULL && *label != 0;
+    if (npos != (from ? 0 : 1)) {
+        util_err(from ? "--from takes no script" : "one script file is required");
+        help(stderr);
+        return EXIT_USAGE;
+    }
+    if (!app && !from) { util_err("--app APP is required"); return EXIT_USAGE; }
     if (!unsigned_ && !keyfile) { util_err("--key NAME.key is required (or --unsigned with --pub)"); return EXIT_USAGE; }
     if (unsigned_ && !keyfile && !pubfile) { util_err("--unsigned needs --pub NAME.pub (or --key)"); return EXIT_USAGE; }
-    if (ota_name_valid(app, strlen(app), OTA_NAME_MAX, 0) != OTA_OK) {
+    if (app && ota_name_valid(app, strlen(app), OTA_NAME_MAX, 0) != OTA_OK) {
         util_err("--app '%s': not a valid name (1..32 of A-Z a-z 0-9 . _ -, first a letter or digit)", app);
         return EXIT_USAGE;
     }
-    if (*board && ota_name_valid(board, strlen(board), OTA_NAME_MAX, 0) != OTA_OK) {
+    if (board && *board && ota_name_valid(board, strlen(board), OTA_NAME_MAX, 0) != OTA_OK) {
         util_err("--board '%s': not a valid name (1..32 of A-Z a-z 0-9 . _ -, first a letter or digit)", board);
         return EXIT_USAGE;
     }
@@ -209,17 +249,40 @@ int cmd_release(int argc, char **argv)
         util_err("--target '%s': unknown firmware version (e.g. 2v29)", target_s);
         return EXIT_USAGE;
     }
-    const char *script = pos[0];
+    const char *script = from ? from : pos[0];
 
     /* 1. The script and its bundle. */
+    if (from) {
+        if (load_from(from, &from_st, &from_buf, &bundle, &bundle_len) != 0) goto out;
+        if (app && (strlen(app) != from_st.app_len || memcmp(app, from_st.app, from_st.app_len) != 0)) {
+            util_err("--app %s: %s is a release of %.*s", app, from, (int)from_st.app_len, from_st.app);
+            goto out;
+        }
+        memcpy(app_buf, from_st.app, from_st.app_len);
+        app = app_buf;
+        if (!board) {
+            memcpy(board_buf, from_st.board, from_st.board_len);
+            board = board_buf;
+        }
+        if (!label_given) {
+            snprintf(label_buf, sizeof label_buf, "re-release of %s-%llu", app, (unsigned long long)from_st.seq);
+            label = label_buf;
+        }
+        memcpy(src_sha, from_st.source_sha256, 32);
+        jo.target = from_st.target;
+        jo.minify = 0;
+        src_len = bundle_len;
+        goto have_bundle;
+    }
+    if (!board) board = "";
     if (util_read_file(script, SOURCE_MAX, &src, &src_len) != 0) goto out;
     crypto_hash_sha256(src_sha, src, src_len);
-    int warnings = 0;
     int mr = jsmin_run(script, src, src_len, &jo, &bundle, &bundle_len, &warnings, stderr);
     if (mr < 0) { util_err("%s: out of memory while minifying", script); goto out; }
     if (mr != 0) { util_err("%s: rejected by the minifier/gate (see the messages above)", script); goto out; }
     if (bundle_len == 0) { util_err("%s: the bundle is empty; a release must contain code", script); goto out; }
     if (bundle_len > UINT32_MAX) { util_err("%s: bundle too large", script); goto out; }
+have_bundle:
     crypto_hash_sha256(bundle_sha, bundle, bundle_len);
 
     /* 2. The sequence. */
@@ -342,5 +405,6 @@ out:
     free(tmpdir);
     free(finaldir);
     free(json);
+    free(from_buf);
     return rc;
 }

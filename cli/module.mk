@@ -22,7 +22,7 @@ $(BIN)/test_release: $(OBJ)/tests/unit/test_release.o $(BUILD)/lib/libotacommon.
 BINS         += $(BIN)/otasign
 TEST_PROGS   += $(BIN)/test_release
 TEST_DEPS    += $(BIN)/otasign $(BIN)/mkvectors $(BIN)/test_release
-TEST_SCRIPTS += $(wildcard tests/cli/*.sh)
+TEST_SCRIPTS += $(wildcard tests/cli/*.sh tests/cli/*.mjs)
 
 .PHONY: vectors
 # Regenerate the committed golden vectors (only needed when the format changes).

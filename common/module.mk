@@ -33,5 +33,24 @@ $(COMMON_TESTS): $(BIN)/test_%: tests/unit/test_%.c $(CRYPTO_SAN_OBJS) tests/har
 TEST_PROGS += $(COMMON_TESTS)
 TEST_DEPS  += $(COMMON_TESTS)
 
-# Freestanding/Cortex-M4 build of common/ and its nm -u / ota_ prefix check.
-TEST_SCRIPTS += scripts/freestanding.sh
+# Freestanding/Cortex-M4 build of common/ and its nm -u / ota_ prefix check;
+# the Cortex-M4 build of the crypto run on qemu against libsodium verdicts.
+TEST_SCRIPTS += scripts/freestanding.sh scripts/test-m4.sh
+
+# ---- make bench / make size --------------------------------------------------
+$(BIN)/bench_verify: tests/bench/bench_verify.c $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(COMMON_LIB) $(LDFLAGS) -lsodium
+
+.PHONY: bench-crypto size-crypto
+bench-crypto: $(BIN)/bench_verify
+	@echo "== common/ crypto on this host (common/ built with $(OPT))"
+	@$(BIN)/bench_verify
+	@echo "== instructions on Cortex-M4 (qemu-system-arm -M mps2-an386 -icount shift=0)"
+	@scripts/qemu-count.sh $(BUILD)
+
+size-crypto:
+	@scripts/size.sh $(BUILD)
+
+BENCH_TARGETS += bench-crypto
+SIZE_TARGETS  += size-crypto

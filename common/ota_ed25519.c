@@ -42,6 +42,13 @@ typedef struct { fe ymx, ypx, Z, T2d; } ge_cached;
 
 #include "ota_ed25519_consts.h"
 
+/* Keeps a function's locals out of its caller's frame (worst-case stack). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* Width of the signed windows for [h]A: the stack table holds 2^(W-2)
  * cached points of 128 bytes each. */
 #define A_WINDOW 4
@@ -72,10 +79,17 @@ static void fe_fold(fe r, uint64_t c)
     r[0] += (uint32_t)c * 38;
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
 static void fe_add(fe r, const fe a, const fe b)
 {
     uint64_t c = 0;
     unsigned i;
+    UNROLL
     for (i = 0; i < 8; i++) {
         c += (uint64_t)a[i] + b[i];
         r[i] = (uint32_t)c;
@@ -90,6 +104,7 @@ static void fe_sub(fe r, const fe a, const fe b)
 {
     uint32_t borrow = 0, m;
     unsigned i;
+    UNROLL
     for (i = 0; i < 8; i++) {
         uint64_t c = (uint64_t)a[i] - b[i] - borrow;
         r[i] = (uint32_t)c;
@@ -104,69 +119,97 @@ static void fe_sub(fe r, const fe a, const fe b)
     r[0] -= 38 * m;
 }
 
-/* r = t mod p (loosely) for a 512-bit t: fold the high half times 38. */
-static void fe_reduce_wide(fe r, const uint32_t t[16])
+/* (*hi:*lo) = a*b + *lo + *hi, which cannot overflow 64 bits: one UMAAL on
+ * Cortex-M4 (and other cores with the DSP extension). */
+static inline void mac(uint32_t *lo, uint32_t *hi, uint32_t a, uint32_t b)
 {
-    uint64_t c = 0;
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+    __asm__("umaal %0, %1, %2, %3" : "+r"(*lo), "+r"(*hi) : "r"(a), "r"(b));
+#else
+    uint64_t r = (uint64_t)a * b + *lo + *hi;
+    *lo = (uint32_t)r;
+    *hi = (uint32_t)(r >> 32);
+#endif
+}
+
+/* r = t mod p (loosely) for a 512-bit t: fold the high half times 38. */
+static void fe_reduce_wide(fe r, uint32_t t[16])
+{
+    uint32_t c = 0;
     unsigned i;
+    UNROLL
     for (i = 0; i < 8; i++) {
-        c += (uint64_t)t[i + 8] * 38 + t[i];
-        r[i] = (uint32_t)c;
-        c >>= 32;
+        mac(&t[i], &c, t[i + 8], 38);
+        r[i] = t[i];
     }
     fe_fold(r, c);
 }
 
 static void fe_mul(fe r, const fe a, const fe b)
 {
-    uint32_t t[16];
+    uint32_t t[16], c;
     unsigned i, j;
 
-    memset(t, 0, 8 * sizeof t[0]);
-    for (i = 0; i < 8; i++) {
-        uint64_t c = 0;
+    /* Row by row: t += a[i] * b << 32i, the carry riding in c.  Row 0
+     * starts from nothing, so t needs no clearing. */
+    c = 0;
+    UNROLL
+    for (j = 0; j < 8; j++) {
+        t[j] = 0;
+        mac(&t[j], &c, a[0], b[j]);
+    }
+    t[8] = c;
+    UNROLL
+    for (i = 1; i < 8; i++) {
         uint32_t ai = a[i];
-        for (j = 0; j < 8; j++) {
-            /* ai*b[j] + t + c <= (2^32-1)^2 + 2(2^32-1) = 2^64-1: no overflow */
-            c += (uint64_t)ai * b[j] + t[i + j];
-            t[i + j] = (uint32_t)c;
-            c >>= 32;
-        }
-        t[i + 8] = (uint32_t)c;
+        c = 0;
+        UNROLL
+        for (j = 0; j < 8; j++) mac(&t[i + j], &c, ai, b[j]);
+        t[i + 8] = c;
     }
     fe_reduce_wide(r, t);
 }
 
 static void fe_sq(fe r, const fe a)
 {
-    uint32_t t[16];
-    uint64_t c;
+    uint32_t t[16], c, lo, hi;
     unsigned i, j;
 
-    /* Off-diagonal products a[i]a[j], i < j, once each ... */
-    memset(t, 0, sizeof t);
-    for (i = 0; i < 7; i++) {
-        c = 0;
-        for (j = i + 1; j < 8; j++) {
-            c += (uint64_t)a[i] * a[j] + t[i + j];
-            t[i + j] = (uint32_t)c;
-            c >>= 32;
-        }
-        t[i + 8] = (uint32_t)c;
-    }
-    /* ... doubled ... */
-    for (i = 15; i > 0; i--) t[i] = t[i] << 1 | t[i - 1] >> 31;
-    t[0] <<= 1;
-    /* ... plus the squares on the diagonal. */
+    /* Off-diagonal products a[i]a[j], i < j, once each (row 0 starts from
+     * nothing; each later row only reads words the row before wrote) ... */
     c = 0;
+    UNROLL
+    for (j = 1; j < 8; j++) {
+        t[j] = 0;
+        mac(&t[j], &c, a[0], a[j]);
+    }
+    t[8] = c;
+    UNROLL
+    for (i = 1; i < 7; i++) {
+        uint32_t ai = a[i];
+        c = 0;
+        UNROLL
+        for (j = i + 1; j < 8; j++) mac(&t[i + j], &c, ai, a[j]);
+        t[i + 8] = c;
+    }
+    t[0] = 0;
+    t[15] = 0;
+    /* ... doubled, plus the squares on the diagonal, word pair by word
+     * pair: prev is the undoubled word below (its top bit shifts in), c
+     * the carry of the addition. */
+    uint32_t prev = 0;
+    c = 0;
+    UNROLL
     for (i = 0; i < 8; i++) {
-        uint64_t sq = (uint64_t)a[i] * a[i];
-        c += (uint64_t)t[2 * i] + (uint32_t)sq;
-        t[2 * i] = (uint32_t)c;
-        c >>= 32;
-        c += (uint64_t)t[2 * i + 1] + (sq >> 32);
-        t[2 * i + 1] = (uint32_t)c;
-        c >>= 32;
+        uint32_t w0 = t[2 * i], w1 = t[2 * i + 1];
+        lo = w0 << 1 | prev >> 31;
+        hi = c;
+        mac(&lo, &hi, a[i], a[i]);             /* a[i]^2 + 2*w0 + c */
+        t[2 * i] = lo;
+        uint64_t s = (uint64_t)(w1 << 1 | w0 >> 31) + hi;
+        t[2 * i + 1] = (uint32_t)s;
+        c = (uint32_t)(s >> 32);
+        prev = w1;
     }
     fe_reduce_wide(r, t);
 }
@@ -356,7 +399,7 @@ static void ge_add_core(ge_p1p1 *r, const ge_p3 *p, const fe q_ymx, const fe q_y
 
 /* Decode a point (libsodium 1.0.18 ge25519_frombytes semantics).
  * Returns 0, or -1 when y does not belong to a curve point. */
-static int ge_frombytes(ge_p3 *h, const uint8_t s[32])
+static NOINLINE int ge_frombytes(ge_p3 *h, const uint8_t s[32])
 {
     fe u, v, v3, vxx, t;
     uint8_t b1[32], b2[32];
@@ -393,7 +436,7 @@ static int ge_frombytes(ge_p3 *h, const uint8_t s[32])
 }
 
 /* Canonical encoding of a projective point (only X, Y, Z are read). */
-static void ge_tobytes(uint8_t s[32], const ge_p3 *p)
+static NOINLINE void ge_tobytes(uint8_t s[32], const ge_p3 *p)
 {
     fe zi, x, y;
     fe_invert(zi, p->Z);
@@ -420,41 +463,54 @@ static int sc_is_canonical(const uint8_t s[32])
     return 0;   /* s == L */
 }
 
-/* out = in mod L for a 64-byte little-endian in.  Bit-serial: the top 252
- * bits are already below L; each remaining bit doubles r, adds the bit and
- * subtracts L when r >= L (r < 2L < 2^254 throughout). */
-static void sc_reduce(uint8_t out[32], const uint8_t in[64])
+/* out = in mod L for a 64-byte little-endian in, a byte at a time:
+ * r = 256 r + next byte, then subtract q L with q = floor(r / 2^252).  As
+ * L > 2^252, q is the true quotient or one more (r/2^252 - r/L < 1 for
+ * r < 2^261), so at most one L is added back.  r stays below 2^261. */
+static NOINLINE void sc_reduce(uint8_t out[32], const uint8_t in[64])   /* out may be in */
 {
-    uint32_t r[8], u[8];
-    int bit;
+    uint32_t r[9];
     unsigned i;
+    int k;
 
     memset(r, 0, sizeof r);
-    for (bit = 511; bit >= 0; bit--) {
-        uint32_t b = (in[bit >> 3] >> (bit & 7)) & 1;
-        for (i = 7; i > 0; i--) r[i] = r[i] << 1 | r[i - 1] >> 31;
-        r[0] = r[0] << 1 | b;
-        if (bit >= 260) continue;          /* r < 2^252 < L so far */
-        uint32_t borrow = 0;
-        for (i = 0; i < 8; i++) {
-            uint64_t c = (uint64_t)r[i] - SC_L[i] - borrow;
-            u[i] = (uint32_t)c;
-            borrow = (uint32_t)(c >> 63);
+    for (i = 0; i < 31; i++) r[i >> 2] |= (uint32_t)in[33 + i] << (8 * (i & 3));  /* < 2^248 */
+    for (k = 32; k >= 0; k--) {
+        for (i = 8; i > 0; i--) r[i] = r[i] << 8 | r[i - 1] >> 24;
+        r[0] = r[0] << 8 | in[k];
+        uint32_t q = r[7] >> 28 | r[8] << 4, carry = 0, borrow = 0;
+        for (i = 0; i < 9; i++) {
+            uint64_t p = (uint64_t)q * (i < 8 ? SC_L[i] : 0) + carry;
+            carry = (uint32_t)(p >> 32);
+            uint64_t d = (uint64_t)r[i] - (uint32_t)p - borrow;
+            r[i] = (uint32_t)d;
+            borrow = (uint32_t)(d >> 63);
         }
-        if (!borrow) memcpy(r, u, sizeof r);
+        if (borrow) {                      /* went below zero: add L back */
+            uint64_t c = 0;
+            for (i = 0; i < 9; i++) {
+                c += (uint64_t)r[i] + (i < 8 ? SC_L[i] : 0);
+                r[i] = (uint32_t)c;
+                c >>= 32;
+            }
+        }
     }
     for (i = 0; i < 32; i++) out[i] = (uint8_t)(r[i >> 2] >> (8 * (i & 3)));
 }
 
-/* Width-w NAF of a 32-byte scalar below 2^253: naf[i] is 0 or odd with
- * |naf[i]| < 2^(w-1), sum naf[i] 2^i = s, and any w consecutive digits hold
- * at most one non-zero.  Needs 256 digits (the length is at most 254). */
-static void sc_naf(int8_t naf[256], const uint8_t s[32], unsigned w)
-{
-    unsigned i = 0, carry = 0;
+/* One non-zero digit of a width-w NAF: digit d (odd, |d| < 2^(w-1)) at bit pos. */
+typedef struct { uint8_t pos; int8_t d; } naf_digit;
 
-    memset(naf, 0, 256);
-    while (i < 256) {
+/* Non-zero digits of a width-w NAF of a 32-byte scalar below 2^253, lowest
+ * first: sum d 2^pos = s, and two digits are at least w positions apart.
+ * The NAF is at most 254 digits long, so there are at most 253/w + 1 of
+ * them: storing only those takes far less stack than 256 signed bytes. */
+#define NAF_MAX(w) (253 / (w) + 1)
+static unsigned sc_naf(naf_digit *out, unsigned cap, const uint8_t s[32], unsigned w)
+{
+    unsigned i = 0, carry = 0, n = 0;
+
+    while (i < 256 && n < cap) {
         unsigned bit = (s[i >> 3] >> (i & 7)) & 1;
         if (bit == carry) {                /* even: digit 0, carry unchanged */
             i++;
@@ -464,15 +520,18 @@ static void sc_naf(int8_t naf[256], const uint8_t s[32], unsigned w)
         uint32_t win = s[i >> 3];
         if ((i >> 3) + 1 < 32) win |= (uint32_t)s[(i >> 3) + 1] << 8;
         win = ((win >> (i & 7)) & ((1u << w) - 1)) + carry;
+        out[n].pos = (uint8_t)i;
         if (win & (1u << (w - 1))) {       /* top half: negative digit, carry out */
-            naf[i] = (int8_t)((int)win - (1 << w));
+            out[n].d = (int8_t)((int)win - (1 << w));
             carry = 1;
         } else {
-            naf[i] = (int8_t)win;
+            out[n].d = (int8_t)win;
             carry = 0;
         }
+        n++;
         i += w;
     }
+    return n;
 }
 
 /* ---- small-order and canonicity checks on encodings ---------------------- */
@@ -517,56 +576,82 @@ static int is_canonical(const uint8_t s[32])
 
 /* ---- verification --------------------------------------------------------- */
 
-/* r = [s]B - [h]A, encoded.  The big locals live here, one frame. */
-static void double_scalarmult(uint8_t out[32], const uint8_t h[32], const ge_p3 *A,
-                              const uint8_t s[32])
+/* P = [s]B - [h]P.  On entry P holds A; on return only X, Y, Z are valid.
+ * The big locals live in this frame only: the digit lists, the table of odd
+ * multiples of A and one intermediate point. */
+static NOINLINE void double_scalarmult(ge_p3 *P, const uint8_t h[32], const uint8_t s[32])
 {
-    int8_t nh[256], ns[256];
+    naf_digit nh[NAF_MAX(A_WINDOW)], ns[NAF_MAX(OTA_ED25519_BASE_WINDOW)];
     ge_cached Ai[A_TABLE];
-    ge_p3 r;
     ge_p1p1 t;
-    int i;
+    int ih, is, i;
 
-    sc_naf(nh, h, A_WINDOW);
-    sc_naf(ns, s, OTA_ED25519_BASE_WINDOW);
+    ih = (int)sc_naf(nh, NAF_MAX(A_WINDOW), h, A_WINDOW) - 1;
+    is = (int)sc_naf(ns, NAF_MAX(OTA_ED25519_BASE_WINDOW), s, OTA_ED25519_BASE_WINDOW) - 1;
 
-    /* Ai[k] = (2k+1)A: 2A once, then add it to the previous odd multiple. */
-    {
-        ge_cached a2;
-        p3_to_cached(&Ai[0], A);
-        ge_dbl(&t, A);
-        p1p1_to_p3(&r, &t);
-        p3_to_cached(&a2, &r);
-        r = *A;
-        for (i = 1; i < A_TABLE; i++) {
-            ge_add_core(&t, &r, a2.ymx, a2.ypx, a2.Z, a2.T2d, 0);
-            p1p1_to_p3(&r, &t);
-            p3_to_cached(&Ai[i], &r);
+    /* Ai[k] = (2k+1)A.  The last slot holds 2A until it is overwritten by
+     * the last odd multiple; P walks 2A, 3A, 5A, ... */
+    p3_to_cached(&Ai[0], P);
+    ge_dbl(&t, P);
+    p1p1_to_p3(P, &t);
+    p3_to_cached(&Ai[A_TABLE - 1], P);
+    ge_add_core(&t, P, Ai[0].ymx, Ai[0].ypx, Ai[0].Z, Ai[0].T2d, 0);
+    for (i = 1; i < A_TABLE; i++) {
+        if (i > 1) {
+            const ge_cached *a2 = &Ai[A_TABLE - 1];
+            ge_add_core(&t, P, a2->ymx, a2->ypx, a2->Z, a2->T2d, 0);
         }
+        p1p1_to_p3(P, &t);
+        p3_to_cached(&Ai[i], P);
     }
 
-    for (i = 255; i >= 0 && nh[i] == 0 && ns[i] == 0; i--) {}
-
-    fe_set(r.X, 0);
-    fe_set(r.Y, 1);
-    fe_set(r.Z, 1);
-    fe_set(r.T, 0);
+    i = -1;
+    if (ih >= 0) i = nh[ih].pos;
+    if (is >= 0 && ns[is].pos > i) i = ns[is].pos;
+    fe_set(P->X, 0);
+    fe_set(P->Y, 1);
+    fe_set(P->Z, 1);
+    fe_set(P->T, 0);
     for (; i >= 0; i--) {
-        ge_dbl(&t, &r);
-        if (nh[i]) {
+        ge_dbl(&t, P);
+        if (ih >= 0 && nh[ih].pos == i) {
             /* -[h]A: a positive digit subtracts, a negative one adds. */
-            const ge_cached *q = &Ai[(nh[i] > 0 ? nh[i] : -nh[i]) >> 1];
-            p1p1_to_p3(&r, &t);
-            ge_add_core(&t, &r, q->ymx, q->ypx, q->Z, q->T2d, nh[i] > 0);
+            int d = nh[ih--].d;
+            const ge_cached *q = &Ai[(d > 0 ? d : -d) >> 1];
+            p1p1_to_p3(P, &t);
+            ge_add_core(&t, P, q->ymx, q->ypx, q->Z, q->T2d, d > 0);
         }
-        if (ns[i]) {
-            const ge_niels *q = &BASE_ODD[(ns[i] > 0 ? ns[i] : -ns[i]) >> 1];
-            p1p1_to_p3(&r, &t);
-            ge_add_core(&t, &r, q->ymx, q->ypx, 0, q->xy2d, ns[i] < 0);
+        if (is >= 0 && ns[is].pos == i) {
+            int d = ns[is--].d;
+            const ge_niels *q = &BASE_ODD[(d > 0 ? d : -d) >> 1];
+            p1p1_to_p3(P, &t);
+            ge_add_core(&t, P, q->ymx, q->ypx, 0, q->xy2d, d < 0);
         }
-        p1p1_to_p2(&r, &t);
+        p1p1_to_p2(P, &t);
     }
-    ge_tobytes(out, &r);
+}
+
+/* Steps 5 and 6 of the header comment, for a checked sig/pub and the
+ * digest H(R || A || M).  The digest buffer is reused as scratch (h, then
+ * the encoding of R'), which keeps 64 bytes off the deepest stack path. */
+static ota_err verify_core(const uint8_t sig[64], const uint8_t pub[32], uint8_t digest[64])
+{
+    ge_p3 P;
+
+    if (ge_frombytes(&P, pub) != 0) return OTA_ERR_BAD_KEY;
+    sc_reduce(digest, digest);             /* reads all 64 bytes before writing */
+    double_scalarmult(&P, digest, sig + 32);
+    ge_tobytes(digest, &P);
+    if (ota_ct_memcmp(digest, sig, 32) != 0) return OTA_ERR_BAD_SIGNATURE;
+    return OTA_OK;
+}
+
+/* Steps 1 to 4: checks on the encodings alone. */
+static ota_err verify_encodings(const uint8_t sig[64], const uint8_t pub[32])
+{
+    if (!sc_is_canonical(sig + 32) || has_small_order(sig)) return OTA_ERR_BAD_SIGNATURE;
+    if (!is_canonical(pub) || has_small_order(pub)) return OTA_ERR_BAD_KEY;
+    return OTA_OK;
 }
 
 void ota_ed25519_verify_init(ota_ed25519_verify_ctx *ctx,
@@ -575,12 +660,7 @@ void ota_ed25519_verify_init(ota_ed25519_verify_ctx *ctx,
 {
     memcpy(ctx->sig, sig, OTA_ED25519_SIG_SIZE);
     memcpy(ctx->pub, pub, OTA_ED25519_PUB_SIZE);
-    ctx->err = OTA_ERR_BAD_SIGNATURE;
-    if (!sc_is_canonical(sig + 32) || has_small_order(sig)) goto out;
-    ctx->err = OTA_ERR_BAD_KEY;
-    if (!is_canonical(pub) || has_small_order(pub)) goto out;
-    ctx->err = OTA_OK;
-out:
+    ctx->err = verify_encodings(sig, pub);
     ota_sha512_init(&ctx->hash);
     ota_sha512_update(&ctx->hash, sig, 32);
     ota_sha512_update(&ctx->hash, pub, 32);
@@ -593,31 +673,38 @@ void ota_ed25519_verify_update(ota_ed25519_verify_ctx *ctx, const uint8_t *msg, 
 
 ota_err ota_ed25519_verify_final(ota_ed25519_verify_ctx *ctx)
 {
-    uint8_t digest[64], h[32], rcheck[32];
-    ge_p3 A;
+    uint8_t digest[64];
     ota_err err = ctx->err;
 
     ota_sha512_final(&ctx->hash, digest);
-    if (err != OTA_OK) goto out;
-    err = OTA_ERR_BAD_KEY;
-    if (ge_frombytes(&A, ctx->pub) != 0) goto out;
-    sc_reduce(h, digest);
-    double_scalarmult(rcheck, h, &A, ctx->sig + 32);
-    err = OTA_ERR_BAD_SIGNATURE;
-    if (ota_ct_memcmp(rcheck, ctx->sig, 32) != 0) goto out;
-    err = OTA_OK;
-out:
+    if (err == OTA_OK) err = verify_core(ctx->sig, ctx->pub, digest);
+    memset(digest, 0, sizeof digest);
     memset(ctx, 0, sizeof *ctx);
     ctx->err = OTA_ERR_STATE;            /* a finished context verifies nothing */
     return err;
+}
+
+/* H(R || A || M) in its own frame, so the hash context is off the stack
+ * before the point arithmetic starts. */
+static NOINLINE void hram(uint8_t digest[64], const uint8_t sig[64],
+                                           const uint8_t pub[32], const uint8_t *msg, size_t len)
+{
+    ota_sha512_ctx hs;
+    ota_sha512_init(&hs);
+    ota_sha512_update(&hs, sig, 32);
+    ota_sha512_update(&hs, pub, 32);
+    ota_sha512_update(&hs, msg, len);
+    ota_sha512_final(&hs, digest);
 }
 
 ota_err ota_ed25519_verify(const uint8_t sig[OTA_ED25519_SIG_SIZE],
                            const uint8_t pub[OTA_ED25519_PUB_SIZE],
                            const uint8_t *msg, size_t len)
 {
-    ota_ed25519_verify_ctx ctx;
-    ota_ed25519_verify_init(&ctx, sig, pub);
-    ota_ed25519_verify_update(&ctx, msg, len);
-    return ota_ed25519_verify_final(&ctx);
+    uint8_t digest[64];
+    ota_err err = verify_encodings(sig, pub);
+
+    if (err != OTA_OK) return err;
+    hram(digest, sig, pub, msg, len);
+    return verify_core(sig, pub, digest);
 }

@@ -167,7 +167,7 @@ static ota_err framing(const uint8_t *buf, size_t len, const char *magic,
     if (len < 5) return OTA_ERR_TRUNCATED;
     if (buf[4] != OTA_FORMAT_VERSION) return OTA_ERR_VERSION;
     if (len == full_size || (allow_body && len == body_size)) return OTA_OK;
-    if (len < (allow_body ? body_size : full_size)) return OTA_ERR_TRUNCATED;
+    if (len < full_size) return OTA_ERR_TRUNCATED;
     return OTA_ERR_MALFORMED;
 }
 

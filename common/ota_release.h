@@ -146,9 +146,11 @@ ota_err ota_release_key_id(uint8_t id[OTA_KEY_ID_SIZE], const uint8_t pub[OTA_ED
  * reserved bytes zero, every field rule of FORMAT.md.  len must be exactly
  * OTA_STATEMENT_SIZE (out->sig set) or OTA_STATEMENT_BODY_SIZE (a bare body
  * as written by `otasign release --unsigned`; out->sig = NULL).
- * Errors: OTA_ERR_ARG (NULL), OTA_ERR_TRUNCATED (shorter than its framing
- * needs), OTA_ERR_BAD_MAGIC, OTA_ERR_VERSION, OTA_ERR_MALFORMED (wrong length,
- * reserved byte set, field rule broken).  Use it to display, never to trust. */
+ * Errors: OTA_ERR_ARG (NULL), OTA_ERR_BAD_MAGIC (the bytes present differ
+ * from the magic), OTA_ERR_TRUNCATED (under 5 bytes, or shorter than
+ * OTA_STATEMENT_SIZE and not a bare body), OTA_ERR_VERSION, OTA_ERR_MALFORMED
+ * (longer than OTA_STATEMENT_SIZE, reserved byte set, field rule broken).
+ * Use it to display, never to trust. */
 ota_err ota_statement_parse(ota_statement *out, const uint8_t *buf, size_t len);
 
 /* Parse + verify a signed statement (len must be OTA_STATEMENT_SIZE) against

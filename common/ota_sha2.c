@@ -59,30 +59,29 @@ static uint32_t ror32(uint32_t x, unsigned n) { return x >> n | x << (32 - n); }
 static void sha256_block(uint32_t state[8], const uint8_t *p)
 {
     uint32_t w[16], s[8];
-    unsigned i, j;
+    unsigned i;
 
     for (i = 0; i < 16; i++) w[i] = load32_be(p + 4 * i);
-    memcpy(s, state, sizeof s);
+    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
     for (i = 0; i < 64; i++) {
         uint32_t wi;
         if (i < 16) {
             wi = w[i];
         } else {
             /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], kept mod 16 */
-            uint32_t a = w[(i + 1) & 15], b = w[(i + 14) & 15];
-            uint32_t s0 = ror32(a, 7) ^ ror32(a, 18) ^ (a >> 3);
-            uint32_t s1 = ror32(b, 17) ^ ror32(b, 19) ^ (b >> 10);
+            uint32_t x = w[(i + 1) & 15], y = w[(i + 14) & 15];
+            uint32_t s0 = ror32(x, 7) ^ ror32(x, 18) ^ (x >> 3);
+            uint32_t s1 = ror32(y, 17) ^ ror32(y, 19) ^ (y >> 10);
             wi = w[i & 15] += s0 + s1 + w[(i + 9) & 15];
         }
-        uint32_t e = s[4], a = s[0];
-        uint32_t t1 = s[7] + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
-                      ((e & s[5]) ^ (~e & s[6])) + K256[i] + wi;
-        uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) +
-                      ((a & s[1]) ^ (a & s[2]) ^ (s[1] & s[2]));
-        for (j = 7; j > 0; j--) s[j] = s[j - 1];
-        s[4] += t1;
-        s[0] = t1 + t2;
+        uint32_t t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
+                      ((e & f) ^ (~e & g)) + K256[i] + wi;
+        uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g; g = f; f = e; e = d + t1;
+        d = c; c = b; b = a; a = t1 + t2;
     }
+    s[0] = a; s[1] = b; s[2] = c; s[3] = d; s[4] = e; s[5] = f; s[6] = g; s[7] = h;
     for (i = 0; i < 8; i++) state[i] += s[i];
     wipe(w, sizeof w);
     wipe(s, sizeof s);
@@ -179,29 +178,28 @@ static uint64_t ror64(uint64_t x, unsigned n) { return x >> n | x << (64 - n); }
 static void sha512_block(uint64_t state[8], const uint8_t *p)
 {
     uint64_t w[16], s[8];
-    unsigned i, j;
+    unsigned i;
 
     for (i = 0; i < 16; i++) w[i] = load64_be(p + 8 * i);
-    memcpy(s, state, sizeof s);
+    uint64_t a = state[0], b = state[1], c = state[2], d = state[3];
+    uint64_t e = state[4], f = state[5], g = state[6], h = state[7];
     for (i = 0; i < 80; i++) {
         uint64_t wi;
         if (i < 16) {
             wi = w[i];
         } else {
-            uint64_t a = w[(i + 1) & 15], b = w[(i + 14) & 15];
-            uint64_t s0 = ror64(a, 1) ^ ror64(a, 8) ^ (a >> 7);
-            uint64_t s1 = ror64(b, 19) ^ ror64(b, 61) ^ (b >> 6);
+            uint64_t x = w[(i + 1) & 15], y = w[(i + 14) & 15];
+            uint64_t s0 = ror64(x, 1) ^ ror64(x, 8) ^ (x >> 7);
+            uint64_t s1 = ror64(y, 19) ^ ror64(y, 61) ^ (y >> 6);
             wi = w[i & 15] += s0 + s1 + w[(i + 9) & 15];
         }
-        uint64_t e = s[4], a = s[0];
-        uint64_t t1 = s[7] + (ror64(e, 14) ^ ror64(e, 18) ^ ror64(e, 41)) +
-                      ((e & s[5]) ^ (~e & s[6])) + K512[i] + wi;
-        uint64_t t2 = (ror64(a, 28) ^ ror64(a, 34) ^ ror64(a, 39)) +
-                      ((a & s[1]) ^ (a & s[2]) ^ (s[1] & s[2]));
-        for (j = 7; j > 0; j--) s[j] = s[j - 1];
-        s[4] += t1;
-        s[0] = t1 + t2;
+        uint64_t t1 = h + (ror64(e, 14) ^ ror64(e, 18) ^ ror64(e, 41)) +
+                      ((e & f) ^ (~e & g)) + K512[i] + wi;
+        uint64_t t2 = (ror64(a, 28) ^ ror64(a, 34) ^ ror64(a, 39)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g; g = f; f = e; e = d + t1;
+        d = c; c = b; b = a; a = t1 + t2;
     }
+    s[0] = a; s[1] = b; s[2] = c; s[3] = d; s[4] = e; s[5] = f; s[6] = g; s[7] = h;
     for (i = 0; i < 8; i++) state[i] += s[i];
     wipe(w, sizeof w);
     wipe(s, sizeof s);

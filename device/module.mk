@@ -14,3 +14,20 @@ $(BIN)/test_update $(BIN)/test_powercut: $(BIN)/test_%: tests/unit/test_%.c $(UP
 
 TEST_PROGS += $(UPDATE_TESTS)
 TEST_DEPS  += $(UPDATE_TESTS)
+
+# ---- footprint: make size ----------------------------------------------------
+.PHONY: size-device
+size-device:
+	@device/size.sh $(BUILD)
+SIZE_TARGETS += size-device
+
+# ---- otadev: the host device simulator ---------------------------------------
+OTADEV_OBJS := $(OBJ)/device/otadev.o $(OBJ)/device/flashfile.o
+OTADEV_LIBS := $(shell pkg-config --libs libcurl libcjson 2>/dev/null || echo -lcurl -lcjson)
+
+$(BIN)/otadev: $(OTADEV_OBJS) $(BUILD)/lib/libotacommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OTADEV_OBJS) $(BUILD)/lib/libotacommon.a $(OTADEV_LIBS)
+
+BINS      += $(BIN)/otadev
+TEST_DEPS += $(BIN)/otadev

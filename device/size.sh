@@ -35,7 +35,10 @@ for s in "${entries[@]}"; do keep+=("-Wl,--require-defined=$s"); done
 sum_for() {
   arm-none-eabi-nm -S --defined-only "$out/state-machine.elf" | awk -v list="$(arm-none-eabi-nm --defined-only "$1" | awk '{print $3}' | tr '\n' ' ')" '
     BEGIN { n = split(list, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1 }
-    NF == 4 && ($4 in want) { s += strtonum("0x" $2) }
+    function hex(h,   i, v) { v = 0; h = tolower(h)
+      for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+      return v }
+    NF == 4 && ($4 in want) { s += hex($2) }
     END { print s + 0 }'
 }
 sm=$(sum_for "$out/ota_update.o")

@@ -277,7 +277,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         const char *mh = srv_header(q, "X-OTA-MAC");
         uint8_t want[32], got[32];
         size_t gl = 0;
-        ota_hmac_sha256 h;
+        ota_hmac_sha256_ctx h;
         ota_hmac_sha256_init(&h, secret, sizeof secret);
         ota_hmac_sha256_update(&h, (const uint8_t *)"OTAR", 4);
         ota_hmac_sha256_update(&h, (const uint8_t *)q->body, q->body_len);

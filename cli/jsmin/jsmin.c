@@ -1,27 +1,179 @@
-/* TEMPORARY pass-through so the CLI links while the real minifier
- * (issue 4) is written; replaced by the real implementation. */
+/*
+ * jsmin.c: the public API (jsmin.h) and the printer.
+ *
+ * The printer walks the annotated token array once and writes each token's
+ * source bytes (or its mangled name), separated by:
+ *   - a newline where the parser marked an ASI point that had a line break
+ *     (TF_NL): Espruino inserts no semicolons, so `return⏎x` must stay;
+ *   - a space only where gluing would change the tokens (in the ECMAScript
+ *     lexer and in Espruino's): word+word, `a- -b`, `a+ +b`, `y/ /re/`,
+ *     `1 .x`, `a-- >b` (`-->` comment after a newline), `a< !--b` (`<!--`).
+ * A ';' that ends a statement is dropped before '}' and at the end.
+ */
 #include <stdlib.h>
 #include <string.h>
-#include "../jsmin.h"
+#include "jsmin_int.h"
 
 void jsmin_opts_default(jsmin_opts *o)
 {
-    o->minify = 1; o->mangle = 1; o->target = JSMIN_TARGET_DEFAULT; o->gate = 1;
+    o->minify = 1;
+    o->mangle = 1;
+    o->target = JSMIN_TARGET_DEFAULT;
+    o->gate = 1;
 }
 
 int jsmin_parse_target(const char *s, int *target)
 {
-    (void)s; *target = JSMIN_TARGET_DEFAULT; return 0;
+    int v = -1;
+    size_t n = strlen(s);
+    if (n == 4 && s[0] >= '1' && s[0] <= '9' && (s[1] == 'v' || s[1] == 'V') &&
+        s[2] >= '0' && s[2] <= '9' && s[3] >= '0' && s[3] <= '9')
+        v = (s[0] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    else if (n == 3 && s[0] >= '1' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' &&
+             s[2] >= '0' && s[2] <= '9')
+        v = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+    if (v < 0 || !js_gate_known_target(v)) return -1;
+    *target = v;
+    return 0;
+}
+
+typedef struct obuf { uint8_t *b; size_t n, cap; int oom; } obuf;
+
+static void ob_put(obuf *o, const void *s, size_t n)
+{
+    if (o->oom) return;
+    if (o->n + n > o->cap) {
+        size_t nc = o->cap ? o->cap : 4096;
+        while (nc < o->n + n) nc *= 2;
+        uint8_t *q = realloc(o->b, nc);
+        if (!q) { o->oom = 1; return; }
+        o->b = q;
+        o->cap = nc;
+    }
+    memcpy(o->b + o->n, s, n);
+    o->n += n;
+}
+
+static void ob_ch(obuf *o, uint8_t c)
+{
+    if (o->n < o->cap) o->b[o->n++] = c;
+    else ob_put(o, &c, 1);
+}
+
+static int is_punct(const jtok *t, int c) { return t->type == T_PUNCT && t->sub == c; }
+
+/* Does `prev` followed directly by `cur` need a space? lb/fb: the last byte
+ * printed for prev and the first byte of cur. */
+static int need_space(const jtok *prev, uint8_t lb, const jtok *cur, uint8_t fb)
+{
+    if (js_is_idc(lb) && js_is_idc(fb)) return 1;
+    if (prev->type == T_NUM) {
+        if (js_is_idc(fb) || (fb >= '0' && fb <= '9')) return 1;
+        if (fb == '.' && (prev->flags & TF_DIGITS)) return 1;
+    }
+    if (lb == '+' && fb == '+') return !(is_punct(prev, P_INC) && is_punct(cur, '+'));
+    if (lb == '-' && fb == '-') return !(is_punct(prev, P_DEC) && is_punct(cur, '-'));
+    if (lb == '/' && (fb == '/' || fb == '*')) return 1;
+    if (is_punct(prev, P_DEC) && fb == '>') return 1;
+    return 0;
+}
+
+static void print_tokens(jp *p, obuf *o)
+{
+    const jtok *prev = NULL;
+    uint8_t lb = 0;
+    char nbuf[8];
+    for (uint32_t i = 0; i < p->ntok; i++) {
+        const jtok *t = &p->toks[i];
+        if (t->type == T_EOF) break;
+        if ((t->flags & TF_TERM) && is_punct(t, ';')) {
+            const jtok *nx = &p->toks[i + 1];
+            if (nx->type == T_EOF || is_punct(nx, '}')) continue;
+        }
+        const uint8_t *text = p->src + t->start;
+        size_t len = t->len;
+        const uint8_t *key = NULL;
+        if (t->type == T_IDENT && (t->flags & (TF_DECL | TF_REF)) && t->aux != JS_NONE &&
+            p->syms[t->aux].name != JS_NONE) {
+            if (t->flags & TF_SHORT) key = text;
+            len = js_name_text(p->syms[t->aux].name, nbuf);
+            text = (const uint8_t *)nbuf;
+        }
+        uint8_t fb = key ? key[0] : text[0];
+        if (prev) {
+            if (t->flags & TF_NL) ob_ch(o, '\n');
+            else if (need_space(prev, lb, t, fb)) ob_ch(o, ' ');
+            else if (is_punct(t, P_DEC) && o->n >= 2 && o->b[o->n - 1] == '!' &&
+                     o->b[o->n - 2] == '<') {
+                /* `<` `!` `--` would print "<!--": an HTML comment opener */
+                o->b[o->n - 1] = ' ';
+                ob_ch(o, '!');
+            }
+        }
+        if (key) {
+            ob_put(o, key, t->len);
+            ob_ch(o, ':');
+        }
+        ob_put(o, text, len);
+        lb = text[len - 1];
+        prev = t;
+    }
+}
+
+/* Parse, resolve and gate: 0 ok, 1 syntax or gate error, -1 out of memory. */
+static int analyse(jp *p)
+{
+    if (setjmp(p->jb)) return p->oom ? -1 : 1;
+    js_parse(p);
+    js_resolve(p);
+    js_gate_builtins(p);
+    return p->errors ? 1 : 0;
 }
 
 int jsmin_run(const char *filename, const uint8_t *src, size_t len, const jsmin_opts *o,
               uint8_t **out, size_t *out_len, int *warnings, FILE *diag)
 {
-    (void)filename; (void)o; (void)diag;
-    *out = malloc(len ? len : 1);
-    if (!*out) return -1;
-    memcpy(*out, src, len);
-    *out_len = len;
+    int rc = 1;
+    *out = NULL;
+    *out_len = 0;
     if (warnings) *warnings = 0;
-    return 0;
+    jp *p = calloc(1, sizeof *p);
+    if (!p) return -1;
+    p->src = src;
+    p->len = len;
+    p->file = filename ? filename : "<input>";
+    p->diag = diag;
+    p->o = o;
+    obuf ob = { 0 };
+    if (len > JS_MAX_INPUT) {
+        if (diag) fprintf(diag, "%s: error: input too large (%zu bytes, limit %u)\n", p->file,
+                          len, (unsigned)JS_MAX_INPUT);
+        goto out;
+    }
+    if (o->minify || o->gate) {
+        rc = analyse(p);
+        if (rc) goto out;
+        rc = 1;
+    }
+    if (!o->minify) {
+        ob_put(&ob, src, len);
+    } else {
+        if (o->mangle) js_mangle(p);
+        ob.cap = len + len / 64 + 64;
+        ob.b = malloc(ob.cap);
+        if (!ob.b) { rc = -1; goto out; }
+        print_tokens(p, &ob);
+    }
+    if (!ob.oom && !ob.b) ob.b = malloc(1);
+    if (ob.oom || !ob.b) { rc = -1; goto out; }
+    *out = ob.b;
+    *out_len = ob.n;
+    ob.b = NULL;
+    rc = 0;
+out:
+    if (warnings) *warnings = p->warnings;
+    free(ob.b);
+    free(p->toks); free(p->scopes); free(p->syms); free(p->refs); free(p->cand); free(p->htab);
+    free(p);
+    return rc;
 }

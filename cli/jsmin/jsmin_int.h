@@ -24,7 +24,7 @@
 #define JS_MAX_DEPTH 1000          /* nesting limit (brackets, statements, unary chains) */
 #define JS_MAX_INPUT (1u << 30)    /* 1 GiB: token offsets are 32-bit */
 
-enum { T_EOF, T_IDENT, T_KW, T_NUM, T_STR, T_TPL, T_REGEX, T_PUNCT };
+enum { T_EOF, T_IDENT, T_KW, T_NUM, T_STR, T_TPL, T_REGEX, T_PUNCT, T_PRIV };
 /* tok.sub for T_TPL */
 enum { TPL_FULL, TPL_HEAD, TPL_MID, TPL_TAIL };
 
@@ -140,7 +140,8 @@ enum {
     G_DEFAULT_PARAM, G_REST, G_SPREAD, G_DESTRUCT, G_COMPUTED, G_EXP, G_OPTCHAIN,
     G_ASYNC, G_GENERATOR, G_TAGGED, G_LABEL, G_UBRACE, G_NEWTARGET, G_NULLISH,
     G_OPTCATCH, G_SHORTHAND, G_LOGICAL_ASSIGN, G_CLASS_FIELD, G_BIGINT,
-    G_REGEX_FLAG_U, G_REGEX_FLAG_S, G_REGEX_FLAG_Y, G_IMPORT, G_NUMSEP,
+    G_REGEX_FLAG_U, G_REGEX_FLAG_S, G_REGEX_FLAG_Y, G_IMPORT, G_NUMSEP, G_PRIVATE, G_STATIC_BLOCK,
+    G_WARN_REGEX_SLASH,   /* warnings from here on */
     G_COUNT
 };
 /* Report use of feature f at token t (no-op when allowed or gate off). */

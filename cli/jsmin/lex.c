@@ -238,7 +238,7 @@ static size_t scan_number(jp *p, size_t i, uint16_t *fl)
         }
         if (digits) *fl |= TF_DIGITS;
     }
-    if (j < n && (js_is_idc(s[j]) || (cls[s[j]] & C_DIG)))
+    if (j < n && (js_is_idc(s[j]) || (cls[s[j]] & C_DIG)) && !(s[j] >= 0x80 && uni_space(s, j, n)))
         js_fail(p, j, "identifier starts immediately after number");
     return j;
 }
@@ -435,6 +435,13 @@ void js_lex(jp *p, size_t i, int re, int at_start, jtok *t)
         if (c >= 0x80 && !utf8_len(s, i, n)) js_fail(p, i, "invalid UTF-8 byte 0x%02X", c);
         j = scan_ident(p, i, &t->flags);
         t->type = T_IDENT;
+        t->len = (uint32_t)(j - i);
+        return;
+    }
+    if (c == '#' && i + 1 < n && ((cls[s[i + 1]] & C_IDS) || s[i + 1] == '\\' || s[i + 1] >= 0x80)) {
+        /* private name #x (ES2022 class members) */
+        j = scan_ident(p, i + 1, &t->flags);
+        t->type = T_PRIV;
         t->len = (uint32_t)(j - i);
         return;
     }

@@ -11,9 +11,11 @@
  * a: trial attempts started, d: download in progress, x: last seq rolled back,
  * q: reports not yet acknowledged, r: report counter}; a program is
  * {f: file, s: seq, h: sha256 hex, z: size}. */
+// One function scope, so that the minifier may shorten every name in it.
+(function () {
 var S = require("Storage");
 var C = S.readJSON("ota.cfg", 1) || {};
-var st, busy, gen = 0, fails = 0, tmr, nonce, trialT, fl, picked;
+var st, busy, gen = 0, fails = 0, tmr, nonce, trialT, fl, picked, trial;
 
 function sha(s) { return E.toString(require("crypto").SHA256(s)); }
 function hex(s) {
@@ -87,21 +89,20 @@ function report(s, seq, detail) {
 function flush() {
   var r = st && st.q[0], b, req, g, mac;
   if (!r || fl) return;
-  b = { app: C.app, seq: r.v, state: r.s, detail: r.d, n: r.n };
-  if (C.key) {
-    // "OTAR" first: a report MAC can never be a ticket MAC (FORMAT.md 4).
-    mac = "OTAR\n" + C.id + "\n" + C.app + "\n" + r.v + "\n" + r.s + "\n" + r.d + "\n" + r.n;
-    b.mac = hex(hmac(atob(C.key), mac));
-  }
-  b = JSON.stringify(b);
+  // n numbers the reports of this device, so that two equal ones differ
+  b = JSON.stringify({ app: C.app, seq: r.v, state: r.s, detail: r.d, n: r.n });
+  mac = { "Content-Type": "application/json", "Content-Length": b.length };
+  // "OTAR" first: a report MAC can never be a ticket MAC (FORMAT.md 4)
+  if (C.key) mac["X-OTA-MAC"] = hex(hmac(unhex(C.key), "OTAR" + b));
   fl = g = setTimeout(function () { if (fl == g) fl = 0; }, C.tmo || 30000);
   try {
     req = require("http").request({ host: C.host, port: C.port, path: "/report/" + C.id, method: "POST",
-      headers: { "Content-Type": "application/json", "Content-Length": b.length } }, function (res) {
+      headers: mac }, function (res) {
       res.on("close", function () {
         if (fl != g) return;
         clearTimeout(g); fl = 0;
-        if (res.statusCode[0] == "2" && st.q[0] == r) { st.q.shift(); save(); flush(); }
+        // 2xx: stored; 4xx: refused for good (retrying cannot help); else retry
+        if (/^[24]/.test(res.statusCode) && st.q[0] == r) { st.q.shift(); save(); flush(); }
       });
     });
     req.on("error", function () { if (fl == g) { clearTimeout(g); fl = 0; } });
@@ -127,7 +128,8 @@ function get(path, hdr, onres, ondata, onend) {
   function done(ok) {
     if (g != gen) return;
     gen++; clearTimeout(w); busy = 0;
-    onend(ok, res);
+    // whatever goes wrong in handling an answer, polling goes on
+    try { onend(ok, res); } catch (e) { print("ota:", e); backoff(); }
   }
   busy = 1;
   function dog() { clearTimeout(w); w = setTimeout(function () { done(0); }, C.tmo || 30000); }
@@ -137,7 +139,11 @@ function get(path, hdr, onres, ondata, onend) {
       res = r;
       if (g != gen) return;
       if (onres) onres(r);
-      r.on("data", function (d) { if (g == gen) { dog(); if (ondata(d) === false) done(0); } });
+      r.on("data", function (d) {
+        if (g != gen) return;
+        dog();
+        try { if (ondata(d) === false) done(0); } catch (e) { done(0); }
+      });
       r.on("close", function () { done(1); });
     });
     req.on("error", function () { done(0); });
@@ -173,17 +179,18 @@ function running() { var s = state(); return s.c ? s.c.s : 0; }
 
 // ---- the decision (manifests/FORMAT.md section 5); returns an error text ----
 function decide(m) {
-  var t = atob(m.ticket || ""), s = atob(m.statement || ""), ed = E.ed25519verify, k, i, n;
+  // signed tier only with both key lists: never one signature checked alone
+  var t = atob(m.ticket || ""), s = atob(m.statement || ""), ed = C.srv && C.rel && E.ed25519verify, k, i, n;
   if (t.substr(0, 4) != "OTAT".substr(0, t.length)) return "bad magic";
   if (t.length < 5) return "truncated input";
   if (t.charCodeAt(4) != 1) return "unsupported format version";
   if (t.length < 216) return "truncated input";
   if (t.length > 216) return "malformed";
-  if (ed && C.srv) {
+  if (ed) {
     k = key(C.srv, t.substr(8, 8));
     if (!k) return "unknown key";
     if (!ed(t.substr(152, 64), k, t.substr(0, 152))) return "bad ticket signature";
-  } else if (!C.key || !eq(hmac(atob(C.key), t), unhex(m.mac) || "")) return "bad mac";
+  } else if (!C.key || !eq(hmac(unhex(C.key), t), unhex(m.mac) || "")) return "bad mac";
   n = t.charCodeAt(5);
   if (!zero(t, 6, 2) || n < 16 || n > 32 || !zero(t, 48 + n, 32 - n)) return "malformed";
   if (t.substr(16, 32) != pad(C.id, 32)) return "wrong device";
@@ -195,7 +202,7 @@ function decide(m) {
   if (s.charCodeAt(4) != 1) return "unsupported format version";
   if (s.length < 336) return "truncated input";
   if (s.length > 336) return "malformed";
-  if (ed && C.rel) {
+  if (ed) {
     k = key(C.rel, s.substr(8, 8));
     if (!k) return "unknown key";
     if (!ed(s.substr(272, 64), k, s.substr(0, 272))) return "bad signature";
@@ -272,7 +279,10 @@ function check(p) {
   }
   st.t = { f: d.f, s: d.s, h: d.h, z: d.z }; st.d = 0; st.a = 0; save();
   report("downloaded", d.s, "");
-  setTimeout(load, C.sw || 2000);               // reboot into the trial (pick)
+  // reboot into the trial (pick), once the reports are out (or given up on):
+  // a report still in flight when load() resets would be sent twice
+  p = 10;
+  (function sw() { if (st.q.length && p--) setTimeout(sw, C.sw || 1000); else load(); })();
 }
 
 // ---- boot: choose the program; never from boot code directly: load() is ----
@@ -298,17 +308,21 @@ function pick() {
 // Runs from .boot0 on every start; at power on pick() follows in the same
 // boot and load()s the program, so the work is deferred and skipped then.
 function up() {
+  // this session runs the trial program only if a trial was pending when it
+  // started (pick() load()s nothing else then); one that downloads a trial
+  // later must not confirm it
+  trial = !!state().t;
   // a trial fails by an exception (even one thrown at the top level of the
   // program, hence installed now) or by no confirm() in time: restart, and
   // pick() counts the attempt and reverts after C.tries
   process.on("uncaughtException", function (e) {
     print("Uncaught", e);
-    if (!picked && st.t) setTimeout(load, 10);
+    if (!picked && trial && st.t) setTimeout(load, 10);
   });
   setTimeout(function () {
     var s = state();
     if (picked) return;
-    if (s.t) {
+    if (trial) {
       trialT = setTimeout(function () { if (st.t) load(); }, C.trial || 600000);
       report("trial", s.t.s, "attempt " + s.a);
     }
@@ -317,7 +331,7 @@ function up() {
 }
 function confirm() {
   var s = state(), o = s.c;
-  if (!s.t) return false;
+  if (!s.t || !trial) return false;
   s.c = s.t; s.t = 0; s.a = 0; save();
   if (o && o.f != s.c.f) S.erase(o.f);
   clearTimeout(trialT);
@@ -331,3 +345,4 @@ exports.poll = function () { later(0); };
 exports.golden = function () { C.poll = C.pmin || 60000; };
 exports.state = state;
 exports.hmac = hmac;
+})();

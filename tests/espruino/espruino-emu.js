@@ -125,7 +125,7 @@ function createBoard(userOpts) {
       offset = offset | 0;
       touchRunning(name);
       const cur = files.get(name);
-      if (offset > 0 || (cur && size === undefined && offset > 0)) {
+      if (offset > 0) {                     // into an existing file
         if (!cur) throw new Error("Can't write to offset of a file that doesn't exist");
         if (offset + d.length > cur.length) throw new Error('Too much data for file size');
         flashOp();
@@ -256,6 +256,7 @@ function createBoard(userOpts) {
       function emit(ev, arg) { for (const f of listeners[ev] || []) guard(s, f, [arg]); }
       if (board.net.down) {
         if (opts.connFail === 'throw') throw new Error('Unable to connect: no network');
+        started = true;   // nothing will connect
         setImmediateS(s, () => emit('error', new Error('Unable to connect')));
         return req;
       }
@@ -265,9 +266,9 @@ function createBoard(userOpts) {
         if (board.net.blackhole) return;      // nothing, ever: no timeout exists
         const sock = net.connect(port, host);
         s.sockets.add(sock);
-        let hdrs = 'HEAD GET POST PUT DELETE PATCH'.includes(method) ? '' : '';
-        hdrs = method + ' ' + (o.path || '/') + ' HTTP/1.0\r\nUser-Agent: Espruino 2v29\r\n' +
+        const hdrs0 = method + ' ' + (o.path || '/') + ' HTTP/1.0\r\nUser-Agent: Espruino 2v29\r\n' +
                'Connection: close\r\nHost: ' + host + '\r\n';
+        let hdrs = hdrs0;
         const h = o.headers || {};
         const data = Buffer.concat(body);
         let hasLen = false;
@@ -395,7 +396,11 @@ function createBoard(userOpts) {
       s.timers.add(t);
       return t;
     }
-    function clear(t) { if (t && s.timers.has(t)) { clearTimeout(t); clearInterval(t); s.timers.delete(t); } }
+    // clearTimeout()/clearInterval() with no argument stop every timer
+    function clear(t) {
+      if (t === undefined) { for (const x of s.timers) { clearTimeout(x); clearInterval(x); } s.timers.clear(); return; }
+      if (t && s.timers.has(t)) { clearTimeout(t); clearInterval(t); s.timers.delete(t); }
+    }
     function load(file) {
       if (s.booting) return;                    // ignored from boot code, silently
       if (s.dead || s.loading) return;

@@ -65,9 +65,8 @@ function manifest(o) {
   if (o.secret !== null) m.mac = hmac(o.secret || KEYS.secret, tk).toString('hex');
   return m;
 }
-// The report MAC the agent sends (device/espruino/README.md, "Reports").
-function reportMac(secret, device, r) {
-  return hmac(secret, Buffer.from('OTAR\n' + device + '\n' + r.app + '\n' + r.seq + '\n' + r.state + '\n' +
-    r.detail + '\n' + r.n, 'latin1')).toString('hex');
+// The report MAC (otad's contract): X-OTA-MAC = hex HMAC-SHA256(secret, "OTAR" || body).
+function reportMac(secret, body) {
+  return hmac(secret, Buffer.concat([Buffer.from('OTAR'), Buffer.from(body, 'latin1')])).toString('hex');
 }
 module.exports = { KEYS, statement, ticket, manifest, sha256, hmac, reportMac };

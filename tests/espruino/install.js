@@ -8,18 +8,23 @@ const { execFileSync } = require('child_process');
 const ROOT = process.env.OTA_ROOT || path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, 'device/espruino');
 
-// The agent as uploaded: minified by `otasign minify` when OTA_AGENT_MIN=1
-// (or when asked), else the source as written.
+// The agent as uploaded: minified by `otasign minify`, or as written.
 let cached = {};
 function agentSource(minified) {
   const key = minified ? 'min' : 'raw';
   if (cached[key]) return cached[key];
   let src = fs.readFileSync(path.join(DIR, 'ota.js'), 'latin1');
   if (minified) {
-    const bin = path.join(process.env.OTA_BIN || path.join(ROOT, 'build/bin'), 'otasign');
+    const bin = path.resolve(ROOT, process.env.OTA_BIN || 'build/bin', 'otasign');
     src = execFileSync(bin, ['minify', path.join(DIR, 'ota.js'), '-o', '-'], { encoding: 'latin1' });
   }
   return (cached[key] = src);
+}
+// What ships is the minified agent: test that when otasign is built
+// (OTA_AGENT_MIN=0 forces the source as written, =1 requires minifying).
+function minDefault() {
+  if (process.env.OTA_AGENT_MIN) return process.env.OTA_AGENT_MIN === '1';
+  return fs.existsSync(path.resolve(ROOT, process.env.OTA_BIN || 'build/bin', 'otasign'));
 }
 function bootFiles() {
   return {
@@ -33,7 +38,7 @@ const FAST = { poll: 200, pmin: 50, pmax: 400, first: 20, tmo: 1500, back: 50, b
 function install(board, cfg, opts) {
   opts = opts || {};
   const S = board.storage;
-  S.write('ota', agentSource(opts.minified || process.env.OTA_AGENT_MIN === '1'));
+  S.write('ota', agentSource(opts.minified !== undefined ? opts.minified : minDefault()));
   S.write('ota.cfg', JSON.stringify(Object.assign({}, FAST, cfg)));
   const f = bootFiles();
   for (const k of Object.keys(f)) S.write(k, f[k]);

@@ -58,9 +58,10 @@ function createStub() {
         let r;
         try { r = JSON.parse(body); } catch (e) { return send(400, '{"error":"json"}'); }
         r.device = parts[2];
-        r.macOk = r.mac === fx.reportMac(st.secret, parts[2], r);
+        const mac = req.headers['x-ota-mac'];
+        r.macOk = mac === undefined ? null : mac === fx.reportMac(st.secret, body);
         st.reports.push(r);
-        send(r.macOk ? 200 : 401, '{}');
+        send(r.macOk === false ? 401 : 200, '{}');
       });
       return;
     }

@@ -7,7 +7,8 @@
 //   * the two token sequences (comments excluded) are identical: same token
 //     types and the same source text for every token.  This is what keeps the
 //     meaning on Espruino too: its lexer sees the same tokens, and no ';' is
-//     added where the input relied on a line break (ASI).
+//     added where the input relied on a line break (ASI).  The one token
+//     that may go is a ';' right before '}' or the end of the input.
 // Mangle mode (otasign minify):
 //   * the ASTs are identical except for the names of identifiers that refer
 //     to local bindings, and a shorthand property `{a}` may become `{a:x}`;
@@ -19,7 +20,8 @@
 //     visible from a direct eval() call, every name looked up through a `with`;
 //   * firmware before 2v14 treats let/const/class like var: analysed that way
 //     too, the output must not merge names the input keeps apart (no name reused
-//     across sibling blocks in one function where the input had two names);
+//     across sibling blocks in one function where the input had two names),
+//     and a let/const/class in a top-level block (a global there) keeps its name;
 //   * the token sequences match except for identifier names (and the `:x`
 //     added to an expanded shorthand), so no ';' is added or removed either.
 //
@@ -223,12 +225,15 @@ export function analyze(ast, { legacy = false } = {}) {
     const blockBody = body.type === 'BlockStatement';
     const fs = newScope('function', outer, outer.strict || (blockBody && hasUseStrict(body.body)));
     const saved = labels; labels = [];
-    if (node.type !== 'ArrowFunctionExpression') declare(fs, 'arguments', 'arguments').keep = true;
     for (const p of node.params) for (const n of patternNames(p, [])) declare(fs, n, 'param');
-    if (blockBody) {
-      hoistLexical(body.body, fs);
-      for (const s of body.body) hoistVars(s, fs, false);
-    }
+    if (blockBody) hoistLexical(body.body, fs);
+    // The implicit `arguments` (its name is what reaches the object, so it is
+    // kept) exists unless a parameter, a lexical declaration or a function
+    // declaration of the body is called `arguments`; `var arguments` is it.
+    if (node.type !== 'ArrowFunctionExpression' && !fs.vars.has('arguments') &&
+        !(blockBody && body.body.some((st) => st.type === 'FunctionDeclaration' && st.id.name === 'arguments')))
+      declare(fs, 'arguments', 'arguments').keep = true;
+    if (blockBody) for (const s of body.body) hoistVars(s, fs, false);
     for (const p of node.params) visit(p, fs);
     if (blockBody) visitStatements(body.body, fs); else visit(body, fs);
     labels = saved;
@@ -428,6 +433,10 @@ export function compare(origSrc, outSrc, { mangle = false, allowReturn = false,
       fail(a, b, `${a.name} must keep its name (global, arguments, eval or with) but became ${b.name}`);
     if (ka === 'ref' && legacy) {
       const la = ctx.ol.get(a).binding, lb = ctx.pl.get(b).binding;
+      if ((la.global || lb.global) && a.name !== b.name) {
+        fail(a, b, `${a.name} renamed ${b.name}, but with let scoped like var (firmware before 2v14) it is a global`);
+        return;
+      }
       const prev = ctx.legacy.get(lb);
       if (prev === undefined) ctx.legacy.set(lb, la);
       else if (prev !== la)
@@ -488,6 +497,11 @@ export function compare(origSrc, outSrc, { mangle = false, allowReturn = false,
       if (k < skip.length && b.start >= skip[k][0] && b.start <= skip[k][1]) { j++; continue; }
     }
     const a = ta[i];
+    // A ';' just before '}' or the end of the input may go (`{return x;}` ->
+    // `{return x}`): the AST comparison has already made sure it ended a
+    // statement rather than being an empty statement.
+    if (a && a.type.label === ';' && (!b || b.type.label !== ';') && ta[i + 1] &&
+        (ta[i + 1].type.label === '}' || ta[i + 1].type.label === 'eof')) { i++; continue; }
     if (!a || !b) {
       problems.push(`token sequence length differs (${ta.length} vs ${tb.length})`);
       break;

@@ -14,7 +14,6 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === '-o') output = args[++i];
   else if (args[i] === '--no-mangle') mangle = false;
   else if (args[i] === '--target') i++;
-  else if (args[i] === '--no-gate') { /* terser has no gate */ }
   else input = args[i];
 }
 if (!input) { console.error('usage: terser-minify.mjs minify IN [-o OUT] [--no-mangle]'); process.exit(2); }

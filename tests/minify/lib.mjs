@@ -2,8 +2,8 @@
 // run it, and the summary line.
 //
 // The minifier under test is `$OTA_BIN/otasign` (OTA_BIN defaults to build/bin),
-// run as `otasign minify IN -o OUT [--no-mangle] --no-gate` (the Espruino gate
-// is not what these tests check, and the corpus uses syntax it rejects).
+// run as `otasign minify IN -o OUT [--no-mangle]` (the Espruino gate is off
+// there unless --gate is given: the corpus uses syntax the gate rejects).
 // OTA_MINIFIER="cmd args..." replaces it with any command taking the same
 // arguments, e.g. OTA_MINIFIER="node tests/js/terser-minify.mjs" to check the
 // checks against terser.
@@ -43,25 +43,16 @@ export function minifierCommand(suite) {
   return [bin];
 }
 
-let noGate = true; // dropped if the minifier does not know --no-gate
-
 // Run the minifier on file `input` writing `output`.  Returns
 // {ok, status, stderr, seconds}.
 export function runMinifier(cmd, input, output, mangle, timeoutMs = 120000) {
-  for (;;) {
-    const args = [...cmd.slice(1), 'minify', input, '-o', output];
-    if (!mangle) args.push('--no-mangle');
-    if (noGate) args.push('--no-gate');
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd[0], args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const stderr = (r.stderr || '') + (r.error ? String(r.error) : '');
-    if (noGate && r.status !== 0 && /no-gate/.test(stderr) && /unknown|usage|unrecognized|invalid/i.test(stderr)) {
-      noGate = false;
-      continue;
-    }
-    return { ok: r.status === 0 && !r.error, status: r.status, signal: r.signal, stderr, seconds };
-  }
+  const args = [...cmd.slice(1), 'minify', input, '-o', output];
+  if (!mangle) args.push('--no-mangle');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd[0], args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const stderr = (r.stderr || '') + (r.error ? String(r.error) : '');
+  return { ok: r.status === 0 && !r.error, status: r.status, signal: r.signal, stderr, seconds };
 }
 
 export function summary(suite, passed, failed) {

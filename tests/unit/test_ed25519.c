@@ -276,7 +276,7 @@ static void test_edges(void)
 /* ---- differential against libsodium ----------------------------------------- */
 
 #define DIFF_PAIRS 10000
-#define ALL_FLIP_PAIRS 20
+#define ALL_FLIP_PAIRS 50
 
 static void test_differential(void)
 {

@@ -1,0 +1,154 @@
+/*
+ * gate.c: THE table of what each Espruino firmware version can run, and the
+ * release gate that applies it.
+ *
+ * Versions are written 2v29 -> 229.  `since` is the first firmware version
+ * that supports a feature; 0 means no version does.  Sources: EspruinoDocs
+ * info/Features.md ("labels, destructuring, default params, spread, `**`,
+ * `?.`: unsupported; `??` 2v14+, optional catch binding 2v20+, shorthand
+ * properties 2v14+"), and the Espruino lexer (identifiers are ASCII only, a
+ * '/' inside a regex class ends the regex).
+ *
+ * Syntax the target lacks is an error (gate mode 1) or a warning (mode 2);
+ * missing built-ins and lexer hazards are always warnings.
+ */
+#include <string.h>
+#include "jsmin_int.h"
+
+#define GATE_MIN_TARGET 200   /* oldest firmware the table describes: 2v00 */
+#define GATE_MAX_TARGET 229   /* newest: 2v29 (the default) */
+
+static const struct feature {
+    int since;
+    const char *what;
+} features[G_COUNT] = {
+    [G_DEFAULT_PARAM]    = { 0,   "default parameter values" },
+    [G_REST]             = { 0,   "rest parameters/elements" },
+    [G_SPREAD]           = { 0,   "spread syntax" },
+    [G_DESTRUCT]         = { 0,   "destructuring" },
+    [G_COMPUTED]         = { 0,   "computed property keys" },
+    [G_EXP]              = { 0,   "the ** operator" },
+    [G_OPTCHAIN]         = { 0,   "optional chaining ?." },
+    [G_ASYNC]            = { 0,   "async/await" },
+    [G_GENERATOR]        = { 0,   "generators" },
+    [G_TAGGED]           = { 0,   "tagged templates" },
+    [G_LABEL]            = { 0,   "labels" },
+    [G_UBRACE]           = { 0,   "\\u{...} escapes" },
+    [G_NEWTARGET]        = { 0,   "new.target" },
+    [G_NULLISH]          = { 214, "the ?? operator" },
+    [G_OPTCATCH]         = { 220, "optional catch binding" },
+    [G_SHORTHAND]        = { 214, "shorthand properties {a}" },
+    [G_LOGICAL_ASSIGN]   = { 0,   "logical assignment &&= ||= ?\?=" },
+    [G_CLASS_FIELD]      = { 0,   "class fields" },
+    [G_BIGINT]           = { 0,   "BigInt literals" },
+    [G_REGEX_FLAG_U]     = { 0,   "the regex flag u" },
+    [G_REGEX_FLAG_S]     = { 0,   "the regex flag s" },
+    [G_REGEX_FLAG_Y]     = { 0,   "the regex flag y (sticky)" },
+    [G_IMPORT]           = { 0,   "import()" },
+    [G_NUMSEP]           = { 0,   "numeric separators" },
+    [G_PRIVATE]          = { 0,   "private class members #x" },
+    [G_STATIC_BLOCK]     = { 0,   "class static blocks" },
+    [G_WARN_REGEX_SLASH] = { 0,   "an unescaped '/' inside a regex class (Espruino ends the regex there; write \\/)" },
+};
+
+/* Built-ins (global, or global.member) missing from the firmware. */
+static const struct builtin {
+    const char *obj, *member;   /* member NULL: the global itself */
+    int since;
+} builtins[] = {
+    { "Map", NULL, 0 }, { "Set", NULL, 0 }, { "WeakMap", NULL, 0 }, { "WeakSet", NULL, 0 },
+    { "WeakRef", NULL, 0 }, { "FinalizationRegistry", NULL, 0 }, { "Symbol", NULL, 0 },
+    { "Proxy", NULL, 0 }, { "Reflect", NULL, 0 }, { "Intl", NULL, 0 }, { "BigInt", NULL, 0 },
+    { "BigInt64Array", NULL, 0 }, { "BigUint64Array", NULL, 0 }, { "Atomics", NULL, 0 },
+    { "SharedArrayBuffer", NULL, 0 }, { "queueMicrotask", NULL, 0 },
+    { "structuredClone", NULL, 0 },
+    { "Array", "from", 0 }, { "Array", "of", 0 },
+    { "Math", "imul", 0 }, { "Math", "trunc", 0 }, { "Math", "sign", 0 },
+    { "Math", "fround", 0 }, { "Math", "clz32", 0 }, { "Math", "cbrt", 0 },
+    { "Math", "log2", 0 }, { "Math", "log10", 0 }, { "Math", "log1p", 0 },
+    { "Math", "expm1", 0 }, { "Math", "hypot", 0 }, { "Math", "sinh", 0 },
+    { "Math", "cosh", 0 }, { "Math", "tanh", 0 }, { "Math", "asinh", 0 },
+    { "Math", "acosh", 0 }, { "Math", "atanh", 0 },
+    { "Number", "isNaN", 0 }, { "Number", "isFinite", 0 }, { "Number", "isInteger", 0 },
+    { "Number", "isSafeInteger", 0 }, { "Number", "EPSILON", 0 },
+    { "Number", "MAX_SAFE_INTEGER", 0 }, { "Number", "MIN_SAFE_INTEGER", 0 },
+    { "Object", "freeze", 0 }, { "Object", "seal", 0 }, { "Object", "preventExtensions", 0 },
+    { "Object", "isFrozen", 0 }, { "Object", "isSealed", 0 }, { "Object", "isExtensible", 0 },
+    { "Object", "is", 0 }, { "Object", "getOwnPropertySymbols", 0 },
+    { "Object", "fromEntries", 0 },
+    { "Promise", "allSettled", 0 }, { "Promise", "any", 0 },
+    { "String", "raw", 0 }, { "String", "fromCodePoint", 0 },
+};
+
+int js_gate_known_target(int target)
+{
+    return target >= GATE_MIN_TARGET && target <= GATE_MAX_TARGET;
+}
+
+static void target_text(int target, char buf[16])
+{
+    buf[0] = (char)('0' + target / 100);
+    buf[1] = 'v';
+    buf[2] = (char)('0' + target / 10 % 10);
+    buf[3] = (char)('0' + target % 10);
+    buf[4] = 0;
+}
+
+void js_gate(jp *p, uint32_t t, int f)
+{
+    if (!p->o->gate || f < 0 || f >= G_COUNT) return;
+    const struct feature *e = &features[f];
+    char tv[16];
+    target_text(p->o->target, tv);
+    if (f >= G_WARN_REGEX_SLASH) {
+        js_diag(p, p->toks[t].start, 0, "%s", e->what);
+        return;
+    }
+    if (e->since && p->o->target >= e->since) return;
+    int err = p->o->gate == 1;
+    if (e->since) {
+        char sv[16];
+        target_text(e->since, sv);
+        js_diag(p, p->toks[t].start, err, "%s need Espruino %s or later (target %s)",
+                e->what, sv, tv);
+    } else {
+        js_diag(p, p->toks[t].start, err, "%s: not supported by Espruino (target %s)", e->what, tv);
+    }
+}
+
+static int tok_eq(jp *p, const jtok *t, const char *s)
+{
+    size_t n = strlen(s);
+    return t->len == n && memcmp(p->src + t->start, s, n) == 0;
+}
+
+void js_gate_builtins(jp *p)
+{
+    if (!p->o->gate) return;
+    char tv[16];
+    target_text(p->o->target, tv);
+    for (uint32_t i = 0; i < p->ntok; i++) {
+        jtok *t = &p->toks[i];
+        if (t->type != T_IDENT) continue;
+        if (t->flags & TF_UESC)
+            js_diag(p, t->start, 0, "\\u escape in an identifier: Espruino identifiers are "
+                    "ASCII [A-Za-z0-9_$] only");
+        if (!(t->flags & TF_REF) || t->aux == JS_NONE ||
+            !(p->syms[t->aux].flags & SYF_GLOBAL))
+            continue;
+        jtok *dot = i + 2 < p->ntok ? &p->toks[i + 1] : NULL;
+        jtok *mem = dot && dot->type == T_PUNCT && dot->sub == '.' ? &p->toks[i + 2] : NULL;
+        for (size_t b = 0; b < sizeof builtins / sizeof builtins[0]; b++) {
+            const struct builtin *e = &builtins[b];
+            if (e->since && p->o->target >= e->since) continue;
+            if (!tok_eq(p, t, e->obj)) continue;
+            if (e->member && !(mem && tok_eq(p, mem, e->member))) continue;
+            if (e->member)
+                js_diag(p, t->start, 0, "%s.%s is not built into Espruino %s", e->obj,
+                        e->member, tv);
+            else
+                js_diag(p, t->start, 0, "%s is not built into Espruino %s", e->obj, tv);
+            break;
+        }
+    }
+}

@@ -1,0 +1,252 @@
+/*
+ * mangle.c: resolve references to symbols, then give the names declared
+ * inside functions short new names.
+ *
+ * Rules (issue 4):
+ *  - only names whose declaring scope lies inside a function are renamed;
+ *    program-level names and implicit globals keep theirs;
+ *  - a function that uses `eval` or `with` (directly or in a nested function)
+ *    keeps all its names, and so do its enclosing functions;
+ *  - every symbol of one function (its own scope and all its blocks) gets a
+ *    distinct name: on firmware before 2v14 `let` acts like `var`, so sibling
+ *    blocks must not share a name;
+ *  - a new name never equals the final name of anything referenced from inside
+ *    the function that is declared outside it (free names), and is never a
+ *    reserved word.
+ * Functions are named top-down, so outer final names are known.  Within a
+ * function, symbols are sorted by use count: the most used get 1-char names.
+ */
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include "jsmin_int.h"
+
+uint32_t js_global_sym(jp *p, uint32_t tok);
+
+static const char A1[] = "etnrioasludcfhpmgbvywkxjqzETNRIOASLUDCFHPMGBVYWKXJQZ_$";
+static const char A2[] = "etnrioasludcfhpmgbvywkxjqzETNRIOASLUDCFHPMGBVYWKXJQZ_$0123456789";
+#define N1 54u
+#define N2 64u
+
+size_t js_name_text(uint32_t idx, char buf[8])
+{
+    uint32_t n = 1, span = N1;
+    while (idx >= span && n < 5) { idx -= span; span *= N2; n++; }
+    /* idx < N1 * N2^(n-1): first char, then base-64 digits */
+    uint32_t div = span / N1;
+    buf[0] = A1[idx / div];
+    idx %= div;
+    for (uint32_t i = 1; i < n; i++) {
+        div /= N2;
+        buf[i] = A2[idx / div];
+        idx %= div;
+    }
+    buf[n] = 0;
+    return n;
+}
+
+/* Index of a spelling in the generated sequence, JS_NONE if never generated. */
+static uint32_t name_index(const uint8_t *s, uint32_t n)
+{
+    if (n < 1 || n > 4) return JS_NONE;
+    const char *q = memchr(A1, s[0], N1);
+    if (!q || !s[0]) return JS_NONE;
+    uint32_t off = 0, span = N1, v = (uint32_t)(q - A1);
+    for (uint32_t i = 1; i < n; i++) {
+        off += span;
+        span *= N2;
+        q = memchr(A2, s[i], N2);
+        if (!q || !s[i]) return JS_NONE;
+        v = v * N2 + (uint32_t)(q - A2);
+    }
+    return off + v;
+}
+
+static int reserved(const char *s)
+{
+    static const char *const words[] = {
+        "do", "if", "in", "of", "as", "for", "let", "new", "try", "var", "get", "set", "int",
+        "NaN", "case", "else", "enum", "eval", "null", "this", "true", "void", "with", "byte",
+        "char", "goto", "long", "from", NULL };
+    for (int i = 0; words[i]; i++)
+        if (strcmp(s, words[i]) == 0) return 1;
+    return 0;
+}
+
+static int is_eval(jp *p, const jtok *t)
+{
+    return t->len == 4 && memcmp(p->src + t->start, "eval", 4) == 0;
+}
+
+static void nomangle_up(jp *p, uint32_t s)
+{
+    for (; s != JS_NONE; s = p->scopes[s].parent)
+        p->scopes[p->scopes[s].fn].flags |= SF_NOMANGLE;
+}
+
+void js_resolve(jp *p)
+{
+    for (uint32_t r = 0; r < p->nref; r++) {
+        jref *rf = &p->refs[r];
+        if (rf->scope == JS_NONE) continue;
+        jtok *t = &p->toks[rf->tok];
+        const uint8_t *name = p->src + t->start;
+        uint32_t sym = JS_NONE;
+        for (uint32_t s = rf->scope; s != JS_NONE; s = p->scopes[s].parent) {
+            if (!p->scopes[s].nsym) continue;
+            sym = js_lookup(p, s, name, t->len);
+            if (sym != JS_NONE) break;
+        }
+        if (sym == JS_NONE) sym = js_global_sym(p, rf->tok);
+        t = &p->toks[rf->tok];
+        t->aux = sym;
+        p->syms[sym].uses++;
+        if (is_eval(p, t)) nomangle_up(p, rf->scope);
+    }
+    /* a function that keeps its names makes its enclosing functions keep theirs */
+    for (uint32_t s = 0; s < p->nscope; s++)
+        if (p->scopes[s].kind == S_FUNC && (p->scopes[s].flags & SF_NOMANGLE))
+            nomangle_up(p, p->scopes[s].parent);
+}
+
+typedef struct pair { uint32_t fn, sym; } pair;
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_syms(const void *a, const void *b, void *ctx)
+{
+    const jp *p = ctx;
+    const jsym *x = &p->syms[*(const uint32_t *)a], *y = &p->syms[*(const uint32_t *)b];
+    if (x->uses != y->uses) return x->uses > y->uses ? -1 : 1;
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    return i < j ? -1 : i > j;
+}
+
+/* Final spelling index of symbol s (JS_NONE when it cannot collide). */
+static uint32_t final_index(jp *p, uint32_t s)
+{
+    jsym *y = &p->syms[s];
+    if (y->name != JS_NONE) return y->name;
+    jtok *t = &p->toks[y->tok];
+    return name_index(p->src + t->start, t->len);
+}
+
+void js_mangle(jp *p)
+{
+    if (!p->o->mangle || p->uesc_seen) return;
+    uint32_t ns = p->nscope;
+    uint32_t *fparent = NULL, *fchild = NULL, *fnext = NULL, *symstart = NULL, *symlist = NULL;
+    uint32_t *pstart = NULL, *blocked = NULL, *stack = NULL;
+    pair *pairs = NULL;
+    uint32_t npairs = 0, cappairs = 0;
+
+    fparent = malloc(ns * sizeof *fparent);
+    fchild = malloc(ns * sizeof *fchild);
+    fnext = malloc(ns * sizeof *fnext);
+    symstart = calloc(ns + 1, sizeof *symstart);
+    symlist = malloc((p->nsym + 1) * sizeof *symlist);
+    pstart = calloc(ns + 1, sizeof *pstart);
+    stack = malloc(ns * sizeof *stack);
+    if (!fparent || !fchild || !fnext || !symstart || !symlist || !pstart || !stack) goto oom;
+
+    for (uint32_t s = 0; s < ns; s++) { fchild[s] = JS_NONE; fnext[s] = JS_NONE; }
+    for (uint32_t s = ns; s-- > 1;) {
+        if (p->scopes[s].kind != S_FUNC) continue;
+        uint32_t par = p->scopes[p->scopes[s].parent].fn;
+        fparent[s] = par;
+        fnext[s] = fchild[par];
+        fchild[par] = s;
+    }
+    fparent[0] = JS_NONE;
+
+    /* symbols grouped by their function */
+    for (uint32_t i = 0; i < p->nsym; i++) symstart[p->scopes[p->syms[i].scope].fn + 1]++;
+    for (uint32_t s = 0; s < ns; s++) symstart[s + 1] += symstart[s];
+    {
+        uint32_t *fill = malloc((ns + 1) * sizeof *fill);
+        if (!fill) goto oom;
+        memcpy(fill, symstart, (ns + 1) * sizeof *fill);
+        for (uint32_t i = 0; i < p->nsym; i++) symlist[fill[p->scopes[p->syms[i].scope].fn]++] = i;
+        free(fill);
+    }
+
+    /* free names: (function, outer symbol) for every function a reference
+     * crosses on its way to the declaration */
+    for (uint32_t i = 0; i < p->nsym; i++) p->syms[i].mark = JS_NONE;
+    for (uint32_t r = 0; r < p->nref; r++) {
+        jref *rf = &p->refs[r];
+        if (rf->scope == JS_NONE) continue;
+        uint32_t sym = p->toks[rf->tok].aux;
+        if (sym == JS_NONE) continue;
+        uint32_t d = p->scopes[p->syms[sym].scope].fn;
+        uint32_t f = p->scopes[rf->scope].fn;
+        if (f == d || p->syms[sym].mark == f) continue;
+        p->syms[sym].mark = f;
+        for (; f != d && f != 0 && f != JS_NONE; f = fparent[f]) {
+            if (npairs == cappairs) {
+                uint32_t nc = cappairs ? cappairs * 2 : 1024;
+                pair *np = realloc(pairs, nc * sizeof *np);
+                if (!np) goto oom;
+                pairs = np;
+                cappairs = nc;
+            }
+            pairs[npairs].fn = f;
+            pairs[npairs].sym = sym;
+            npairs++;
+        }
+    }
+    for (uint32_t i = 0; i < npairs; i++) pstart[pairs[i].fn + 1]++;
+    for (uint32_t s = 0; s < ns; s++) pstart[s + 1] += pstart[s];
+    {
+        uint32_t *fill = malloc((ns + 1) * sizeof *fill);
+        uint32_t *ps = malloc((npairs + 1) * sizeof *ps);
+        if (!fill || !ps) { free(fill); free(ps); goto oom; }
+        memcpy(fill, pstart, (ns + 1) * sizeof *fill);
+        for (uint32_t i = 0; i < npairs; i++) ps[fill[pairs[i].fn]++] = pairs[i].sym;
+        free(fill);
+        free(pairs);
+        pairs = NULL;
+        blocked = ps;   /* symbol ids grouped by function; replaced by indices below */
+    }
+
+    /* top-down over the function tree */
+    uint32_t sp = 0;
+    for (uint32_t c = fchild[0]; c != JS_NONE; c = fnext[c]) stack[sp++] = c;
+    while (sp) {
+        uint32_t f = stack[--sp];
+        for (uint32_t c = fchild[f]; c != JS_NONE; c = fnext[c]) stack[sp++] = c;
+        if (p->scopes[f].flags & SF_NOMANGLE) continue;
+        uint32_t b0 = pstart[f], b1 = pstart[f + 1], nb = 0;
+        for (uint32_t i = b0; i < b1; i++) {
+            uint32_t ix = final_index(p, blocked[i]);
+            if (ix != JS_NONE) blocked[b0 + nb++] = ix;
+        }
+        qsort(blocked + b0, nb, sizeof *blocked, cmp_u32);
+        uint32_t s0 = symstart[f], s1 = symstart[f + 1];
+        qsort_r(symlist + s0, s1 - s0, sizeof *symlist, cmp_syms, p);
+        uint32_t k = 0, bi = 0;
+        for (uint32_t i = s0; i < s1; i++) {
+            jsym *y = &p->syms[symlist[i]];
+            for (;;) {
+                while (bi < nb && blocked[b0 + bi] < k) bi++;
+                char buf[8];
+                if (bi < nb && blocked[b0 + bi] == k) { k++; continue; }
+                js_name_text(k, buf);
+                if (reserved(buf)) { k++; continue; }
+                break;
+            }
+            y->name = k++;
+        }
+    }
+    goto out;
+oom:
+    /* without memory, keep every name: the output stays correct */
+    for (uint32_t i = 0; i < p->nsym; i++) p->syms[i].name = JS_NONE;
+out:
+    free(fparent); free(fchild); free(fnext); free(symstart); free(symlist);
+    free(pstart); free(blocked); free(stack); free(pairs);
+}

@@ -1,0 +1,740 @@
+/*
+ * otadev: a host simulator of an OTA-updated device.  It runs the portable
+ * state machine (common/ota_update.c) and the offer decision
+ * (common/ota_release.c) on a flash image kept in a file, talks to otad over
+ * HTTP with libcurl exactly as a device would (poll, download with Range,
+ * report), and can be told to lose power at any flash operation or lose the
+ * link mid-download.  Programs "run" by script: a release behaves as told by
+ * --behave SEQ=WHAT or by a marker in its bytes (otadev:throws,
+ * otadev:hangs, otadev:noconfirm); otherwise it is healthy and confirms.
+ *
+ *   otadev provision --flash F [--geometry G] --golden FILE [--program FILE --seq N] [--force]
+ *   otadev run --flash F --server URL --id DEV --app APP --release-pub K.pub
+ *              --server-pub S.pub|HEX [--board B] [--polls N] [--interval S]
+ *              [--behave SEQ=WHAT,...] [--cut-power-at N] [--drop-after BYTES]
+ *              [--max-attempts N] [--quiet]
+ *   otadev status --flash F     state as one JSON line
+ *   otadev boot --flash F       one boot (no network)
+ *
+ * Exit status: 0 ok, 1 failure, 2 usage, 3 power cut (--cut-power-at).
+ */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flashfile.h"
+#include "ota_crypto.h"
+#include "ota_encode.h"
+#include "ota_release.h"
+#include "ota_update.h"
+
+#define MAX_KEYS 8
+#define MAX_BEHAVE 64
+#define MAX_FILE (4u << 20)
+
+typedef enum { B_HEALTHY, B_THROWS, B_HANGS, B_NOCONFIRM } behaviour;
+static const char *behave_name[] = { "healthy", "throws", "hangs", "noconfirm" };
+
+/* Everything one run knows. */
+typedef struct opts {
+    const char *flash, *server, *id, *app, *board, *geometry, *golden, *program;
+    uint64_t seq;
+    int force, quiet, polls, max_attempts;
+    double interval;
+    long cut_at, drop_after;
+    ota_trusted_key release_keys[MAX_KEYS], server_keys[MAX_KEYS];
+    size_t n_release, n_server;
+    uint64_t behave_seq[MAX_BEHAVE];
+    behaviour behave_what[MAX_BEHAVE];
+    int n_behave;
+} opts;
+
+static opts o;
+static flashfile ff;
+static ota_dev dev;
+
+static void say(const char *fmt, ...)
+{
+    if (o.quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "otadev[%s]: ", o.id ? o.id : "-");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "otadev: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(code);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die(1, "%s: %s", path, strerror(errno));
+    uint8_t *buf = malloc(MAX_FILE + 1);
+    size_t n = fread(buf, 1, MAX_FILE + 1, f);
+    fclose(f);
+    if (n > MAX_FILE)
+        die(1, "%s: larger than %u bytes", path, MAX_FILE);
+    *len = n;
+    return buf;
+}
+
+/* A public key: a NAME.pub file (64 hex characters) or the hex itself. */
+static void add_key(ota_trusted_key *keys, size_t *n, const char *arg)
+{
+    char hex[80] = "";
+    size_t got = 0;
+    if (*n >= MAX_KEYS)
+        die(2, "too many keys");
+    if (strlen(arg) == 64 && access(arg, F_OK) != 0) {
+        snprintf(hex, sizeof hex, "%s", arg);
+    } else {
+        FILE *f = fopen(arg, "r");
+        if (!f || !fgets(hex, sizeof hex, f))
+            die(1, "%s: cannot read public key", arg);
+        fclose(f);
+        hex[strcspn(hex, "\r\n")] = 0;
+    }
+    if (strlen(hex) != 64 || ota_hex_decode(keys[*n].pub, 32, &got, hex, 64) != OTA_OK || got != 32)
+        die(1, "%s: not a 64-hex-character public key", arg);
+    ota_release_key_id(keys[*n].id, keys[*n].pub);
+    (*n)++;
+}
+
+static behaviour parse_behaviour(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, behave_name[i]) == 0)
+            return (behaviour)i;
+    die(2, "--behave: '%s' is not healthy, throws, hangs or noconfirm", s);
+    return B_HEALTHY;
+}
+
+static void parse_behave(const char *arg)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        char *eq = strchr(tok, '=');
+        if (!eq || o.n_behave >= MAX_BEHAVE)
+            die(2, "--behave: expected SEQ=WHAT[,SEQ=WHAT...]");
+        *eq = 0;
+        o.behave_seq[o.n_behave] = strtoull(tok, NULL, 10);
+        o.behave_what[o.n_behave] = parse_behaviour(eq + 1);
+        o.n_behave++;
+    }
+}
+
+/* ---- the flash ---------------------------------------------------------- */
+
+static void open_flash(void)
+{
+    char err[512];
+    if (!o.flash)
+        die(2, "--flash FILE is required");
+    if (ff_open(&ff, o.flash, err, sizeof err) != 0)
+        die(1, "%s", err);
+    ff.cut_at = o.cut_at;
+    memset(&dev, 0, sizeof dev);
+    dev.flash = &ff.port;
+    dev.layout = ff.layout;
+    dev.max_attempts = (uint8_t)o.max_attempts;
+}
+
+static uint32_t capacity(void)
+{
+    uint32_t a = ota_slot_capacity(&dev, dev.layout.slot[0]);
+    uint32_t b = ota_slot_capacity(&dev, dev.layout.slot[1]);
+    return a < b ? a : b;
+}
+
+/* How the program in this slot behaves: --behave first, then a marker. */
+static behaviour program_behaviour(const ota_boot_info *bi)
+{
+    if (bi->which == OTA_RUN_GOLDEN)
+        return B_HEALTHY;
+    for (int i = 0; i < o.n_behave; i++)
+        if (o.behave_seq[i] == bi->seq)
+            return o.behave_what[i];
+    uint8_t *p = malloc(bi->size + 1);
+    behaviour b = B_HEALTHY;
+    if (p && ff.port.read(ff.port.ctx, bi->off, p, bi->size) == OTA_OK) {
+        p[bi->size] = 0;
+        if (memmem(p, bi->size, "otadev:throws", 13))
+            b = B_THROWS;
+        else if (memmem(p, bi->size, "otadev:hangs", 12))
+            b = B_HANGS;
+        else if (memmem(p, bi->size, "otadev:noconfirm", 16))
+            b = B_NOCONFIRM;
+    }
+    free(p);
+    return b;
+}
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+typedef struct membuf {
+    char *data;
+    size_t len, cap;
+} membuf;
+
+static size_t to_membuf(char *p, size_t sz, size_t n, void *ud)
+{
+    membuf *m = ud;
+    size_t k = sz * n;
+    if (m->len + k + 1 > 65536)
+        return 0;   /* a manifest is small: refuse anything huge */
+    if (m->len + k + 1 > m->cap) {
+        m->cap = (m->len + k + 1) * 2;
+        m->data = realloc(m->data, m->cap);
+    }
+    memcpy(m->data + m->len, p, k);
+    m->len += k;
+    m->data[m->len] = 0;
+    return k;
+}
+
+static CURL *easy(const char *url)
+{
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "otadev/1");
+    return c;
+}
+
+static void json_escape(char *out, size_t cap, const char *s)
+{
+    size_t j = 0;
+    for (; *s && j + 7 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[j++] = '\\';
+            out[j++] = (char)ch;
+        } else if (ch < 0x20) {
+            j += (size_t)snprintf(out + j, cap - j, "\\u%04x", ch);
+        } else {
+            out[j++] = (char)ch;
+        }
+    }
+    out[j] = 0;
+}
+
+/* POST /report/<id> {app, seq, state, detail}; 0 when the server stored it. */
+static int report(uint64_t seq, const char *state, const char *detail)
+{
+    char url[1024], body[1024], det[600];
+    json_escape(det, sizeof det, detail ? detail : "");
+    snprintf(url, sizeof url, "%s/report/%s", o.server, o.id);
+    snprintf(body, sizeof body, "{\"app\":\"%s\",\"seq\":%llu,\"state\":\"%s\",\"detail\":\"%s\"}",
+             o.app, (unsigned long long)seq, state, det);
+    say("report %s seq %llu%s%s", state, (unsigned long long)seq, detail ? ": " : "", detail ? detail : "");
+    for (int attempt = 0; attempt < 3; attempt++) {
+        CURL *c = easy(url);
+        struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+        membuf m = { 0 };
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_membuf);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
+        CURLcode rc = curl_easy_perform(c);
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_slist_free_all(h);
+        curl_easy_cleanup(c);
+        free(m.data);
+        if (rc == CURLE_OK && status == 200)
+            return 0;
+        say("report failed (%s, HTTP %ld)%s", curl_easy_strerror(rc), status, attempt < 2 ? ", retrying" : "");
+        if (status >= 400 && status < 500)
+            return -1;
+        usleep(200000u << attempt);
+    }
+    return -1;
+}
+
+/* The download sink: bytes straight into the candidate slot. */
+typedef struct sink {
+    ota_install *in;
+    uint32_t skip;       /* bytes to drop first (a 200 answer to a Range request) */
+    long budget;         /* --drop-after: bytes left before the link "drops"; <0 none */
+    ota_err err;
+} sink;
+
+static size_t to_slot(char *p, size_t sz, size_t n, void *ud)
+{
+    sink *s = ud;
+    size_t k = sz * n, used = 0;
+    if (s->skip) {
+        size_t d = k < s->skip ? k : s->skip;
+        s->skip -= (uint32_t)d;
+        used = d;
+    }
+    size_t take = k - used;
+    int drop = 0;
+    if (s->budget >= 0 && (long)take > s->budget) {
+        take = (size_t)s->budget;
+        drop = 1;
+    }
+    if (take) {
+        ota_err e = ota_install_write(s->in, &dev, (const uint8_t *)p + used, take);
+        if (e != OTA_OK) {
+            s->err = e;
+            return 0;
+        }
+        if (s->budget >= 0)
+            s->budget -= (long)take;
+    }
+    return drop ? 0 : k;
+}
+
+/* ---- boot and the programs ------------------------------------------------ */
+
+/* Boot until a program runs for good: a trial that fails is reset (a
+ * throw at start, a watchdog reset after a hang, or a day without confirm)
+ * and booted again until the state machine reverts.  Reports the outcome. */
+static int boot_and_run(ota_boot_info *out)
+{
+    ota_status st;
+    for (int boots = 0; boots < 16; boots++) {
+        ota_err e = ota_boot(out, &dev);
+        if (e != OTA_OK)
+            die(1, "boot: %s", ota_strerror(e));
+        const char *which = out->which == OTA_RUN_GOLDEN ? "golden" : out->which == 0 ? "A" : "B";
+        if (out->reverted) {
+            ota_status_read(&st, &dev);
+            say("boot: trial of seq %llu ended (%s); back on %s seq %llu",
+                (unsigned long long)st.event_seq, ota_state_name(st.state), which,
+                (unsigned long long)out->seq);
+            char det[160];
+            snprintf(det, sizeof det, "%s; running %s seq %llu",
+                     st.state == OTA_STATE_FAILED ? "candidate failed verification at boot"
+                                                 : "no confirm within the trial boots",
+                     which, (unsigned long long)out->seq);
+            report(st.event_seq, ota_state_name(st.state), det);
+        }
+        behaviour b = program_behaviour(out);
+        say("boot: running %s seq %llu (%u bytes, sha256 verified)%s%s", which,
+            (unsigned long long)out->seq, (unsigned)out->size, out->trial ? ", trial boot " : "",
+            out->trial ? (out->attempt == 1 ? "1" : out->attempt == 2 ? "2" : "3+") : "");
+        if (!out->trial)
+            return 0;
+        if (out->attempt == 1)
+            report(out->seq, "trial", "first trial boot");
+        if (b == B_HEALTHY) {
+            if ((e = ota_confirm(&dev)) != OTA_OK)
+                die(1, "confirm: %s", ota_strerror(e));
+            say("program seq %llu confirmed itself", (unsigned long long)out->seq);
+            report(out->seq, "confirmed", "program confirmed after its trial boot");
+            return 0;
+        }
+        say("program seq %llu %s: reset", (unsigned long long)out->seq,
+            b == B_THROWS ? "throws at start" : b == B_HANGS ? "hangs (watchdog)" : "never confirms");
+    }
+    die(1, "boot loop without end");
+    return 1;
+}
+
+/* ---- one poll -------------------------------------------------------------- */
+
+static const char *jstr(cJSON *j, const char *name)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Poll once; install what is offered and accepted.  Returns 0 when nothing
+ * went wrong on the network side (204, an offer handled, a rejection
+ * reported), -1 on a network failure (the caller backs off). */
+static int poll_once(double *next_interval)
+{
+    ota_status st;
+    ota_err e = ota_status_read(&st, &dev);
+    if (e != OTA_OK)
+        die(1, "status: %s", ota_strerror(e));
+    uint64_t running = ota_running_seq(&st);
+
+    uint8_t nonce[16];
+    char nonce_hex[33], url[2048];
+    if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+        die(1, "getrandom failed");
+    ota_hex_encode(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
+    snprintf(url, sizeof url, "%s/manifest/%s?app=%s&seq=%llu&nonce=%s", o.server, o.id, o.app,
+             (unsigned long long)running, nonce_hex);
+    CURL *c = easy(url);
+    membuf m = { 0 };
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_membuf);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK || (status != 200 && status != 204)) {
+        say("poll failed: %s, HTTP %ld", curl_easy_strerror(rc), status);
+        free(m.data);
+        return -1;
+    }
+    if (status == 204) {
+        say("poll: nothing new (running seq %llu)", (unsigned long long)running);
+        free(m.data);
+        return 0;
+    }
+
+    cJSON *j = cJSON_Parse(m.data ? m.data : "");
+    free(m.data);
+    if (!j) {
+        report(running, "rejected", "manifest: not JSON");
+        return 0;
+    }
+    cJSON *pj = cJSON_GetObjectItemCaseSensitive(j, "poll");
+    if (cJSON_IsNumber(pj) && pj->valuedouble >= 0 && next_interval)
+        *next_interval = pj->valuedouble;
+    uint8_t stmt[OTA_STATEMENT_SIZE + 8], tick[OTA_TICKET_SIZE + 8], mac[OTA_MAC_SIZE];
+    size_t sl = 0, tl = 0, ml = 0;
+    const char *s64 = jstr(j, "statement"), *t64 = jstr(j, "ticket"), *bu = jstr(j, "url");
+    const char *mh = jstr(j, "mac");
+    cJSON *seqj = cJSON_GetObjectItemCaseSensitive(j, "seq");
+    uint64_t offered = cJSON_IsNumber(seqj) && seqj->valuedouble >= 0 ? (uint64_t)seqj->valuedouble : 0;
+    ota_err de = OTA_OK;
+    if (!s64 || !t64 || !bu
+        || ota_base64_decode(stmt, sizeof stmt, &sl, s64, strlen(s64), OTA_B64_STD) != OTA_OK
+        || ota_base64_decode(tick, sizeof tick, &tl, t64, strlen(t64), OTA_B64_STD) != OTA_OK)
+        de = OTA_ERR_MALFORMED;
+    if (mh && (strlen(mh) != 64 || ota_hex_decode(mac, sizeof mac, &ml, mh, 64) != OTA_OK))
+        de = OTA_ERR_MALFORMED;
+
+    ota_offer offer;
+    ota_device me;
+    memset(&me, 0, sizeof me);
+    me.app = o.app;
+    me.app_len = strlen(o.app);
+    me.board = o.board;
+    me.board_len = strlen(o.board);
+    me.running_seq = running;
+    me.device_id = o.id;
+    me.device_id_len = strlen(o.id);
+    me.nonce = nonce;
+    me.nonce_len = sizeof nonce;
+    me.release_keys = o.release_keys;
+    me.n_release_keys = o.n_release;
+    me.server_keys = o.server_keys;
+    me.n_server_keys = o.n_server;
+    me.max_size = capacity();
+    me.tier = OTA_TIER_SIGNED;
+    if (de == OTA_OK)
+        de = ota_release_decide(&offer, &me, stmt, sl, tick, tl, ml ? mac : NULL);
+    if (de != OTA_OK) {
+        char det[200];
+        snprintf(det, sizeof det, "%s (ota_err %d); still running seq %llu", ota_strerror(de), (int)de,
+                 (unsigned long long)running);
+        say("offer of seq %llu rejected: %s", (unsigned long long)offered, ota_strerror(de));
+        report(offered, "rejected", det);
+        cJSON_Delete(j);
+        return 0;
+    }
+    const ota_statement *sp = &offer.statement;
+    say("offer accepted: seq %llu, %u bytes", (unsigned long long)sp->seq, (unsigned)sp->size);
+
+    /* Install: begin (maybe resuming after a power cut), then stream. */
+    ota_image img;
+    memset(&img, 0, sizeof img);
+    img.seq = sp->seq;
+    img.size = sp->installed_size;
+    memcpy(img.sha256, sp->installed_sha256, 32);
+    ota_sha256(img.statement_sha256, stmt, sl);
+    ota_install in;
+    uint32_t at = 0;
+    if ((e = ota_install_begin(&in, &dev, &img, 0, &at)) != OTA_OK) {
+        report(sp->seq, e == OTA_ERR_TOO_BIG ? "rejected" : "failed", ota_strerror(e));
+        cJSON_Delete(j);
+        return 0;
+    }
+    if (at > 0)
+        say("resuming the install at byte %u (durable after the last power cut)", (unsigned)at);
+    report(sp->seq, "downloading", at ? "resuming" : "starting");
+    char burl[2048];
+    if (strncmp(bu, "http://", 7) == 0 || strncmp(bu, "https://", 8) == 0)
+        snprintf(burl, sizeof burl, "%s", bu);
+    else
+        snprintf(burl, sizeof burl, "%s%s", o.server, bu);
+    sink sk = { &in, 0, o.drop_after > 0 ? o.drop_after : -1, OTA_OK };
+    int tries = 0;
+    while (ota_install_offset(&in) < sp->size && tries < 6) {
+        uint32_t from = ota_install_offset(&in);
+        c = easy(burl);
+        char range[64];
+        if (from > 0) {
+            snprintf(range, sizeof range, "%u-", (unsigned)from);
+            curl_easy_setopt(c, CURLOPT_RANGE, range);
+            say("download: Range: bytes=%s", range);
+        }
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_slot);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sk);
+        sk.skip = 0;
+        rc = curl_easy_perform(c);
+        status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+        if (sk.err != OTA_OK)
+            break;
+        if (rc == CURLE_OK && from > 0 && status == 200) {
+            /* the server ignored Range: the body started at 0 and the
+             * sink wrote it at `from` - cannot happen with otad; fail */
+            sk.err = OTA_ERR_INSTALL;
+            break;
+        }
+        if (rc != CURLE_OK || (status != 200 && status != 206)) {
+            say("download dropped at byte %u (%s, HTTP %ld)", (unsigned)ota_install_offset(&in),
+                curl_easy_strerror(rc), status);
+            if (sk.budget == 0)
+                sk.budget = -1;     /* the simulated drop happens once */
+            tries++;
+            usleep(100000u * (unsigned)tries);
+        }
+    }
+    if (sk.err == OTA_OK && ota_install_offset(&in) < sp->size)
+        sk.err = OTA_ERR_TRUNCATED;
+    if (sk.err == OTA_OK) {
+        uint8_t digest[32];
+        ota_install_digest(&in, digest);
+        sk.err = ota_release_check_bundle(sp, digest, ota_install_offset(&in));
+        ota_err fe = ota_install_finish(&in, &dev, 0);   /* wipes the slot on a bad hash */
+        if (sk.err == OTA_OK)
+            sk.err = fe;
+    }
+    if (sk.err != OTA_OK) {
+        char det[200];
+        snprintf(det, sizeof det, "bundle: %s (ota_err %d); still running seq %llu", ota_strerror(sk.err),
+                 (int)sk.err, (unsigned long long)running);
+        say("install of seq %llu failed: %s", (unsigned long long)sp->seq, ota_strerror(sk.err));
+        int bad_bytes = sk.err == OTA_ERR_HASH_MISMATCH || sk.err == OTA_ERR_TOO_LONG;
+        report(sp->seq, bad_bytes ? "rejected" : "failed", det);
+        cJSON_Delete(j);
+        return bad_bytes ? 0 : -1;
+    }
+    report(sp->seq, "downloaded", "verified in the candidate slot; rebooting into the trial");
+    cJSON_Delete(j);
+
+    /* Reboot into the candidate. */
+    ota_boot_info bi;
+    boot_and_run(&bi);
+    return 0;
+}
+
+/* ---- commands -------------------------------------------------------------- */
+
+static int cmd_provision(void)
+{
+    char err[512];
+    if (!o.flash || !o.golden)
+        die(2, "provision: --flash FILE and --golden FILE are required");
+    if (ff_create(o.flash, o.geometry ? o.geometry : "pico", o.force, err, sizeof err) != 0)
+        die(1, "%s", err);
+    open_flash();
+    size_t gl, pl;
+    uint8_t *g = read_file(o.golden, &gl);
+    ota_install in;
+    ota_image img;
+    memset(&img, 0, sizeof img);
+    img.size = (uint32_t)gl;
+    ota_sha256(img.sha256, g, gl);
+    ota_err e = ota_install_begin(&in, &dev, &img, OTA_INSTALL_GOLDEN, NULL);
+    if (e == OTA_OK)
+        e = ota_install_write(&in, &dev, g, gl);
+    if (e == OTA_OK)
+        e = ota_install_finish(&in, &dev, 0);
+    free(g);
+    if (e != OTA_OK)
+        die(1, "golden program %s: %s", o.golden, ota_strerror(e));
+    if (o.program) {
+        uint8_t *p = read_file(o.program, &pl);
+        img.seq = o.seq ? o.seq : 1;
+        img.size = (uint32_t)pl;
+        ota_sha256(img.sha256, p, pl);
+        e = ota_install_begin(&in, &dev, &img, 0, NULL);
+        if (e == OTA_OK)
+            e = ota_install_write(&in, &dev, p, pl);
+        if (e == OTA_OK)
+            e = ota_install_finish(&in, &dev, OTA_INSTALL_CONFIRMED);
+        free(p);
+        if (e != OTA_OK)
+            die(1, "program %s: %s", o.program, ota_strerror(e));
+    }
+    printf("provisioned %s (%s): golden %zu bytes%s, slot capacity %u bytes\n", o.flash, ff.spec, gl,
+           o.program ? ", program confirmed" : "", (unsigned)capacity());
+    return 0;
+}
+
+static int cmd_status(void)
+{
+    ota_status st;
+    open_flash();
+    ota_err e = ota_status_read(&st, &dev);
+    if (e != OTA_OK)
+        die(1, "status: %s", ota_strerror(e));
+    printf("{\"state\":\"%s\",\"running_seq\":%llu,\"active\":\"%s\",\"trial\":\"%s\",\"trial_seq\":%llu,"
+           "\"attempts\":%u,\"event_seq\":%llu,\"record_seq\":%u}\n",
+           ota_state_name(st.state), (unsigned long long)ota_running_seq(&st),
+           st.active == 0 ? "A" : st.active == 1 ? "B" : "golden",
+           st.trial == 0 ? "A" : st.trial == 1 ? "B" : "", (unsigned long long)st.trial_seq,
+           st.attempts, (unsigned long long)st.event_seq, (unsigned)st.record_seq);
+    return 0;
+}
+
+static int cmd_boot(void)
+{
+    ota_boot_info bi;
+    open_flash();
+    ota_err e = ota_boot(&bi, &dev);
+    if (e != OTA_OK)
+        die(1, "boot: %s", ota_strerror(e));
+    printf("{\"run\":\"%s\",\"seq\":%llu,\"size\":%u,\"trial\":%s,\"attempt\":%u,\"reverted\":%s}\n",
+           bi.which == OTA_RUN_GOLDEN ? "golden" : bi.which == 0 ? "A" : "B", (unsigned long long)bi.seq,
+           (unsigned)bi.size, bi.trial ? "true" : "false", bi.attempt, bi.reverted ? "true" : "false");
+    fprintf(stderr, "otadev: %ld flash operations\n", ff.ops);
+    return 0;
+}
+
+static int cmd_run(void)
+{
+    if (!o.flash || !o.server || !o.id || !o.app || !o.n_release || !o.n_server)
+        die(2, "run: --flash, --server, --id, --app, --release-pub and --server-pub are required");
+    open_flash();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    ota_boot_info bi;
+    boot_and_run(&bi);
+    double backoff = 1;
+    for (int i = 0; o.polls == 0 || i < o.polls; i++) {
+        double next = o.interval;
+        int rc = poll_once(&next);
+        if (o.interval >= 0)
+            next = o.interval;   /* the command line wins over the server's hint */
+        if (o.polls != 0 && i + 1 >= o.polls)
+            break;
+        double wait = rc == 0 ? next : backoff;
+        backoff = rc == 0 ? 1 : (backoff * 2 > 3600 ? 3600 : backoff * 2);
+        /* +-10% jitter so a fleet does not poll in lock step */
+        uint32_t r;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+            r = 0;
+        wait *= 0.9 + 0.2 * (r / 4294967295.0);
+        if (wait > 0)
+            usleep((useconds_t)(wait * 1e6));
+    }
+    curl_global_cleanup();
+    fprintf(stderr, "otadev: %ld flash operations\n", ff.ops);
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: otadev provision --flash FILE [--geometry G] --golden FILE [--program FILE --seq N] [--force]\n"
+        "       otadev run --flash FILE --server URL --id DEVICE --app APP --release-pub K.pub\n"
+        "                  --server-pub S.pub|HEX [options]\n"
+        "       otadev status --flash FILE\n"
+        "       otadev boot --flash FILE\n"
+        "\n"
+        "A simulated device: the common/ update state machine on a flash image in FILE.\n"
+        "  --geometry G         pico (default: 3 x 16 KB + 128 KB Storage, 16 KB golden)\n"
+        "                       or uniform:PAGE:COUNT, with ,align=N ,erased=0|255\n"
+        "  --board B            board class the device reports (default pico)\n"
+        "  --polls N            polls to make (default 1; 0 = forever)\n"
+        "  --interval S         seconds between polls (default: the server's hint), +-10%% jitter;\n"
+        "                       network failures back off 1, 2, 4 ... s\n"
+        "  --behave SEQ=WHAT    release SEQ behaves as healthy|throws|hangs|noconfirm\n"
+        "                       (default: markers otadev:throws|hangs|noconfirm in its bytes)\n"
+        "  --max-attempts N     trial boots before reverting (default 3)\n"
+        "  --cut-power-at N     lose power at the Nth flash write/erase (half done); exit 3\n"
+        "  --drop-after BYTES   lose the link after BYTES of the bundle (once); resume with Range\n"
+        "  --quiet              no progress lines\n"
+        "Exit status: 0 ok, 1 failure, 2 usage, 3 power cut.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "flash", 1, 0, 'f' }, { "server", 1, 0, 's' }, { "id", 1, 0, 'i' }, { "app", 1, 0, 'a' },
+        { "board", 1, 0, 'b' }, { "geometry", 1, 0, 'g' }, { "golden", 1, 0, 'G' },
+        { "program", 1, 0, 'p' }, { "seq", 1, 0, 'q' }, { "force", 0, 0, 'F' }, { "quiet", 0, 0, 'Q' },
+        { "polls", 1, 0, 'n' }, { "interval", 1, 0, 't' }, { "behave", 1, 0, 'B' },
+        { "cut-power-at", 1, 0, 'c' }, { "drop-after", 1, 0, 'd' }, { "max-attempts", 1, 0, 'm' },
+        { "release-pub", 1, 0, 'r' }, { "server-pub", 1, 0, 'S' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    o.board = "pico";
+    o.polls = 1;
+    o.interval = -1;
+    optind = 2;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'f': o.flash = optarg; break;
+        case 's': o.server = optarg; break;
+        case 'i': o.id = optarg; break;
+        case 'a': o.app = optarg; break;
+        case 'b': o.board = optarg; break;
+        case 'g': o.geometry = optarg; break;
+        case 'G': o.golden = optarg; break;
+        case 'p': o.program = optarg; break;
+        case 'q': o.seq = strtoull(optarg, NULL, 10); break;
+        case 'F': o.force = 1; break;
+        case 'Q': o.quiet = 1; break;
+        case 'n': o.polls = atoi(optarg); break;
+        case 't': o.interval = atof(optarg); break;
+        case 'B': parse_behave(optarg); break;
+        case 'c': o.cut_at = atol(optarg); break;
+        case 'd': o.drop_after = atol(optarg); break;
+        case 'm': o.max_attempts = atoi(optarg); break;
+        case 'r': add_key(o.release_keys, &o.n_release, optarg); break;
+        case 'S': add_key(o.server_keys, &o.n_server, optarg); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (o.max_attempts < 0 || o.max_attempts > 250 || o.polls < 0)
+        die(2, "bad --max-attempts or --polls");
+    if (strcmp(cmd, "provision") == 0)
+        return cmd_provision();
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run();
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status();
+    if (strcmp(cmd, "boot") == 0)
+        return cmd_boot();
+    usage(stderr);
+    return 2;
+}

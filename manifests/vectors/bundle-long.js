@@ -1,0 +1,2 @@
+var on=!1;setInterval(function(){on=!on;digitalWrite(LED1,on)},500);
+

@@ -1,0 +1,33 @@
+# server/module.mk: otad, the update server (see server/README section in README.md).
+#
+#   make build/bin/otad      the daemon
+#   make run                 deps, build, demo keys + release, otad on 127.0.0.1:8080
+#   make bench-server        wrk: otad vs nginx (part of `make bench`)
+
+OTAD_SRCS := $(wildcard server/*.c)
+OTAD_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(OTAD_SRCS))
+OTAD_LIBS := $(shell pkg-config --libs libsodium libmicrohttpd libcjson sqlite3 2>/dev/null) -lpthread
+
+$(BIN)/otad: $(OTAD_OBJS) $(BUILD)/lib/libotacommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OTAD_OBJS) $(BUILD)/lib/libotacommon.a $(OTAD_LIBS)
+
+# Test helper: makes signed statements with libsodium + common/ (used by the
+# e2e tests when the CLI is not built, and to make bad statements on purpose).
+$(BIN)/otad-testsign: tests/e2e/testsign.c $(BUILD)/lib/libotacommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libotacommon.a $(OTAD_LIBS)
+
+BINS += $(BIN)/otad
+TEST_DEPS += $(BIN)/otad $(BIN)/otad-testsign
+TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-durability.sh
+BENCH_TARGETS += bench-server
+
+.PHONY: run bench-server
+run:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory $(BIN)/otad $(BIN)/otasign
+	@BUILD=$(BUILD) examples/run-demo.sh
+
+bench-server: $(BIN)/otad $(BIN)/otad-testsign
+	@OTA_BIN=$(BIN) OTA_ROOT=$(CURDIR) tests/bench/server-bench.sh

@@ -1,0 +1,129 @@
+# tests/device/lib.sh: helpers for otadev's end-to-end tests (sourced).
+#
+# Makes a release key with the real otasign, starts the real otad on
+# 127.0.0.1:0 with a temporary data directory (killed by PID on exit),
+# publishes releases through the admin API, provisions simulated devices
+# with otadev and runs them.  Counts checks; done_tests prints the summary
+# line "NAME: N passed, N failed".
+set -u
+: "${OTA_BIN:=build/bin}"
+: "${OTA_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+case "$OTA_BIN" in /*) ;; *) OTA_BIN="$OTA_ROOT/$OTA_BIN" ;; esac
+
+T_PASS=0
+T_FAIL=0
+T_NAME=${T_NAME:-device}
+WORK=$(mktemp -d /tmp/otadev-e2e.XXXXXX)
+OTAD_PID=
+PORT=
+BASE=
+TOKEN=device-e2e-admin-token-0123456789
+APP=logger
+
+cleanup() {
+    if [ -n "$OTAD_PID" ] && kill -0 "$OTAD_PID" 2>/dev/null; then
+        kill -9 "$OTAD_PID" 2>/dev/null
+        wait "$OTAD_PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { T_PASS=$((T_PASS + 1)); }
+bad() { T_FAIL=$((T_FAIL + 1)); echo "FAIL: $*" >&2; }
+expect_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
+expect_has() { case "$3" in *"$2"*) ok ;; *) bad "$1: '$2' not in: ${3:0:600}" ;; esac; }
+expect_not() { case "$3" in *"$2"*) bad "$1: '$2' unexpectedly in: ${3:0:600}" ;; *) ok ;; esac; }
+done_tests() {
+    echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
+    [ "$T_FAIL" = 0 ]
+}
+
+# keys: the release key pair (otasign keygen)
+make_keys() {
+    "$OTA_BIN/otasign" keygen --out "$WORK/rel" >/dev/null 2>&1 || { bad "otasign keygen"; return 1; }
+    "$OTA_BIN/otasign" keygen --out "$WORK/other" >/dev/null 2>&1 || { bad "otasign keygen (other)"; return 1; }
+}
+
+start_otad() {
+    rm -f "$WORK/port"
+    OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$WORK/data" --listen 127.0.0.1:0 --quiet \
+        --port-file "$WORK/port" --release-pub "$WORK/rel.pub" --poll-interval 60 "$@" \
+        >>"$WORK/otad.out" 2>>"$WORK/otad.err" &
+    OTAD_PID=$!
+    local i
+    for i in $(seq 1 200); do
+        [ -s "$WORK/port" ] && break
+        kill -0 "$OTAD_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    PORT=$(cat "$WORK/port" 2>/dev/null)
+    BASE="http://127.0.0.1:$PORT"
+    [ -n "$PORT" ] || { bad "otad did not start: $(cat "$WORK/otad.err")"; return 1; }
+    SERVER_PUB=$(cat "$WORK/data/server.pub" 2>/dev/null | tr -d '\n')
+    [ ${#SERVER_PUB} = 64 ] || SERVER_PUB=$(curl -s "$BASE/healthz" | sed -n 's/.*"server_key":"\([0-9a-f]*\)".*/\1/p')
+}
+
+# admin METHOD PATH [JSON]: prints the body; status in $WORK/status
+admin() {
+    local m="$1" p="$2" d="${3:-}"
+    if [ -n "$d" ]; then
+        curl -s -o "$WORK/abody" -w '%{http_code}' --max-time 20 -X "$m" -H "Authorization: Bearer $TOKEN" \
+            -H 'Content-Type: application/json' --data-binary "$d" "$BASE$p" >"$WORK/status"
+    else
+        curl -s -o "$WORK/abody" -w '%{http_code}' --max-time 20 -X "$m" -H "Authorization: Bearer $TOKEN" \
+            "$BASE$p" >"$WORK/status"
+    fi
+    cat "$WORK/abody"
+}
+
+# release SEQ BODY [KEYNAME]: write app.js with BODY, sign release SEQ into $WORK/rel-out
+release() {
+    local seq="$1" text="$2" key="${3:-rel}"
+    mkdir -p "$WORK/src" "$WORK/out-$key"
+    printf '%s\n' "$text" >"$WORK/src/app-$seq.js"
+    "$OTA_BIN/otasign" release "$WORK/src/app-$seq.js" --key "$WORK/$key.key" --app "$APP" --seq "$seq" \
+        --label "v$seq" --out "$WORK/out-$key" --no-minify >/dev/null 2>"$WORK/release.err" \
+        || { bad "otasign release $seq: $(cat "$WORK/release.err")"; return 1; }
+    RDIR="$WORK/out-$key/$APP-$seq"
+}
+
+# publish DIR: POST the statement and bundle to otad
+publish() {
+    local dir="$1"
+    local st bu
+    st=$(base64 -w0 <"$dir/statement.bin")
+    bu=$(base64 -w0 <"$dir/bundle.js")
+    admin POST /admin/releases "{\"statement\":\"$st\",\"bundle\":\"$bu\"}" >/dev/null
+    local s; s=$(cat "$WORK/status")
+    [ "$s" = 200 ] || [ "$s" = 201 ] || { bad "publish $dir: HTTP $s $(cat "$WORK/abody")"; return 1; }
+}
+
+# rollout JSON: create a rollout
+rollout() {
+    admin POST /admin/rollouts "$1" >/dev/null
+    local s; s=$(cat "$WORK/status")
+    [ "$s" = 200 ] || [ "$s" = 201 ] || { bad "rollout $1: HTTP $s $(cat "$WORK/abody")"; return 1; }
+}
+
+# provision DEV: a flash with the golden program and v1 confirmed
+provision() {
+    local dev="$1"; shift
+    printf '// golden: bring the network up and poll\nsetInterval(poll, 3600e3);\n' >"$WORK/golden.js"
+    "$OTA_BIN/otadev" provision --flash "$WORK/$dev.flash" --golden "$WORK/golden.js" \
+        --program "$WORK/out-rel/$APP-1/bundle.js" --seq 1 --force "$@" >/dev/null \
+        || { bad "provision $dev"; return 1; }
+}
+
+# dev DEV [otadev run args...]: one run (boot + poll); output in $WORK/DEV.log
+dev() {
+    local d="$1"; shift
+    "$OTA_BIN/otadev" run --flash "$WORK/$d.flash" --server "$BASE" --id "$d" --app "$APP" \
+        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 "$@" >"$WORK/$d.log" 2>&1
+    local rc=$?
+    cat "$WORK/$d.log" >>"$WORK/all.log"
+    return $rc
+}
+
+status() { "$OTA_BIN/otadev" status --flash "$WORK/$1.flash"; }
+field() { sed -n "s/.*\"$2\":\"\\{0,1\\}\\([^,\"}]*\\).*/\\1/p" <<<"$1"; }

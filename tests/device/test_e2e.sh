@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# tests/device/test_e2e.sh: simulated devices (otadev) against the real otad
+# with releases made by the real otasign:
+#   v1 -> v2 healthy (installed, trial, confirmed, reported), with the link
+#   dropped mid-download and resumed with Range; a power cut mid-download
+#   resumed from the durable offset; v3 throws at start -> back to v2 by
+#   itself, rolled_back reported, rollout paused by the error threshold;
+#   tampered statement, tampered bundle, a ticket for another device, a
+#   replayed manifest (old nonce), a lower sequence, an unknown key: each
+#   rejected with its reason reported while the device keeps its program.
+T_NAME=test_device_e2e
+source "$(dirname "$0")/lib.sh"
+
+make_keys || { done_tests; exit 1; }
+start_otad --release-pub "$WORK/other.pub" || { done_tests; exit 1; }
+
+# releases: v1, v2 (6 KB, so a resume is visible), v3 throws at start
+pad=$(head -c 3000 /dev/zero | tr '\0' 'x')
+release 1 'var v=1; function poll(){ /* v1 */ }' && R1=$RDIR
+release 2 "var v=2; var pad=\"$pad$pad\"; function poll(){}" && R2=$RDIR
+release 3 'var v=3; var mark="otadev:throws"; throw new Error("boom");' && R3=$RDIR
+for r in "$R1" "$R2" "$R3"; do publish "$r"; done
+provision d1
+for d in d2 d-stmt d-bundle d-other d-replay d-key d3; do cp "$WORK/d1.flash" "$WORK/$d.flash"; cp "$WORK/d1.flash.geom" "$WORK/$d.flash.geom"; done
+
+# ---- v1 -> v2, link dropped at 2000 bytes, resumed with Range ----------------
+rollout "{\"app\":\"$APP\",\"seq\":2,\"percent\":100}"
+dev d1 --drop-after 2000; rc=$?
+log=$(cat "$WORK/d1.log")
+expect_eq "v2 run exit" 0 "$rc"
+expect_has "link dropped" "download dropped at byte 2000" "$log"
+expect_has "resumed with Range" "Range: bytes=2000-" "$log"
+expect_has "downloading reported" "report downloading seq 2" "$log"
+expect_has "downloaded reported" "report downloaded seq 2" "$log"
+expect_has "trial reported" "report trial seq 2" "$log"
+expect_has "confirmed reported" "report confirmed seq 2" "$log"
+st=$(status d1)
+expect_eq "d1 state" confirmed "$(field "$st" state)"
+expect_eq "d1 runs v2" 2 "$(field "$st" running_seq)"
+admin GET "/admin/devices/d1" >/dev/null
+expect_has "server has d1 confirmed" '"confirmed"' "$(cat "$WORK/abody")"
+dev d1; expect_has "then nothing new" "nothing new (running seq 2)" "$(cat "$WORK/d1.log")"
+
+# ---- a power cut mid-download: resume from the durable offset -------------
+dev d3 --cut-power-at 12; rc=$?
+expect_eq "power cut exit status" 3 "$rc"
+expect_has "power cut happened" "power cut at flash operation 12" "$(cat "$WORK/d3.log")"
+st=$(status d3)
+expect_eq "after the cut d3 still runs v1" 1 "$(field "$st" running_seq)"
+dev d3; rc=$?
+log=$(cat "$WORK/d3.log")
+expect_eq "d3 second run" 0 "$rc"
+expect_has "install resumed after the cut" "resuming the install at byte" "$log"
+expect_has "resume uses Range" "Range: bytes=" "$log"
+expect_eq "d3 on v2" 2 "$(field "$(status d3)" running_seq)"
+
+# ---- v3 throws at start: back to v2 by itself, rollout paused --------------
+rollout "{\"app\":\"$APP\",\"seq\":3,\"percent\":100,\"error_threshold\":0.5,\"min_reports\":1}"
+dev d1; rc=$?
+log=$(cat "$WORK/d1.log")
+expect_eq "v3 run exit" 0 "$rc"
+expect_has "v3 throws" "program seq 3 throws at start" "$log"
+expect_has "back to v2" "back on B seq 2" "$log"
+expect_has "rolled_back reported" "report rolled_back seq 3" "$log"
+st=$(status d1)
+expect_eq "d1 state after v3" rolled_back "$(field "$st" state)"
+expect_eq "d1 runs v2 again" 2 "$(field "$st" running_seq)"
+ro=$(admin GET "/admin/rollouts/$APP")
+expect_has "rollout paused" '"state":"paused"' "$ro"
+expect_has "pause reason" "error threshold" "$ro"
+dev d1; expect_has "v3 not offered again" "nothing new (running seq 2)" "$(cat "$WORK/d1.log")"
+
+# ---- an attacker on the network ---------------------------------------------
+rollout "{\"app\":\"$APP\",\"seq\":2,\"percent\":100}"
+node "$OTA_ROOT/tests/device/mitm.mjs" "$PORT" "$WORK/mode" >"$WORK/mitm.port" 2>"$WORK/mitm.err" &
+MITM_PID=$!
+for i in $(seq 1 100); do [ -s "$WORK/mitm.port" ] && break; sleep 0.05; done
+MPORT=$(head -1 "$WORK/mitm.port")
+via() {   # via MODE DEV [args]: one run of DEV through the attacker
+    local m="$1" d="$2"; shift 2
+    echo "$m" >"$WORK/mode"
+    "$OTA_BIN/otadev" run --flash "$WORK/$d.flash" --server "http://127.0.0.1:$MPORT" --id "$d" --app "$APP" \
+        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 "$@" >"$WORK/$d.log" 2>&1
+}
+rejected() {   # rejected WHAT DEV REASON: the reason was reported and DEV still runs v1
+    local log; log=$(cat "$WORK/$2.log")
+    expect_has "$1: rejected with its reason" "report rejected seq 2: $3" "$log"
+    expect_eq "$1: device keeps v1" "1 confirmed" \
+        "$(st=$(status "$2"); echo "$(field "$st" running_seq) $(field "$st" state)")"
+    expect_not "$1: nothing installed" "report downloaded" "$log"
+}
+if [ -n "$MPORT" ]; then
+    via statement d-stmt; rejected "tampered statement" d-stmt "ticket for another statement"
+    via bundle d-bundle; rejected "tampered bundle" d-bundle "bundle: hash mismatch"
+    via other-device d-other; rejected "ticket for another device" d-other "wrong device"
+    via "record" d2 >/dev/null   # d2 installs v2 for real; its manifest is kept
+    expect_eq "d2 on v2" 2 "$(field "$(status d2)" running_seq)"
+    via replay d-replay; rejected "replayed manifest (old nonce)" d-replay "wrong device"
+    # the same replay aimed at the device it was made for: the nonce is stale
+    cp "$WORK/d-key.flash" "$WORK/d2b.flash"; cp "$WORK/d-key.flash.geom" "$WORK/d2b.flash.geom"
+    echo replay >"$WORK/mode"
+    "$OTA_BIN/otadev" run --flash "$WORK/d2b.flash" --server "http://127.0.0.1:$MPORT" --id d2 --app "$APP" \
+        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 >"$WORK/d2b.log" 2>&1
+    rejected "replayed ticket (old nonce)" d2b "stale nonce"
+    via lower d1; log=$(cat "$WORK/d1.log")
+    expect_has "lower sequence rejected" "report rejected seq 2: not newer" "$log"
+    expect_eq "d1 keeps v2" 2 "$(field "$(status d1)" running_seq)"
+else
+    bad "the network attacker (node mitm.mjs) did not start: $(cat "$WORK/mitm.err")"
+fi
+kill "$MITM_PID" 2>/dev/null; wait "$MITM_PID" 2>/dev/null
+
+# ---- a release signed by a key the device does not trust ---------------------
+release 4 'var v=4;' other && publish "$RDIR"
+rollout "{\"app\":\"$APP\",\"seq\":4,\"percent\":100}"
+dev d-key
+log=$(cat "$WORK/d-key.log")
+expect_has "unknown key rejected" "report rejected seq 4: unknown key" "$log"
+expect_eq "d-key keeps v1" 1 "$(field "$(status d-key)" running_seq)"
+ro=$(admin GET "/admin/rollouts/$APP")
+expect_has "server counted the rejection" '"rejected":1' "$ro"
+
+done_tests

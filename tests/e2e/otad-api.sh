@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# otad end to end: every endpoint, the rollout rules, bad input, keep-alive,
+# slow clients, restart.  Starts the real otad on 127.0.0.1:0.
+T_NAME=otad-api
+. "$(dirname "$0")/lib.sh"
+
+make_key
+D="$WORK/data"
+start_otad "$D" --idle-timeout 2 --request-timeout 3 --poll-interval 60 --max-per-ip 64
+check "otad starts and reports its port" test -n "$PORT"
+check "listening line on stdout" grep -q "otad: listening on 127.0.0.1:$PORT" "$WORK/otad.out"
+check "server key file is 0600" test "$(stat -c %a "$D/server.key")" = 600
+
+# ---- releases -----------------------------------------------------------------
+printf 'var n=0;\nsetInterval(function(){ n++; console.log("log", n); }, 1000);\n' >"$WORK/app1.js"
+printf 'var n=0;\nsetInterval(function(){ n++; console.log("log v2", n); }, 2000);\n' >"$WORK/app2.js"
+printf 'var n=0;\nsetInterval(function(){ n++; console.log("log v3", n); }, 3000);\n' >"$WORK/app3.js"
+read -r S1 B1 < <(make_release demo 1 "first" "$WORK/app1.js")
+read -r S2 B2 < <(make_release demo 2 "second" "$WORK/app2.js")
+read -r S3 B3 < <(make_release demo 3 "third" "$WORK/app3.js")
+echo "releases made with $([ $USE_CLI = 1 ] && echo otasign || echo otad-testsign)"
+
+expect_eq "healthz" 200 "$(code GET /healthz)"
+expect_eq "healthz json" ok "$(body | jq_ j.status)"
+SERVER_KEY=$(body | jq_ j.server_key)
+expect_eq "server.pub matches healthz" "$SERVER_KEY" "$(cat "$D/server.pub")"
+
+# admin auth
+expect_eq "admin without token" 401 "$(code GET /admin/releases)"
+expect_eq "admin 401 is JSON" unauthorized "$(body | jq_ j.error)"
+expect_eq "admin wrong token" 401 "$(code GET /admin/releases -H 'Authorization: Bearer nope-nope-nope-nope')"
+expect_eq "admin token prefix" 401 "$(code GET /admin/releases -H "Authorization: Bearer ${TOKEN}x")"
+expect_eq "admin basic auth" 401 "$(code GET /admin/releases -H "Authorization: Basic $TOKEN")"
+
+expect_eq "upload v1" 201 "$(upload "$S1" "$B1")"
+expect_eq "upload v1 seq" 1 "$(body | jq_ j.seq)"
+expect_eq "upload v1 again is idempotent" 200 "$(upload "$S1" "$B1")"
+expect_eq "upload v2" 201 "$(upload "$S2" "$B2")"
+expect_eq "upload v3" 201 "$(upload "$S3" "$B3")"
+check "bundle stored by hash" test -f "$D/bundles/$(sha256sum "$B1" | cut -c1-64)"
+
+# refused uploads
+cp "$B1" "$WORK/tampered.js"; printf 'x' >>"$WORK/tampered.js"
+expect_eq "bundle not matching statement" 422 "$(upload "$S1" "$WORK/tampered.js")"
+expect_has "bundle refusal names the reason" bad_bundle "$(body)"
+cp "$S2" "$WORK/flipped.bin"; printf '\x01' | dd of="$WORK/flipped.bin" bs=1 seek=300 conv=notrunc 2>/dev/null
+expect_eq "statement with a flipped signature byte" 422 "$(upload "$WORK/flipped.bin" "$B2")"
+expect_has "signature refusal" "signature" "$(body)"
+"$OTA_BIN/otad-testsign" keygen "$WORK/other"
+"$OTA_BIN/otad-testsign" release "$WORK/other.seed" "$B1" demo 7 "$WORK/otherkey.bin" evil
+expect_eq "statement by an untrusted key" 422 "$(upload "$WORK/otherkey.bin" "$B1")"
+expect_has "untrusted key refusal" "unknown key" "$(body)"
+head -c 200 "$S1" >"$WORK/short.bin"
+expect_eq "truncated statement" 422 "$(upload "$WORK/short.bin" "$B1")"
+read -r SC BC < <(make_release demo 1 "other" "$WORK/app3.js" "$WORK/rels-conflict")
+expect_eq "same app+seq, other statement" 409 "$(upload "$SC" "$BC")"
+expect_eq "upload bad json" 400 "$(admin POST /admin/releases --data-binary '{"statement":')"
+expect_eq "upload bad json is JSON error" bad_json "$(body | jq_ j.error)"
+expect_eq "upload not base64" 400 "$(admin POST /admin/releases --data-binary '{"statement":"@@@@","bundle":"AAAA"}')"
+expect_eq "upload array" 400 "$(admin POST /admin/releases --data-binary '[1,2]')"
+expect_eq "list releases" 200 "$(admin GET /admin/releases)"
+expect_eq "three releases" 3 "$(body | jq_ j.releases.length)"
+expect_eq "list releases of an app" 200 "$(admin GET '/admin/releases?app=nope')"
+expect_eq "none for another app" 0 "$(body | jq_ j.releases.length)"
+
+# ---- manifest before any rollout -------------------------------------------
+expect_eq "no rollout: 204" 204 "$(poll dev1 demo 0)"
+expect_eq "unknown app: 204" 204 "$(poll dev1 other 0)"
+
+# ---- rollouts ---------------------------------------------------------------
+expect_eq "rollout of an unknown release" 404 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":9}')"
+expect_eq "rollout bad percent" 400 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":1,"percent":101}')"
+expect_eq "rollout bad allow" 400 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":1,"allow":["a b"]}')"
+expect_eq "rollout bad threshold" 400 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":1,"error_threshold":2}')"
+expect_eq "rollout missing seq" 400 "$(admin POST /admin/rollouts --data-binary '{"app":"demo"}')"
+expect_eq "rollout v1 100%" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":1,"percent":100}')"
+
+# offer
+expect_eq "offer to a device on nothing" 200 "$(poll dev1 demo 0)"
+M=$(body)
+expect_eq "offer app" demo "$(jq_ j.app <<<"$M")"
+expect_eq "offer seq" 1 "$(jq_ j.seq <<<"$M")"
+expect_eq "offer size" "$(stat -c %s "$B1")" "$(jq_ j.size <<<"$M")"
+expect_eq "offer sha256" "$(sha256sum "$B1" | cut -c1-64)" "$(jq_ j.sha256 <<<"$M")"
+expect_eq "offer url" "/bundle/$(sha256sum "$B1" | cut -c1-64)" "$(jq_ j.url <<<"$M")"
+expect_eq "offer statement is the uploaded one" "$(base64 -w0 "$S1")" "$(jq_ j.statement <<<"$M")"
+expect_eq "offer has no mac for a device without secret" undefined "$(jq_ j.mac <<<"$M")"
+P=$(jq_ j.poll <<<"$M")
+check "poll interval jittered around 60" test "$P" -ge 54 -a "$P" -le 66
+jq_ j.ticket <<<"$M" | base64 -d >"$WORK/ticket.bin"
+expect_eq "ticket is 216 bytes" 216 "$(stat -c %s "$WORK/ticket.bin")"
+expect_eq "ticket magic" OTAT "$(head -c 4 "$WORK/ticket.bin")"
+expect_eq "ticket names the device" dev1 "$(dd if="$WORK/ticket.bin" bs=1 skip=16 count=4 2>/dev/null)"
+expect_eq "ticket carries the nonce" "$NONCE" "$(dd if="$WORK/ticket.bin" bs=1 skip=48 count=16 2>/dev/null | xxd -p)"
+expect_eq "ticket binds the statement" "$(sha256sum "$S1" | cut -c1-64)" \
+    "$(dd if="$WORK/ticket.bin" bs=1 skip=80 count=32 2>/dev/null | xxd -p -c 64)"
+# The whole offer through the device's decision (common/, the code devices run).
+jq_ j.statement <<<"$M" | base64 -d >"$WORK/stmt.bin"
+printf '%s\n' "$(curl -s "$BASE/healthz" | jq_ j.server_key)" >"$WORK/server.pub"
+expect_eq "device accepts the offer" accept \
+    "$("$OTA_BIN/otad-testsign" decide "$WORK/rel.pub" "$WORK/server.pub" dev1 $NONCE demo 0 "$WORK/stmt.bin" "$WORK/ticket.bin")"
+expect_eq "another device rejects it" "wrong device" \
+    "$("$OTA_BIN/otad-testsign" decide "$WORK/rel.pub" "$WORK/server.pub" dev2 $NONCE demo 0 "$WORK/stmt.bin" "$WORK/ticket.bin")"
+expect_eq "a replay (other nonce) is rejected" "stale nonce" \
+    "$("$OTA_BIN/otad-testsign" decide "$WORK/rel.pub" "$WORK/server.pub" dev1 ${NONCE/00/01} demo 0 "$WORK/stmt.bin" "$WORK/ticket.bin")"
+expect_eq "offer Content-Length, not chunked" 1 \
+    "$(curl -s -D - -o /dev/null "$BASE/manifest/dev1?app=demo&seq=0&nonce=$NONCE" | grep -c '^Content-Length: ')"
+check "no chunked responses" test "$(curl -s -D - -o /dev/null "$BASE/manifest/dev1?app=demo&seq=0&nonce=$NONCE" | grep -ci 'transfer-encoding')" = 0
+expect_eq "device already on v1: 204" 204 "$(poll dev1 demo 1)"
+expect_eq "device ahead: 204" 204 "$(poll dev1 demo 5)"
+N2=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100
+expect_eq "32-byte nonce accepted" 200 "$(poll dev1 demo 0 $N2)"
+expect_eq "nonce echoed" "$N2" "$(body | jq_ j.nonce)"
+
+# ---- bundle -----------------------------------------------------------------
+H1=$(sha256sum "$B1" | cut -c1-64)
+SZ1=$(stat -c %s "$B1")
+expect_eq "bundle GET" 200 "$(code GET /bundle/$H1)"
+check "bundle bytes" cmp -s "$WORK/body" "$B1"
+HDR=$(curl -s -I "$BASE/bundle/$H1")
+expect_has "HEAD Content-Length" "Content-Length: $SZ1" "$HDR"
+expect_has "HEAD ETag" "ETag: \"$H1\"" "$HDR"
+expect_eq "If-None-Match -> 304" 304 "$(code GET /bundle/$H1 -H "If-None-Match: \"$H1\"")"
+expect_eq "If-None-Match other -> 200" 200 "$(code GET /bundle/$H1 -H 'If-None-Match: "abc"')"
+expect_eq "Range first 10" 206 "$(code GET /bundle/$H1 -H 'Range: bytes=0-9')"
+expect_eq "Range first 10 bytes" "$(head -c 10 "$B1" | xxd -p)" "$(xxd -p "$WORK/body")"
+expect_has "Content-Range" "Content-Range: bytes 0-9/$SZ1" "$(curl -s -D - -o /dev/null -H 'Range: bytes=0-9' "$BASE/bundle/$H1")"
+expect_eq "Range open-ended" 206 "$(code GET /bundle/$H1 -H 'Range: bytes=5-')"
+expect_eq "Range open-ended bytes" "$(tail -c +6 "$B1" | xxd -p)" "$(xxd -p "$WORK/body")"
+expect_eq "Range suffix" 206 "$(code GET /bundle/$H1 -H 'Range: bytes=-7')"
+expect_eq "Range suffix bytes" "$(tail -c 7 "$B1" | xxd -p)" "$(xxd -p "$WORK/body")"
+expect_eq "Range past the end" 416 "$(code GET /bundle/$H1 -H "Range: bytes=$SZ1-")"
+expect_has "416 Content-Range" "Content-Range: bytes */$SZ1" "$(curl -s -D - -o /dev/null -H "Range: bytes=$SZ1-" "$BASE/bundle/$H1")"
+expect_eq "If-Range mismatch -> full" 200 "$(code GET /bundle/$H1 -H 'Range: bytes=0-9' -H 'If-Range: "zz"')"
+expect_eq "multi-range -> full" 200 "$(code GET /bundle/$H1 -H 'Range: bytes=0-1,3-4')"
+expect_eq "bundle unknown hash" 404 "$(code GET /bundle/$(printf '%064d' 0))"
+expect_eq "bundle bad hash" 400 "$(code GET /bundle/xyz)"
+expect_eq "bundle upper-case hash" 400 "$(code GET /bundle/$(tr a-f A-F <<<"$H1"))"
+expect_eq "bundle POST" 405 "$(code POST /bundle/$H1 --data x)"
+
+# ---- bad input on device endpoints ------------------------------------------
+expect_eq "device id 33 chars" 400 "$(poll $(printf 'a%.0s' $(seq 33)) demo 0)"
+expect_eq "device id 32 chars ok" 200 "$(poll $(printf 'a%.0s' $(seq 32)) demo 0)"
+expect_eq "device id with !" 400 "$(poll 'dev!' demo 0)"
+expect_eq "device id with space" 400 "$(poll 'dev%20x' demo 0)"
+expect_eq "device id with slash" 400 "$(poll 'dev/x' demo 0)"
+expect_eq "device id starting with -" 400 "$(poll '-dev' demo 0)"
+expect_eq "device id with colon ok" 200 "$(poll 'aa:bb:cc' demo 0)"
+expect_eq "empty device id" 400 "$(code GET "/manifest/?app=demo&seq=0&nonce=$NONCE")"
+expect_eq "bad device is a JSON error" bad_device "$(body | jq_ j.error)"
+expect_eq "missing app" 400 "$(code GET "/manifest/dev1?seq=0&nonce=$NONCE")"
+expect_eq "bad app" 400 "$(code GET "/manifest/dev1?app=de%2Fmo&seq=0&nonce=$NONCE")"
+expect_eq "missing seq" 400 "$(code GET "/manifest/dev1?app=demo&nonce=$NONCE")"
+expect_eq "negative seq" 400 "$(poll dev1 demo -1)"
+expect_eq "seq with letters" 400 "$(poll dev1 demo 1a)"
+expect_eq "seq overflow" 400 "$(poll dev1 demo 99999999999999999999)"
+expect_eq "missing nonce" 400 "$(code GET "/manifest/dev1?app=demo&seq=0")"
+expect_eq "short nonce" 400 "$(poll dev1 demo 0 0011)"
+expect_eq "odd nonce" 400 "$(poll dev1 demo 0 ${NONCE}a)"
+expect_eq "long nonce" 400 "$(poll dev1 demo 0 ${N2}00)"
+expect_eq "non-hex nonce" 400 "$(poll dev1 demo 0 zz112233445566778899aabbccddeeff)"
+expect_eq "garbage query" 400 "$(code GET "/manifest/dev1?%%%&&&==")"
+expect_eq "unknown path" 404 "$(code GET /nope)"
+expect_eq "unknown path JSON" not_found "$(body | jq_ j.error)"
+expect_eq "POST manifest" 405 "$(code POST /manifest/dev1 --data x)"
+expect_eq "GET report" 405 "$(code GET /report/dev1)"
+expect_eq "very long URL" 414 "$(code GET "/manifest/$(head -c 40000 /dev/zero | tr '\0' a)")"
+
+# ---- reports ----------------------------------------------------------------
+rep() { code POST "/report/$1" -H 'Content-Type: application/json' --data-binary "$2"; }
+expect_eq "report downloading" 200 "$(rep dev1 '{"app":"demo","seq":1,"state":"downloading"}')"
+expect_eq "report confirmed" 200 "$(rep dev1 '{"app":"demo","seq":1,"state":"confirmed","detail":"ok"}')"
+expect_eq "report bad json" 400 "$(rep dev1 '{"app":"demo",')"
+expect_eq "report bad json error" bad_json "$(body | jq_ j.error)"
+expect_eq "report not an object" 400 "$(rep dev1 '"x"')"
+expect_eq "report empty body" 400 "$(rep dev1 '')"
+expect_eq "report unknown state" 400 "$(rep dev1 '{"app":"demo","seq":1,"state":"exploded"}')"
+expect_eq "report bad seq" 400 "$(rep dev1 '{"app":"demo","seq":-1,"state":"trial"}')"
+expect_eq "report fractional seq" 400 "$(rep dev1 '{"app":"demo","seq":1.5,"state":"trial"}')"
+expect_eq "report seq as string" 400 "$(rep dev1 '{"app":"demo","seq":"1","state":"trial"}')"
+expect_eq "report bad app" 400 "$(rep dev1 '{"app":"a/b","seq":1,"state":"trial"}')"
+expect_eq "report detail too long" 400 "$(rep dev1 "{\"app\":\"demo\",\"seq\":1,\"state\":\"failed\",\"detail\":\"$(printf 'x%.0s' $(seq 300))\"}")"
+expect_eq "report bad device" 400 "$(rep 'd!' '{"app":"demo","seq":1,"state":"trial"}')"
+head -c 5000 /dev/zero | tr '\0' ' ' >"$WORK/big.json"
+expect_eq "report body over the limit: 413" 413 "$(code POST /report/dev1 --data-binary @"$WORK/big.json")"
+expect_eq "413 is a JSON error" too_large "$(body | jq_ j.error)"
+# Without a Content-Length the limit is found mid-body: 413, or the connection
+# closed under a client still sending.
+C=$(code POST /report/dev1 -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big.json")
+check "chunked body over the limit: 413 or closed (got $C)" test "$C" = 413 -o "$C" = 000
+expect_eq "still serving after that" 200 "$(code GET /healthz)"
+expect_eq "device record" 200 "$(admin GET /admin/devices/dev1)"
+expect_eq "device reports stored" 2 "$(body | jq_ j.report_count)"
+expect_eq "device running seq from its polls" 1 "$(body | jq_ 'j.apps.find(a => a.app === "demo").seq')"
+expect_eq "unknown device" 404 "$(admin GET /admin/devices/nobody)"
+expect_eq "bad device id (admin)" 400 "$(admin GET '/admin/devices/a!b')"
+
+# ---- rollout rules ----------------------------------------------------------
+# never re-offer what a device rolled back from
+expect_eq "rollout v2" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2}')"
+RO2=$(body | jq_ j.id)
+expect_eq "v2 offered to devA" 200 "$(poll devA demo 1)"
+expect_eq "offer is v2" 2 "$(body | jq_ j.seq)"
+expect_eq "devA rolls back" 200 "$(rep devA '{"app":"demo","seq":2,"state":"rolled_back","detail":"threw at start"}')"
+expect_eq "devA not offered v2 again" 204 "$(poll devA demo 1)"
+expect_eq "devB still offered v2" 200 "$(poll devB demo 1)"
+expect_eq "devR rejects" 200 "$(rep devR '{"app":"demo","seq":2,"state":"rejected","detail":"bad signature"}')"
+expect_eq "devR not offered v2 again" 204 "$(poll devR demo 1)"
+
+# percentage: deterministic buckets, roughly the right share
+expect_eq "rollout v3 at 30%" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"percent":30}')"
+count_offers() {
+    local n=0 i
+    : >"$WORK/offered.$1"
+    for i in $(seq 1 200); do
+        if [ "$(code GET "/manifest/pct-$i?app=demo&seq=2&nonce=$NONCE")" = 200 ]; then
+            n=$((n + 1)); echo "pct-$i" >>"$WORK/offered.$1"
+        fi
+    done
+    echo $n
+}
+C1=$(count_offers a)
+check "30% of 200 devices offered (got $C1)" test "$C1" -ge 35 -a "$C1" -le 85
+C2=$(count_offers b)
+check "buckets deterministic" cmp -s "$WORK/offered.a" "$WORK/offered.b"
+expect_eq "widen to 100%" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"percent":100}')"
+C3=$(count_offers c)
+expect_eq "100%: everybody" 200 "$C3"
+check "widening keeps the earlier devices" bash -c "comm -23 <(sort '$WORK/offered.a') <(sort '$WORK/offered.c') | wc -l | grep -qx 0"
+
+# allow-list, pins, pause/resume/abort
+expect_eq "allow-list" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"allow":["canary1"]}')"
+expect_eq "listed device offered" 200 "$(poll canary1 demo 2)"
+expect_eq "unlisted device not offered" 204 "$(poll other1 demo 2)"
+expect_eq "pins" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"allow":[],"pins":{"pinned1":2,"held1":0}}')"
+expect_eq "pinned device gets its pin" 2 "$(poll pinned1 demo 1 >/dev/null; body | jq_ j.seq)"
+expect_eq "held device gets nothing" 204 "$(poll held1 demo 1)"
+expect_eq "pin to unknown release refused" 400 "$(admin PATCH /admin/rollouts/demo --data-binary '{"pins":{"x":42}}')"
+expect_eq "pause" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"pause"}')"
+expect_eq "paused state" paused "$(body | jq_ j.state)"
+expect_eq "paused: nothing offered" 204 "$(poll fresh1 demo 2)"
+expect_eq "paused: pins still apply" 200 "$(poll pinned1 demo 1)"
+expect_eq "resume" 200 "$(admin PATCH /admin/rollouts --data-binary '{"app":"demo","action":"resume"}')"
+expect_eq "resumed: offered" 200 "$(poll fresh1 demo 2)"
+expect_eq "bad action" 400 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"explode"}')"
+expect_eq "patch unknown app" 404 "$(admin PATCH /admin/rollouts/nope --data-binary '{"percent":5}')"
+
+# error threshold pauses and says why
+expect_eq "rollout v3 with threshold" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"error_threshold":0.5,"min_reports":3}')"
+rep t1 '{"app":"demo","seq":3,"state":"confirmed"}' >/dev/null
+rep t2 '{"app":"demo","seq":3,"state":"rolled_back","detail":"threw"}' >/dev/null
+expect_eq "below min_reports: still active" active "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.state)"
+rep t3 '{"app":"demo","seq":3,"state":"failed","detail":"hash mismatch"}' >/dev/null
+expect_eq "threshold crossed: paused" paused "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.state)"
+expect_has "pause reason recorded" "error threshold" "$(body | jq_ j.current.reason)"
+expect_eq "paused by threshold: nothing offered" 204 "$(poll fresh2 demo 2)"
+R=$(body)
+admin GET /admin/rollouts/demo >/dev/null
+R=$(body)
+expect_eq "rollout status: progress counts confirmed only" 1 "$(jq_ 'j.releases.find(r => r.seq === 3).progress' <<<"$R")"
+expect_eq "rollout status: rolled back" 1 "$(jq_ 'j.releases.find(r => r.seq === 3).rolled_back' <<<"$R")"
+expect_has "rollout status: reasons" "threw" "$(jq_ 'j.releases.find(r => r.seq === 3).detail.reasons' <<<"$R")"
+expect_eq "rollout status: rejected v2" 1 "$(jq_ 'j.releases.find(r => r.seq === 2).rejected' <<<"$R")"
+check "rollout status: bytes served counted" test "$(jq_ 'j.releases.find(r => r.seq === 1).bytes_served' <<<"$R")" -gt 0
+check "rollout history kept" test "$(jq_ j.rollouts.length <<<"$R")" -ge 3
+expect_eq "rollout of unknown app" 404 "$(admin GET /admin/rollouts/nope)"
+# waves advance on confirmed devices only
+expect_eq "waves rollout" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"percent":10,"waves":[10,50,100],"wave_confirmed":2}')"
+rep w1 '{"app":"demo","seq":3,"state":"downloaded"}' >/dev/null
+rep w2 '{"app":"demo","seq":3,"state":"downloaded"}' >/dev/null
+expect_eq "downloads do not advance a wave" 10 "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.percent)"
+rep w1 '{"app":"demo","seq":3,"state":"confirmed"}' >/dev/null
+expect_eq "confirmed (2 incl. t1) advance to 50%" 50 "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.percent)"
+expect_eq "abort" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"abort","reason":"test"}')"
+expect_eq "aborted: nothing offered" 204 "$(poll fresh3 demo 2)"
+expect_eq "aborted: no current rollout" null "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current)"
+
+# ---- MAC tier ---------------------------------------------------------------
+expect_eq "add device with secret" 201 "$(admin POST /admin/devices --data-binary '{"id":"pico-1"}')"
+SECRET=$(body | jq_ j.secret)
+check "secret is 64 hex" test "${#SECRET}" = 64
+expect_eq "device exists" 409 "$(admin POST /admin/devices --data-binary '{"id":"pico-1"}')"
+expect_eq "add device bad id" 400 "$(admin POST /admin/devices --data-binary '{"id":"p/1"}')"
+check "secret not stored in clear" bash -c "! grep -q '$SECRET' '$D/otad.db' '$D/otad.db-wal' 2>/dev/null"
+expect_eq "rollout v2 for mac device" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2}')"
+expect_eq "offer to mac device" 200 "$(poll pico-1 demo 1)"
+jq_ j.ticket <"$WORK/body" | base64 -d >"$WORK/ticket2.bin"
+expect_eq "offer mac = HMAC(secret, ticket)" "$("$OTA_BIN/otad-testsign" hmac "$SECRET" "$WORK/ticket2.bin")" "$(body | jq_ j.mac)"
+jq_ j.statement <"$WORK/body" | base64 -d >"$WORK/stmt2.bin"
+expect_eq "MAC-tier device accepts the offer" accept \
+    "$("$OTA_BIN/otad-testsign" decide "$WORK/rel.pub" "$WORK/server.pub" pico-1 $NONCE demo 1 "$WORK/stmt2.bin" "$WORK/ticket2.bin" "$SECRET" "$(body | jq_ j.mac)")"
+printf '{"app":"demo","seq":2,"state":"confirmed"}' >"$WORK/rep.json"
+expect_eq "mac device report without MAC" 401 "$(code POST /report/pico-1 --data-binary @"$WORK/rep.json")"
+expect_eq "mac device report with wrong MAC" 401 "$(code POST /report/pico-1 --data-binary @"$WORK/rep.json" -H "X-OTA-MAC: $(printf '0%.0s' $(seq 64))")"
+RMAC=$("$OTA_BIN/otad-testsign" hmac "$SECRET" "$WORK/rep.json" OTAR)
+expect_eq "mac device report with MAC" 200 "$(code POST /report/pico-1 --data-binary @"$WORK/rep.json" -H "X-OTA-MAC: $RMAC")"
+
+# ---- HTTP behaviour ---------------------------------------------------------
+# keep-alive kept: three requests on one connection
+A0=$(curl -s "$BASE/metrics" | sed -n 's/^otad_connections_accepted_total //p')
+V=$(curl -sv "$BASE/healthz" "$BASE/manifest/ka?app=demo&seq=9&nonce=$NONCE" "$BASE/healthz" -o /dev/null -o /dev/null -o /dev/null 2>&1)
+expect_has "curl re-uses the connection" "Re-using existing connection" "$V"
+A1=$(curl -s "$BASE/metrics" | sed -n 's/^otad_connections_accepted_total //p')
+expect_eq "three requests, one connection (+1 for metrics)" 2 "$((A1 - A0))"
+V=$(curl -sv -H 'Connection: close' "$BASE/healthz" -o /dev/null 2>&1)
+expect_has "Connection: close honoured" "Connection: close" "$V"
+M=$(curl -s "$BASE/metrics")
+expect_has "metrics: Prometheus text" "# TYPE otad_polls_total counter" "$M"
+expect_has "metrics: offers counted" "otad_offers_total" "$M"
+
+# slow client: one byte a second; others keep being served; it gets cut off
+(
+    trap '' PIPE
+    exec 3<>/dev/tcp/127.0.0.1/$PORT
+    for c in G E T ' ' / h e a l t h z; do printf '%s' "$c" >&3 2>/dev/null || break; sleep 1; done
+    timeout 2 cat <&3 >"$WORK/slow.out" 2>/dev/null
+) &
+SLOW=$!
+sleep 1
+FAST_OK=0
+for i in $(seq 1 10); do [ "$(code GET /healthz)" = 200 ] && FAST_OK=$((FAST_OK + 1)); sleep 0.2; done
+expect_eq "others served while a slow client trickles" 10 "$FAST_OK"
+S0=$SECONDS
+wait $SLOW
+check "slow client bounded in time" test $((SECONDS - S0)) -le 12
+check "slow client got 408 or a closed connection" bash -c "[ ! -s '$WORK/slow.out' ] || grep -q '408' '$WORK/slow.out'"
+expect_has "slow client reply is JSON" "timeout" "$(cat "$WORK/slow.out")"
+# slow body: headers quickly, body a byte a second
+(
+    trap '' PIPE
+    exec 3<>/dev/tcp/127.0.0.1/$PORT
+    printf 'POST /report/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n' >&3
+    for c in '{' '"' a '"' ':' 1 2 3; do printf '%s' "$c" >&3 2>/dev/null || break; sleep 1; done
+    timeout 2 cat <&3 >"$WORK/slowbody.out" 2>/dev/null
+) &
+wait $!
+check "slow body bounded: 4xx or closed" bash -c "[ ! -s '$WORK/slowbody.out' ] || grep -q 'HTTP/1.1 4' '$WORK/slowbody.out'"
+expect_eq "still healthy" 200 "$(code GET /healthz)"
+
+# ---- restart keeps all state ---------------------------------------------------
+curl -s "$BASE/healthz" >/dev/null
+stop_otad
+expect_eq "SIGTERM: clean exit" 0 "$?"
+check "log has one line per request" grep -q ' GET /healthz 200 ' "$WORK/otad.err"
+start_otad "$D" --idle-timeout 2 --request-timeout 3 --poll-interval 60
+expect_eq "restart: same server key" "$SERVER_KEY" "$(curl -s "$BASE/healthz" | jq_ j.server_key)"
+expect_eq "restart: releases kept" 3 "$(admin GET /admin/releases >/dev/null; body | jq_ j.releases.length)"
+expect_eq "restart: rollout kept" 2 "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.seq)"
+expect_eq "restart: reports kept" 2 "$(admin GET /admin/devices/dev1 >/dev/null; body | jq_ j.report_count)"
+expect_eq "restart: rolled-back device still not re-offered" 204 "$(poll devA demo 1)"
+expect_eq "restart: device secret kept" 200 "$(poll pico-1 demo 1)"
+jq_ j.ticket <"$WORK/body" | base64 -d >"$WORK/ticket3.bin"
+expect_eq "restart: mac still right" "$("$OTA_BIN/otad-testsign" hmac "$SECRET" "$WORK/ticket3.bin")" "$(body | jq_ j.mac)"
+expect_eq "restart: bundle served" 200 "$(code GET /bundle/$H1)"
+expect_eq "restart: last seen kept" 1 "$(admin GET /admin/devices/devB >/dev/null; body | jq_ 'j.apps[0].seq')"
+
+stop_otad
+done_tests

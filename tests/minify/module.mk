@@ -1,0 +1,16 @@
+# tests/minify/module.mk: the minifier's fixtures, oracle and benchmark
+# (issue 4).  Node scripts; the npm packages they use (acorn, terser, esbuild
+# and the corpus) are installed by scripts/deps.sh from tests/js/package-lock.json.
+#   minify-oracle-selftest  the oracle accepts correct and rejects known-bad outputs
+#   minify-fixtures         the 63 cases of minify-cases.md, exact output, both modes
+#   minify-programs         tests/minify/programs/*.js behave the same after minifying
+#   minify-oracle           the whole corpus, both modes, checked by the oracle
+TEST_DEPS    += $(BIN)/otasign
+TEST_SCRIPTS += tests/minify/oracle-selftest.mjs tests/minify/fixtures.mjs \
+                tests/minify/programs.mjs tests/minify/oracle-corpus.mjs
+
+BENCH_TARGETS += bench-minify
+.PHONY: bench-minify
+# Output bytes and MB/s of otasign minify next to terser and esbuild.
+bench-minify: $(BIN)/otasign
+	@bash tests/bench/minify-bench.sh $(BIN)
