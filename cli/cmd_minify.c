@@ -144,11 +144,31 @@ int cmd_minify(int argc, char **argv)
     int r = jsmin_run(strcmp(pos[0], "-") == 0 ? "<stdin>" : pos[0], src, len, &jo, &out,
                       &out_len, &warnings, stderr);
     if (r < 0) { util_err("%s: out of memory", pos[0]); goto done; }
-    if (r > 0) goto done;   /* diagnostics already printed */
+    if (r > 0) {   /* the diagnostics are printed already */
+        util_err("%s: not minified (errors above)", pos[0]);
+        goto done;
+    }
     if (!outp || strcmp(outp, "-") == 0) {
         if (write_stdout(out, out_len) != 0) goto done;
-    } else if (util_write_atomic(outp, out, out_len, 0644, 1) != 0) {
-        goto done;
+    } else {
+        struct stat sb;
+        if (stat(outp, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+            /* a device or pipe (/dev/null, /dev/stdout): write into it; renaming a
+             * temp file over it would replace the device node */
+            int fd = open(outp, O_WRONLY | O_CLOEXEC);
+            if (fd < 0) { util_err("%s: cannot open: %s", outp, strerror(errno)); goto done; }
+            int wr = 0;
+            for (size_t off = 0; off < out_len && wr == 0;) {
+                ssize_t w = write(fd, out + off, out_len - off);
+                if (w < 0 && errno == EINTR) continue;
+                if (w < 0) { util_err("%s: write failed: %s", outp, strerror(errno)); wr = -1; }
+                else off += (size_t)w;
+            }
+            close(fd);
+            if (wr) goto done;
+        } else if (util_write_atomic(outp, out, out_len, 0644, 1) != 0) {
+            goto done;
+        }
     }
     rc = EXIT_OK;
 done:

@@ -30,8 +30,14 @@ $(COMMON_TESTS): $(BIN)/test_%: tests/unit/test_%.c $(CRYPTO_SAN_OBJS) tests/har
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $< $(CRYPTO_SAN_OBJS) $(LDFLAGS) $(SANFLAGS) -lsodium -lcjson
 
-TEST_PROGS += $(COMMON_TESTS)
-TEST_DEPS  += $(COMMON_TESTS)
+# test_fe25519 includes ota_ed25519.c itself (to reach its static field code).
+FE_TEST_OBJS := $(filter-out %/ota_ed25519.o,$(CRYPTO_SAN_OBJS))
+$(BIN)/test_fe25519: tests/unit/test_fe25519.c tests/unit/fe_check.h common/ota_ed25519.c $(FE_TEST_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $< $(FE_TEST_OBJS) $(LDFLAGS) $(SANFLAGS) -lsodium
+
+TEST_PROGS += $(COMMON_TESTS) $(BIN)/test_fe25519
+TEST_DEPS  += $(COMMON_TESTS) $(BIN)/test_fe25519
 
 # Freestanding/Cortex-M4 build of common/ and its nm -u / ota_ prefix check;
 # the Cortex-M4 build of the crypto run on qemu against libsodium verdicts.

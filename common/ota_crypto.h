@@ -75,13 +75,21 @@ void ota_hmac_sha256(uint8_t out[OTA_SHA256_SIZE], const uint8_t *key, size_t ke
  * Accepts exactly what libsodium 1.0.18's crypto_sign_verify_detached accepts:
  * S must be canonical (< L); R and A must not be small order; A must be a
  * canonical encoding of a curve point.  Returns OTA_OK for a valid signature,
- * OTA_ERR_BAD_KEY for a rejected public key, OTA_ERR_BAD_SIGNATURE otherwise. */
+ * OTA_ERR_BAD_KEY for a rejected public key, OTA_ERR_BAD_SIGNATURE otherwise
+ * (when both are bad, the signature is reported).  sig, pub and msg are
+ * only read; msg may be NULL when len is 0.  Variable time: everything it
+ * handles is public.  On Cortex-M4 (-Os) the one-shot call takes about
+ * 1.1 M instructions for a 600-byte message and 1.43 KB of stack; see
+ * `make size` and `make bench` for the current figures. */
 ota_err ota_ed25519_verify(const uint8_t sig[OTA_ED25519_SIG_SIZE],
                            const uint8_t pub[OTA_ED25519_PUB_SIZE],
                            const uint8_t *msg, size_t len);
 
 /* Streaming form: same verdict as the one-shot call for the concatenation of
- * every update.  Only _final returning OTA_OK means the signature is valid. */
+ * every update.  Only _final returning OTA_OK means the signature is valid.
+ * init copies sig and pub into the context and checks their encodings (a
+ * rejection is kept and returned by final; update then skips hashing).
+ * final wipes the context and leaves it answering OTA_ERR_STATE. */
 typedef struct ota_ed25519_verify_ctx {
     ota_sha512_ctx hash; /* H(R || A || M) in progress */
     uint8_t sig[OTA_ED25519_SIG_SIZE];

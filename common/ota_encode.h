@@ -26,15 +26,21 @@ ota_err ota_hex_decode(uint8_t *out, size_t cap, size_t *out_len, const char *in
 #define OTA_B64_STD 0  /* alphabet +/, padded with '=' */
 #define OTA_B64_URL 1  /* alphabet -_, no padding */
 
-/* Encoded length for len bytes, not counting the NUL. */
+/* Encoded length for len bytes, not counting the NUL; (size_t)-1 when that
+ * would overflow size_t. */
 size_t ota_base64_encoded_len(size_t len, int variant);
 
-/* Writes the encoding and a NUL; needs cap >= ota_base64_encoded_len()+1.
- * *out_len (may be NULL) gets the character count. */
+/* Writes the encoding and a NUL; needs cap >= ota_base64_encoded_len()+1,
+ * else OTA_ERR_TOO_LONG (writing nothing).  *out_len (may be NULL) gets the
+ * character count.  OTA_ERR_ARG for a variant other than the two above. */
 ota_err ota_base64_encode(char *out, size_t cap, size_t *out_len,
                           const uint8_t *in, size_t len, int variant);
 
-/* Strict decode of exactly len characters.  *out_len gets the byte count. */
+/* Strict decode of exactly len characters.  *out_len gets the byte count
+ * (0 on error).  OTA_ERR_ENCODING for anything but the canonical encoding,
+ * OTA_ERR_TOO_LONG when cap is below the decoded size (checked before any
+ * write), OTA_ERR_ARG for an unknown variant.  On OTA_ERR_ENCODING nothing
+ * decoded is left in out. */
 ota_err ota_base64_decode(uint8_t *out, size_t cap, size_t *out_len,
                           const char *in, size_t len, int variant);
 

@@ -494,6 +494,7 @@ ota_err ota_status_read(ota_status *out, const ota_dev *dev)
     if (e != OTA_OK)
         return e;
     const rec *r = &j.newest;
+    int complete = 0;
     out->found = (uint8_t)j.found;
     out->active = r->active;
     out->trial = r->trial;
@@ -502,8 +503,26 @@ ota_err ota_status_read(ota_status *out, const ota_dev *dev)
     out->trial_seq = r->trial != OTA_SLOT_NONE ? r->trial_seq : 0;
     out->event_seq = r->event_seq;
     out->record_seq = r->rseq;
+    if (r->trial == OTA_SLOT_NONE) {
+        /* A newer release in the candidate slot that is not the one that
+         * just failed its trial: an install in progress (or just done). */
+        ota_region cand = dev->layout.slot[r->active == 0 ? 1 : 0];
+        ota_image img;
+        uint64_t floor = r->active != OTA_SLOT_NONE ? r->active_seq : 0;
+        if (hdr_read(&img, dev, cand) == OTA_OK && img.seq > floor
+            && !((r->event == EV_ROLLED_BACK || r->event == EV_FAILED) && img.seq == r->event_seq)) {
+            uint32_t nb = (img.size + OTA_BLOCK_SIZE - 1) / OTA_BLOCK_SIZE, k = 0;
+            while (k < nb && marker_set(dev, cand, k) == 1)
+                k++;
+            out->pending_seq = img.seq;
+            out->pending_bytes = k == nb ? img.size : k * OTA_BLOCK_SIZE;
+            complete = k == nb;
+        }
+    }
     if (r->trial != OTA_SLOT_NONE)
         out->state = OTA_STATE_TRIAL;
+    else if (out->pending_seq != 0)
+        out->state = complete ? OTA_STATE_DOWNLOADED : OTA_STATE_DOWNLOADING;
     else if (r->event == EV_ROLLED_BACK)
         out->state = OTA_STATE_ROLLED_BACK;
     else if (r->event == EV_FAILED)

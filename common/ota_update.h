@@ -126,10 +126,16 @@ typedef struct ota_status {
     uint64_t trial_seq;   /* sequence on trial (0: none) */
     uint64_t event_seq;   /* sequence the last event (confirm/rollback/failure) is about */
     uint32_t record_seq;  /* journal sequence of the record read */
+    uint64_t pending_seq; /* candidate slot: a newer release being installed (0: none) */
+    uint32_t pending_bytes; /* its bytes durable so far (resume point after a power cut) */
 } ota_status;
 
-/* Read the newest valid boot record.  With no record at all: state NONE,
- * found 0 (a fresh device that runs the golden program).  Read-only. */
+/* Read the newest valid boot record, and the candidate slot's header.
+ * state: TRIAL while a candidate is on trial; else DOWNLOADING when the
+ * candidate slot holds part of a newer release (DOWNLOADED when all of it,
+ * not yet switched to trial); else ROLLED_BACK or FAILED when the last
+ * trial ended so; else CONFIRMED; NONE when only the golden program is
+ * there (found 0: no record at all, a fresh device).  Read-only. */
 ota_err ota_status_read(ota_status *out, const ota_dev *dev);
 
 /* The sequence a poll reports as running (and anti-rollback compares to):

@@ -31,3 +31,6 @@ $(BIN)/otadev: $(OTADEV_OBJS) $(BUILD)/lib/libotacommon.a
 
 BINS      += $(BIN)/otadev
 TEST_DEPS += $(BIN)/otadev
+
+# end-to-end: otadev against the real otad with releases from the real otasign
+TEST_SCRIPTS += tests/device/test_e2e.sh tests/device/test_powercut_e2e.sh tests/device/test_fleet.sh

@@ -12,8 +12,10 @@
  *   otadev run --flash F --server URL --id DEV --app APP --release-pub K.pub
  *              --server-pub S.pub|HEX [--board B] [--polls N] [--interval S]
  *              [--behave SEQ=WHAT,...] [--cut-power-at N] [--drop-after BYTES]
- *              [--max-attempts N] [--quiet]
+ *              [--max-attempts N] [--secret HEX] [--tier signed|mac] [--quiet]
  *   otadev status --flash F     state as one JSON line
+ *   otadev run|status --fleet LIST ...   many devices in turn, one per line
+ *                                        "ID FLASH [SEQ=WHAT,...]" (one poll each)
  *   otadev boot --flash F       one boot (no network)
  *
  * Exit status: 0 ok, 1 failure, 2 usage, 3 power cut (--cut-power-at).
@@ -45,9 +47,11 @@ static const char *behave_name[] = { "healthy", "throws", "hangs", "noconfirm" }
 
 /* Everything one run knows. */
 typedef struct opts {
-    const char *flash, *server, *id, *app, *board, *geometry, *golden, *program;
+    const char *flash, *server, *id, *app, *board, *geometry, *golden, *program, *fleet;
     uint64_t seq;
-    int force, quiet, polls, max_attempts;
+    int force, quiet, polls, max_attempts, tier;
+    uint8_t secret[64];          /* per-device secret (MAC tier, signed reports) */
+    size_t secret_len;
     double interval;
     long cut_at, drop_after;
     ota_trusted_key release_keys[MAX_KEYS], server_keys[MAX_KEYS];
@@ -253,6 +257,19 @@ static int report(uint64_t seq, const char *state, const char *detail)
     for (int attempt = 0; attempt < 3; attempt++) {
         CURL *c = easy(url);
         struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+        if (o.secret_len) {
+            /* a device with a secret signs its reports: HMAC(secret, "OTAR" || body) */
+            ota_hmac_sha256_ctx hc;
+            uint8_t mac[32];
+            char hdr[100], hex[65];
+            ota_hmac_sha256_init(&hc, o.secret, o.secret_len);
+            ota_hmac_sha256_update(&hc, (const uint8_t *)"OTAR", 4);
+            ota_hmac_sha256_update(&hc, (const uint8_t *)body, strlen(body));
+            ota_hmac_sha256_final(&hc, mac);
+            ota_hex_encode(hex, sizeof hex, mac, sizeof mac);
+            snprintf(hdr, sizeof hdr, "X-OTA-MAC: %s", hex);
+            h = curl_slist_append(h, hdr);
+        }
         membuf m = { 0 };
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -441,7 +458,9 @@ static int poll_once(double *next_interval)
     me.server_keys = o.server_keys;
     me.n_server_keys = o.n_server;
     me.max_size = capacity();
-    me.tier = OTA_TIER_SIGNED;
+    me.tier = o.tier;
+    me.mac_key = o.secret_len ? o.secret : NULL;
+    me.mac_key_len = o.secret_len;
     if (de == OTA_OK)
         de = ota_release_decide(&offer, &me, stmt, sl, tick, tl, ml ? mac : NULL);
     if (de != OTA_OK) {
@@ -586,20 +605,58 @@ static int cmd_provision(void)
     return 0;
 }
 
-static int cmd_status(void)
+/* --fleet FILE: lines "ID FLASH [SEQ=WHAT,...]"; calls fn for each device
+ * with o.id, o.flash and the behaviours set.  One process simulating many
+ * devices in turn (each with its own flash file) keeps a 1,000-device test
+ * from being dominated by process start-up. */
+static int for_each_device(int (*fn)(void))
+{
+    FILE *f = fopen(o.fleet, "r");
+    char line[4096];
+    int rc = 0;
+    if (!f)
+        die(1, "%s: %s", o.fleet, strerror(errno));
+    while (fgets(line, sizeof line, f)) {
+        char id[128], flash[3000], beh[900] = "";
+        int n = sscanf(line, "%127s %2999s %899s", id, flash, beh);
+        if (n < 2 || id[0] == '#')
+            continue;
+        o.id = id;
+        o.flash = flash;
+        o.n_behave = 0;
+        if (n == 3)
+            parse_behave(beh);
+        rc |= fn();
+        ff_close(&ff);
+    }
+    fclose(f);
+    o.id = NULL;
+    return rc;
+}
+
+static int status_one(void)
 {
     ota_status st;
     open_flash();
     ota_err e = ota_status_read(&st, &dev);
     if (e != OTA_OK)
         die(1, "status: %s", ota_strerror(e));
-    printf("{\"state\":\"%s\",\"running_seq\":%llu,\"active\":\"%s\",\"trial\":\"%s\",\"trial_seq\":%llu,"
+    if (o.fleet)
+        printf("{\"id\":\"%s\",", o.id);
+    else
+        putchar('{');
+    printf("\"state\":\"%s\",\"running_seq\":%llu,\"active\":\"%s\",\"trial\":\"%s\",\"trial_seq\":%llu,"
            "\"attempts\":%u,\"event_seq\":%llu,\"record_seq\":%u}\n",
            ota_state_name(st.state), (unsigned long long)ota_running_seq(&st),
            st.active == 0 ? "A" : st.active == 1 ? "B" : "golden",
            st.trial == 0 ? "A" : st.trial == 1 ? "B" : "", (unsigned long long)st.trial_seq,
            st.attempts, (unsigned long long)st.event_seq, (unsigned)st.record_seq);
     return 0;
+}
+
+static int cmd_status(void)
+{
+    return o.fleet ? for_each_device(status_one) : status_one();
 }
 
 static int cmd_boot(void)
@@ -616,10 +673,28 @@ static int cmd_boot(void)
     return 0;
 }
 
+/* One poll of one device of a fleet (after its boot). */
+static int fleet_one(void)
+{
+    ota_boot_info bi;
+    open_flash();
+    boot_and_run(&bi);
+    double next = 0;
+    return poll_once(&next) == 0 ? 0 : 1;
+}
+
 static int cmd_run(void)
 {
+    if (o.fleet && o.server && o.app && o.n_release && o.n_server) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        int rc = for_each_device(fleet_one);
+        curl_global_cleanup();
+        return rc;
+    }
+    if (o.tier == OTA_TIER_MAC && !o.secret_len)
+        die(2, "run: --tier mac needs --secret");
     if (!o.flash || !o.server || !o.id || !o.app || !o.n_release || !o.n_server)
-        die(2, "run: --flash, --server, --id, --app, --release-pub and --server-pub are required");
+        die(2, "run: --flash (or --fleet), --server, --id, --app, --release-pub and --server-pub are required");
     open_flash();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ota_boot_info bi;
@@ -653,7 +728,7 @@ static void usage(FILE *f)
         "usage: otadev provision --flash FILE [--geometry G] --golden FILE [--program FILE --seq N] [--force]\n"
         "       otadev run --flash FILE --server URL --id DEVICE --app APP --release-pub K.pub\n"
         "                  --server-pub S.pub|HEX [options]\n"
-        "       otadev status --flash FILE\n"
+        "       otadev status --flash FILE | --fleet FILE\n"
         "       otadev boot --flash FILE\n"
         "\n"
         "A simulated device: the common/ update state machine on a flash image in FILE.\n"
@@ -668,6 +743,12 @@ static void usage(FILE *f)
         "  --max-attempts N     trial boots before reverting (default 3)\n"
         "  --cut-power-at N     lose power at the Nth flash write/erase (half done); exit 3\n"
         "  --drop-after BYTES   lose the link after BYTES of the bundle (once); resume with Range\n"
+        "  --secret HEX         the device secret (otad POST /admin/devices): reports carry\n"
+        "                       X-OTA-MAC = HMAC-SHA256(secret, \"OTAR\" || body)\n"
+        "  --tier signed|mac    verify offers by Ed25519 signatures (default) or, as stock\n"
+        "                       firmware does, by the ticket's HMAC under --secret\n"
+        "  --fleet FILE         run/status many devices in turn, one per line \"ID FLASH [SEQ=WHAT,..]\"\n"
+        "                       (run: one boot + one poll each)\n"
         "  --quiet              no progress lines\n"
         "Exit status: 0 ok, 1 failure, 2 usage, 3 power cut.\n");
 }
@@ -680,7 +761,7 @@ int main(int argc, char **argv)
         { "program", 1, 0, 'p' }, { "seq", 1, 0, 'q' }, { "force", 0, 0, 'F' }, { "quiet", 0, 0, 'Q' },
         { "polls", 1, 0, 'n' }, { "interval", 1, 0, 't' }, { "behave", 1, 0, 'B' },
         { "cut-power-at", 1, 0, 'c' }, { "drop-after", 1, 0, 'd' }, { "max-attempts", 1, 0, 'm' },
-        { "release-pub", 1, 0, 'r' }, { "server-pub", 1, 0, 'S' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "fleet", 1, 0, 'L' }, { "secret", 1, 0, 'K' }, { "tier", 1, 0, 'T' }, { "release-pub", 1, 0, 'r' }, { "server-pub", 1, 0, 'S' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     if (argc < 2) {
         usage(stderr);
@@ -715,6 +796,16 @@ int main(int argc, char **argv)
         case 'c': o.cut_at = atol(optarg); break;
         case 'd': o.drop_after = atol(optarg); break;
         case 'm': o.max_attempts = atoi(optarg); break;
+        case 'L': o.fleet = optarg; break;
+        case 'K':
+            if (strlen(optarg) != 64 || ota_hex_decode(o.secret, sizeof o.secret, &o.secret_len, optarg, 64) != OTA_OK)
+                die(2, "--secret: 64 hex characters (the device secret otad showed once)");
+            break;
+        case 'T':
+            if (strcmp(optarg, "signed") == 0) o.tier = OTA_TIER_SIGNED;
+            else if (strcmp(optarg, "mac") == 0) o.tier = OTA_TIER_MAC;
+            else die(2, "--tier: signed or mac");
+            break;
         case 'r': add_key(o.release_keys, &o.n_release, optarg); break;
         case 'S': add_key(o.server_keys, &o.n_server, optarg); break;
         case 'h': usage(stdout); return 0;

@@ -80,14 +80,20 @@ static void log_request(srv_req *q)
 {
     if (g_srv.cfg.quiet) return;
     char line[600];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    /* The timestamp text changes once a second: format it once per second
+     * per thread, not once per request. */
+    static _Thread_local time_t stamp_sec = -1;
+    static _Thread_local char stamp[32];
+    time_t now = time(NULL);
+    if (now != stamp_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        stamp_sec = now;
+    }
     long us = q->conn ? (long)((srv_now_ns() - q->conn->req_ns) / 1000) : 0;
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02dZ %s %s %.400s %u %llu %ldus\n",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, q->conn ? q->conn->ip : "-", q->method, q->url, q->status,
+    int n = snprintf(line, sizeof line, "%s %s %s %.400s %u %llu %ldus\n", stamp,
+                     q->conn ? q->conn->ip : "-", q->method, q->url, q->status,
                      (unsigned long long)q->reply_len, us);
     if (n < 0) return;
     if ((size_t)n >= sizeof line) n = sizeof line - 1;

@@ -135,6 +135,13 @@ static int parse_args(int argc, char **argv)
 #undef NUM
 #undef NEEDV
     }
+    if (c->request_timeout <= c->idle_timeout) {
+        /* The reaper would otherwise answer 408 to idle keep-alive
+         * connections before MHD closes them quietly. */
+        c->request_timeout = c->idle_timeout + 1;
+        fprintf(stderr, "otad: --request-timeout raised to %u (must exceed --idle-timeout)\n",
+                c->request_timeout);
+    }
     if (!c->data_dir || !listen || c->n_release_pub == 0) {
         fprintf(stderr, "otad: --data, --listen and at least one --release-pub are required (see --help)\n");
         return 2;

@@ -122,11 +122,58 @@ static int tok_eq(jp *p, const jtok *t, const char *s)
     return t->len == n && memcmp(p->src + t->start, s, n) == 0;
 }
 
+/* Espruino's lexer decides regex versus division from the previous token
+ * alone: a regex may start after nothing, a keyword other than true/false/
+ * null, or a punctuator other than ) ] | ^ ~. */
+static int espruino_regex_ok(const jtok *prev)
+{
+    if (!prev) return 1;
+    if (prev->type == T_KW)
+        return !(prev->sub == K_TRUE || prev->sub == K_FALSE || prev->sub == K_NULL);
+    if (prev->type == T_PUNCT)
+        return !(prev->sub == ')' || prev->sub == ']' || prev->sub == '|' || prev->sub == '^' ||
+                 prev->sub == '~');
+    if (prev->type == T_TPL) return prev->sub == TPL_HEAD || prev->sub == TPL_MID;
+    return 0;
+}
+
+/* Token-level hazards of Espruino's lexer (warnings). */
+static void lexer_hazards(jp *p)
+{
+    const jtok *prev = NULL;
+    int tpl_depth = 0;
+    for (uint32_t i = 0; i < p->ntok; i++) {
+        const jtok *t = &p->toks[i];
+        if (t->type == T_EOF) break;
+        const uint8_t *s = p->src + t->start;
+        if (t->type == T_REGEX && !espruino_regex_ok(prev))
+            js_diag(p, t->start, 0, "Espruino reads this regex's '/' as division (it decides "
+                    "from the previous token); put the regex in parentheses");
+        if (t->type == T_PUNCT && s[0] == '/' && espruino_regex_ok(prev))
+            js_diag(p, t->start, 0, "Espruino reads this division '/' as the start of a regex "
+                    "(it decides from the previous token); add parentheses");
+        if (tpl_depth > 0 && (t->type == T_STR || t->type == T_REGEX ||
+                              (t->type == T_TPL && (t->sub == TPL_FULL))) &&
+            (memchr(s, '{', t->len) || memchr(s, '}', t->len)))
+            js_diag(p, t->start, 0, "a brace inside a literal within ${...}: Espruino counts "
+                    "braces to find the end of the substitution");
+        if (t->type == T_TPL) {
+            if (t->sub == TPL_HEAD) tpl_depth++;
+            else if (t->sub == TPL_TAIL) tpl_depth--;
+            if (t->len >= 3 && memmem(s, t->len, "\\${", 3))
+                js_diag(p, t->start, 0, "an escaped \\${ in a template: Espruino starts a "
+                        "substitution there");
+        }
+        prev = t;
+    }
+}
+
 void js_gate_builtins(jp *p)
 {
     if (!p->o->gate) return;
     char tv[16];
     target_text(p->o->target, tv);
+    lexer_hazards(p);
     for (uint32_t i = 0; i < p->ntok; i++) {
         jtok *t = &p->toks[i];
         if (t->type != T_IDENT) continue;

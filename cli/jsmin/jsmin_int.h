@@ -72,6 +72,7 @@ typedef struct jscope {
     uint32_t fn;           /* nearest function (or program) scope, itself for functions */
     uint32_t nsym;         /* symbols declared here */
     uint8_t kind, flags;
+    uint64_t bloom[2];     /* bit (hash & 127) set for every name declared here */
 } jscope;
 
 #define SYF_GLOBAL 1u      /* implicit global (never declared) */
@@ -81,6 +82,7 @@ typedef struct jsym {
     uint32_t uses;         /* tokens printing this name */
     uint32_t name;         /* mangled name index, JS_NONE = keep */
     uint32_t mark;         /* scratch for the mangler */
+    uint32_t hash;         /* hash of the name's text */
     uint8_t flags;
 } jsym;
 
@@ -104,12 +106,13 @@ typedef struct jp {
     jsym *syms; uint32_t nsym, capsym;
     jref *refs; uint32_t nref, capref;
     uint32_t *cand; uint32_t ncand, capcand;   /* arrow-parameter candidates */
-    uint32_t *htab; uint32_t hcap;            /* (scope,name) -> symbol */
+    uint32_t *htab; uint32_t hcap;            /* (scope,name) -> symbol: pairs {sym+1, key} */
 
     uint32_t scope;         /* current scope */
     int in_gen, in_async, in_func;
     int depth;
     int uesc_seen;          /* some identifier has a \u escape: no mangling */
+    int track;              /* record declarations and references (mangle or gate) */
 
     /* line:col cache for diagnostics */
     size_t lc_pos; unsigned lc_line, lc_col;
@@ -129,6 +132,9 @@ void js_diag(jp *p, size_t pos, int is_error, const char *fmt, ...);
 void js_fail(jp *p, size_t pos, const char *fmt, ...);   /* error + longjmp */
 uint32_t js_declare(jp *p, uint32_t scope, uint32_t tok);
 uint32_t js_lookup(jp *p, uint32_t scope, const uint8_t *name, uint32_t len);
+/* The same with the name's hash (js_name_hash) computed once. */
+uint32_t js_lookup_h(jp *p, uint32_t scope, const uint8_t *name, uint32_t len, uint32_t h);
+uint32_t js_name_hash(const uint8_t *s, uint32_t n);
 
 /* mangle.c */
 void js_resolve(jp *p);                             /* refs -> symbols, globals */

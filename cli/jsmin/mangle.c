@@ -62,16 +62,12 @@ static uint32_t name_index(const uint8_t *s, uint32_t n)
     return off + v;
 }
 
-static int reserved(const char *s)
-{
-    static const char *const words[] = {
-        "do", "if", "in", "of", "as", "for", "let", "new", "try", "var", "get", "set", "int",
-        "NaN", "case", "else", "enum", "eval", "null", "this", "true", "void", "with", "byte",
-        "char", "goto", "long", "from", NULL };
-    for (int i = 0; words[i]; i++)
-        if (strcmp(s, words[i]) == 0) return 1;
-    return 0;
-}
+/* Spellings never generated: reserved words, contextual keywords, and a few
+ * names old engines reserve. */
+static const char *const reserved_words[] = {
+    "do", "if", "in", "of", "as", "for", "let", "new", "try", "var", "get", "set", "int",
+    "NaN", "case", "else", "enum", "eval", "null", "this", "true", "void", "with", "byte",
+    "char", "goto", "long", "from", NULL };
 
 static int is_eval(jp *p, const jtok *t)
 {
@@ -91,10 +87,10 @@ void js_resolve(jp *p)
         if (rf->scope == JS_NONE) continue;
         jtok *t = &p->toks[rf->tok];
         const uint8_t *name = p->src + t->start;
-        uint32_t sym = JS_NONE;
+        uint32_t sym = JS_NONE, h = js_name_hash(name, t->len);
         for (uint32_t s = rf->scope; s != JS_NONE; s = p->scopes[s].parent) {
             if (!p->scopes[s].nsym) continue;
-            sym = js_lookup(p, s, name, t->len);
+            sym = js_lookup_h(p, s, name, t->len, h);
             if (sym != JS_NONE) break;
         }
         if (sym == JS_NONE) sym = js_global_sym(p, rf->tok);
@@ -213,6 +209,12 @@ void js_mangle(jp *p)
         blocked = ps;   /* symbol ids grouped by function; replaced by indices below */
     }
 
+    uint32_t resv[sizeof reserved_words / sizeof reserved_words[0]];
+    uint32_t nresv = 0;
+    for (int i = 0; reserved_words[i]; i++)
+        resv[nresv++] = name_index((const uint8_t *)reserved_words[i],
+                                   (uint32_t)strlen(reserved_words[i]));
+
     /* top-down over the function tree */
     uint32_t sp = 0;
     for (uint32_t c = fchild[0]; c != JS_NONE; c = fnext[c]) stack[sp++] = c;
@@ -233,10 +235,10 @@ void js_mangle(jp *p)
             jsym *y = &p->syms[symlist[i]];
             for (;;) {
                 while (bi < nb && blocked[b0 + bi] < k) bi++;
-                char buf[8];
                 if (bi < nb && blocked[b0 + bi] == k) { k++; continue; }
-                js_name_text(k, buf);
-                if (reserved(buf)) { k++; continue; }
+                int r = 0;
+                for (uint32_t q = 0; q < nresv && !r; q++) r = resv[q] == k;
+                if (r) { k++; continue; }
                 break;
             }
             y->name = k++;

@@ -82,48 +82,68 @@ void js_fail(jp *p, size_t pos, const char *fmt, ...)
 
 /* ---- scopes and symbols ---------------------------------------------- */
 
-static uint32_t name_hash(const uint8_t *s, uint32_t n)
+uint32_t js_name_hash(const uint8_t *s, uint32_t n)
 {
     uint32_t h = 2166136261u;
     for (uint32_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
     return h;
 }
 
-static uint32_t slot_of(jp *p, uint32_t scope, const uint8_t *name, uint32_t len)
+/* The table holds pairs {symbol + 1, key}: the key (name hash mixed with the
+ * scope) is checked before the symbol is touched, so a probe costs one cache
+ * line. */
+static uint32_t key_of(uint32_t scope, uint32_t h) { return h ^ (scope * 0x9E3779B1u); }
+
+/* Slot of a key: the high bits of a multiplicative hash (the low bits of a
+ * product mix poorly). */
+static uint32_t slot0(jp *p, uint32_t key)
 {
-    return (name_hash(name, len) ^ (scope * 0x9E3779B1u)) & (p->hcap - 1);
+    uint32_t x = key * 0x85EBCA6Bu;
+    x ^= x >> 15;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return x & (p->hcap - 1);
 }
 
-uint32_t js_lookup(jp *p, uint32_t scope, const uint8_t *name, uint32_t len)
+uint32_t js_lookup_h(jp *p, uint32_t scope, const uint8_t *name, uint32_t len, uint32_t hn)
 {
     if (!p->hcap) return JS_NONE;
-    uint32_t h = slot_of(p, scope, name, len);
+    jscope *sc = &p->scopes[scope];
+    if (!(sc->bloom[(hn >> 6) & 1] & (1ull << (hn & 63)))) return JS_NONE;
+    uint32_t key = key_of(scope, hn), h = slot0(p, key);
     for (;;) {
-        uint32_t v = p->htab[h];
+        uint32_t v = p->htab[2 * h];
         if (!v) return JS_NONE;
-        jsym *y = &p->syms[v - 1];
-        if (y->scope == scope) {
+        if (p->htab[2 * h + 1] == key) {
+            jsym *y = &p->syms[v - 1];
             jtok *t = &p->toks[y->tok];
-            if (t->len == len && memcmp(p->src + t->start, name, len) == 0) return v - 1;
+            if (y->scope == scope && t->len == len && memcmp(p->src + t->start, name, len) == 0)
+                return v - 1;
         }
         h = (h + 1) & (p->hcap - 1);
     }
 }
 
+uint32_t js_lookup(jp *p, uint32_t scope, const uint8_t *name, uint32_t len)
+{
+    return js_lookup_h(p, scope, name, len, js_name_hash(name, len));
+}
+
 static void hash_insert(jp *p, uint32_t si)
 {
     jsym *y = &p->syms[si];
-    jtok *t = &p->toks[y->tok];
-    uint32_t h = slot_of(p, y->scope, p->src + t->start, t->len);
-    while (p->htab[h]) h = (h + 1) & (p->hcap - 1);
-    p->htab[h] = si + 1;
+    uint32_t key = key_of(y->scope, y->hash), h = slot0(p, key);
+    while (p->htab[2 * h]) h = (h + 1) & (p->hcap - 1);
+    p->htab[2 * h] = si + 1;
+    p->htab[2 * h + 1] = key;
+    p->scopes[y->scope].bloom[(y->hash >> 6) & 1] |= 1ull << (y->hash & 63);
 }
 
 static uint32_t new_sym(jp *p, uint32_t scope, uint32_t tok)
 {
     if ((p->nsym + 1) * 2 > p->hcap) {
         uint32_t nc = p->hcap ? p->hcap * 2 : 1024;
-        uint32_t *nt = calloc(nc, sizeof *nt);
+        uint32_t *nt = calloc((size_t)nc * 2, sizeof *nt);
         if (!nt) { p->oom = 1; longjmp(p->jb, 1); }
         free(p->htab);
         p->htab = nt;
@@ -133,6 +153,7 @@ static uint32_t new_sym(jp *p, uint32_t scope, uint32_t tok)
     p->syms = js_grow(p, p->syms, &p->capsym, sizeof(jsym), p->nsym + 1);
     jsym *y = &p->syms[p->nsym];
     y->tok = tok; y->scope = scope; y->uses = 0; y->name = JS_NONE; y->mark = 0; y->flags = 0;
+    y->hash = js_name_hash(p->src + p->toks[tok].start, p->toks[tok].len);
     hash_insert(p, p->nsym);
     p->scopes[scope].nsym++;
     return p->nsym++;
@@ -140,6 +161,7 @@ static uint32_t new_sym(jp *p, uint32_t scope, uint32_t tok)
 
 uint32_t js_declare(jp *p, uint32_t scope, uint32_t tok)
 {
+    if (!p->track) return JS_NONE;
     jtok *t = &p->toks[tok];
     uint32_t s = js_lookup(p, scope, p->src + t->start, t->len);
     if (s == JS_NONE) s = new_sym(p, scope, tok);
@@ -169,6 +191,7 @@ static uint32_t new_scope(jp *p, int kind)
     s->kind = (uint8_t)kind;
     s->flags = 0;
     s->nsym = 0;
+    s->bloom[0] = s->bloom[1] = 0;
     s->fn = (kind == S_FUNC || kind == S_PROGRAM) ? p->nscope : p->scopes[p->scope].fn;
     p->scope = p->nscope;
     return p->nscope++;
@@ -176,6 +199,7 @@ static uint32_t new_scope(jp *p, int kind)
 
 static void add_ref(jp *p, uint32_t tok)
 {
+    if (!p->track) return;
     p->refs = js_grow(p, p->refs, &p->capref, sizeof(jref), p->nref + 1);
     p->refs[p->nref].tok = tok;
     p->refs[p->nref].scope = p->scope;
@@ -1401,6 +1425,15 @@ void js_parse(jp *p)
         while (i < p->len && p->src[i] != '\n' && p->src[i] != '\r') i++;
         p->pos = i;
     }
+    /* size the arrays for the input up front: fewer reallocations and rehashes
+     * (typical code has a token per 4-5 bytes and a symbol per 100) */
+    uint32_t want = (uint32_t)(p->len / 5) + 256;
+    p->toks = js_grow(p, p->toks, &p->captok, sizeof(jtok), want);
+    uint32_t hc = 1024;
+    while (hc < p->len / 40) hc *= 2;
+    p->htab = calloc((size_t)hc * 2, sizeof *p->htab);
+    if (!p->htab) { p->oom = 1; longjmp(p->jb, 1); }
+    p->hcap = hc;
     p->scope = JS_NONE;
     new_scope(p, S_PROGRAM);
     advance(p, 1);

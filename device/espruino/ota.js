@@ -123,8 +123,10 @@ function backoff() {
 }
 // One HTTP GET with a watchdog, since the firmware's client has no timeout and
 // no abort: a late answer after the watchdog fired is ignored (gen changed).
+// path is on the server, or an absolute http:// URL (a CDN for bundles).
 function get(path, hdr, onres, ondata, onend) {
-  var g = ++gen, w, req, res;
+  var g = ++gen, w, req, res, h = C.host, p = C.port, m = /^http:\/\/([^\/:]+)(:(\d+))?(\/.*)$/.exec(path);
+  if (m) { h = m[1]; p = m[3] ? +m[3] : 80; path = m[4]; }
   function done(ok) {
     if (g != gen) return;
     gen++; clearTimeout(w); busy = 0;
@@ -135,7 +137,8 @@ function get(path, hdr, onres, ondata, onend) {
   function dog() { clearTimeout(w); w = setTimeout(function () { done(0); }, C.tmo || 30000); }
   dog();
   try {
-    req = require("http").get({ host: C.host, port: C.port, path: path, headers: hdr }, function (r) {
+    if (path[0] != "/") throw 0;               // https or worse: not for this agent
+    req = require("http").get({ host: h, port: p, path: path, headers: hdr }, function (r) {
       res = r;
       if (g != gen) return;
       if (onres) onres(r);
@@ -216,7 +219,7 @@ function decide(m) {
   if (!zero(i, 0, 32) && i != pad(C.board || "", 32)) return "wrong board";
   if (s.charCodeAt(5)) return "unsupported bundle encoding";
   m.s = s;
-  if (u32(s, 96) > (C.max || 20000)) return "bundle too big";
+  if (u32(s, 96) > (C.max || 16000)) return "bundle too big";
   if (u64(s, 80) <= running()) return "not newer";
 }
 function key(list, id) {
@@ -248,11 +251,10 @@ function offer(m, p) {
   fetch(p);
 }
 function fetch(p) {
-  var d = st.d, f = d.f, cur = S.read(f), off = 0, pos, u = d.u;
+  var d = st.d, f = d.f, cur = S.read(f), off = 0, pos, u = d.u, bad;
   if (cur) { off = cur.indexOf("\xff"); if (off < 0) off = cur.length; }
   cur = 0;
   if (off >= d.z) return check(p);
-  if (u.indexOf("://") > 0) u = "/" + u.split("/").slice(3).join("/");  // same host only
   pos = off;
   get(u, off ? { Range: "bytes=" + off + "-" } : {}, function (res) {
     var k, r;
@@ -263,10 +265,15 @@ function fetch(p) {
     if (pos < 0 || pos + x.length > d.z) return false;
     // offset 0 (re)creates the file pre-allocated to its full size; later
     // pieces go to their offset in it
-    if (pos) S.write(f, x, pos); else S.write(f, x, 0, d.z);
+    try { if (pos) S.write(f, x, pos); else S.write(f, x, 0, d.z); }
+    catch (e) { bad = 1; return false; }
     pos += x.length;
   }, function (ok) {
     if (ok && pos == d.z) { fails = 0; return check(p); }
+    if (bad) {                                  // Storage refused: start again later
+      S.erase(f); st.d = 0; save();
+      report("failed", d.s, "flash error");
+    }
     backoff();                                  // dropped: the next poll resumes
   });
 }
@@ -279,10 +286,13 @@ function check(p) {
   }
   st.t = { f: d.f, s: d.s, h: d.h, z: d.z }; st.d = 0; st.a = 0; save();
   report("downloaded", d.s, "");
-  // reboot into the trial (pick), once the reports are out (or given up on):
-  // a report still in flight when load() resets would be sent twice
-  p = 10;
-  (function sw() { if (st.q.length && p--) setTimeout(sw, C.sw || 1000); else load(); })();
+  reboot();                                     // into the trial, through pick()
+}
+// Restart the interpreter once the reports are out (or given up on): a report
+// still in flight when load() resets would be sent twice.
+function reboot() {
+  var k = 10;
+  (function sw() { if (st.q.length && k--) setTimeout(sw, C.sw || 1000); else load(); })();
 }
 
 // ---- boot: choose the program; never from boot code directly: load() is ----
@@ -317,13 +327,13 @@ function up() {
   // pick() counts the attempt and reverts after C.tries
   process.on("uncaughtException", function (e) {
     print("Uncaught", e);
-    if (!picked && trial && st.t) setTimeout(load, 10);
+    if (!picked && trial && st.t) setTimeout(reboot, 10);
   });
   setTimeout(function () {
     var s = state();
     if (picked) return;
     if (trial) {
-      trialT = setTimeout(function () { if (st.t) load(); }, C.trial || 600000);
+      trialT = setTimeout(function () { if (st.t) reboot(); }, C.trial || 600000);
       report("trial", s.t.s, "attempt " + s.a);
     }
     later(C.first || (5000 + Math.random() * 5000));

@@ -128,9 +128,10 @@ pair() {  # pair NAME TARGET OTAD_URL NGINX_URL [wrk args...]
     row "$name" "$a" "$b" "$target"
 }
 echo "  (best of $ROUNDS alternating runs each)"
-pair "204 poll" 1.2 "$O204" "$NMAN"
-pair "offer (1 signature)" 0.35 "$OOFF" "$NMAN"
-pair "Connection: close poll" 0.95 "$O204" "$NMAN" -H 'Connection: close'
-pair "200 KB bundle" 0.9 "$OBUN" "$NBUN"
+ONLY=${BENCH_ONLY:-poll,offer,close,bundle}
+case ",$ONLY," in *,poll,*) pair "204 poll" 1.2 "$O204" "$NMAN" ;; esac
+case ",$ONLY," in *,offer,*) pair "offer (1 signature)" 0.35 "$OOFF" "$NMAN" ;; esac
+case ",$ONLY," in *,close,*) pair "Connection: close poll" 0.95 "$O204" "$NMAN" -H 'Connection: close' ;; esac
+case ",$ONLY," in *,bundle,*) pair "200 KB bundle" 0.9 "$OBUN" "$NBUN" ;; esac
 M=$(curl -s "http://127.0.0.1:$OP/metrics")
 echo "  otad metrics: $(grep -E '^otad_(polls_total|offers_total|connections_accepted_total) ' <<<"$M" | tr '\n' ' ')"

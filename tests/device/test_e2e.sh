@@ -7,7 +7,8 @@
 #   itself, rolled_back reported, rollout paused by the error threshold;
 #   tampered statement, tampered bundle, a ticket for another device, a
 #   replayed manifest (old nonce), a lower sequence, an unknown key: each
-#   rejected with its reason reported while the device keeps its program.
+#   rejected with its reason reported while the device keeps its program;
+#   the stock-firmware tier (offer checked by HMAC, reports MAC'd).
 T_NAME=test_device_e2e
 source "$(dirname "$0")/lib.sh"
 
@@ -109,6 +110,25 @@ else
     bad "the network attacker (node mitm.mjs) did not start: $(cat "$WORK/mitm.err")"
 fi
 kill "$MITM_PID" 2>/dev/null; wait "$MITM_PID" 2>/dev/null
+
+# ---- stock-firmware tier: the ticket's HMAC under the device secret ---------
+for d in d-mac d-mac2; do cp "$WORK/d-key.flash" "$WORK/$d.flash"; cp "$WORK/d-key.flash.geom" "$WORK/$d.flash.geom"; done
+secret=$(admin POST /admin/devices '{"id":"d-mac","secret":true}' | sed -n 's/.*"secret":"\([0-9a-f]*\)".*/\1/p')
+admin POST /admin/devices '{"id":"d-mac2","secret":true}' >/dev/null
+expect_eq "device secret issued" 64 "${#secret}"
+dev d-mac --tier mac --secret "$secret"
+log=$(cat "$WORK/d-mac.log")
+expect_has "MAC tier: v2 installed and confirmed" "report confirmed seq 2" "$log"
+expect_not "MAC tier: reports accepted (X-OTA-MAC)" "report failed" "$log"
+expect_eq "MAC tier: d-mac on v2" 2 "$(field "$(status d-mac)" running_seq)"
+admin GET /admin/devices/d-mac >/dev/null
+expect_has "server stored the MAC'd reports" '"confirmed"' "$(cat "$WORK/abody")"
+wrong=$(printf '%064d' 7)
+dev d-mac2 --tier mac --secret "$wrong"
+log=$(cat "$WORK/d-mac2.log")
+expect_has "MAC tier: wrong secret rejected" "rejected: bad mac" "$log"
+expect_has "MAC tier: reports with a wrong MAC refused by otad" "HTTP 401" "$log"
+expect_eq "MAC tier: d-mac2 keeps v1" 1 "$(field "$(status d-mac2)" running_seq)"
 
 # ---- a release signed by a key the device does not trust ---------------------
 release 4 'var v=4;' other && publish "$RDIR"

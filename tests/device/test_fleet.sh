@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/device/test_fleet.sh: 1,000 simulated devices (otadev, one process
-# per poll, 4 at a time) polling one real otad through a staged rollout
+# tests/device/test_fleet.sh: 1,000 simulated devices (otadev --fleet: 4
+# processes, each polling its share of the devices in turn) polling one real otad through a staged rollout
 # 10% -> 50% -> 100% of v2, with every 20th device scripted to throw at
 # start.  Checks after each stage: the share of devices updated matches the
 # percentage, a second poll at the same percentage updates nobody new (a
@@ -10,7 +10,7 @@
 T_NAME=test_device_fleet
 source "$(dirname "$0")/lib.sh"
 N=${FLEET_DEVICES:-1000}
-PAR=${FLEET_PARALLEL:-4}
+PAR=${FLEET_PROCS:-4}
 
 make_keys || { done_tests; exit 1; }
 start_otad --threads 4 || { done_tests; exit 1; }
@@ -19,38 +19,44 @@ release 2 'var v=2; function poll(){}' && publish "$RDIR"
 provision base --geometry uniform:1024:16
 mkdir -p "$WORK/fleet"
 ids=()
-for i in $(seq -w 1 "$N"); do
-    cp "$WORK/base.flash" "$WORK/fleet/dev-$i.flash"
-    cp "$WORK/base.flash.geom" "$WORK/fleet/dev-$i.flash.geom"
-    ids+=("dev-$i")
-done
+for i in $(seq -w 1 "$N"); do ids+=("dev-$i"); done
+# every device starts from the same provisioned image (tee: one process)
+printf "$WORK/fleet/%s.flash\n" "${ids[@]}" >"$WORK/fleet/flashes"
+printf "$WORK/fleet/%s.flash.geom\n" "${ids[@]}" >"$WORK/fleet/geoms"
+xargs -a "$WORK/fleet/flashes" tee <"$WORK/base.flash" >/dev/null
+xargs -a "$WORK/fleet/geoms" tee <"$WORK/base.flash.geom" >/dev/null
 failing() { [ $((10#${1#dev-} % 20)) = 7 ]; }
 n_fail=0
 for d in "${ids[@]}"; do failing "$d" && n_fail=$((n_fail + 1)); done
 n_ok=$((N - n_fail))
 
-export OTA_BIN WORK BASE APP SERVER_PUB
-poll_one() {
-    local d="$1" extra=()
-    [ $((10#${d#dev-} % 20)) = 7 ] && extra=(--behave 2=throws)
-    "$OTA_BIN/otadev" run --flash "$WORK/fleet/$d.flash" --server "$BASE" --id "$d" --app "$APP" \
-        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 --quiet "${extra[@]}" \
-        >>"$WORK/fleet/$d.log" 2>&1 || echo "$d exit $?" >>"$WORK/fleet/errors"
-}
-export -f poll_one
-round() { printf '%s\n' "${ids[@]}" | xargs -P "$PAR" -n 1 bash -c 'poll_one "$0"'; }
-# census: counts of "state/running_seq" over the fleet
-status_of() {   # status_of DEV...: "DEV state/running_seq" per line
-    local d st
-    for d in "$@"; do
-        st=$("$OTA_BIN/otadev" status --flash "$WORK/fleet/$d.flash")
-        echo "$d $(field "$st" state)/$(field "$st" running_seq)"
+# the fleet, split in $PAR lists: "ID FLASH [BEHAVIOUR]" per line; one
+# otadev process per list polls each of its devices once per round
+rm -f "$WORK"/fleet/list-*
+k=0
+for d in "${ids[@]}"; do
+    beh=""; failing "$d" && beh="2=throws"
+    echo "$d $WORK/fleet/$d.flash $beh" >>"$WORK/fleet/list-$((k % PAR))"
+    echo "$d $WORK/fleet/$d.flash" >>"$WORK/fleet/all"
+    k=$((k + 1))
+done
+round() {
+    local p pids=()
+    for p in $(seq 0 $((PAR - 1))); do
+        "$OTA_BIN/otadev" run --fleet "$WORK/fleet/list-$p" --server "$BASE" --app "$APP" \
+            --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 \
+            >>"$WORK/fleet/run-$p.log" 2>&1 &
+        pids+=($!)
     done
+    for p in "${pids[@]}"; do wait "$p" || echo "otadev --fleet exit $?" >>"$WORK/fleet/errors"; done
 }
-export -f status_of field
-fleet_status() { printf '%s\n' "${ids[@]}" | xargs -P "$PAR" -n 50 bash -c 'status_of "$@"' _ | sort; }
+# "ID state/running_seq" per device, sorted
+fleet_status() {
+    "$OTA_BIN/otadev" status --fleet "$WORK/fleet/all" |
+        sed -n 's/^{"id":"\([^"]*\)","state":"\([^"]*\)","running_seq":\([0-9]*\).*/\1 \2\/\3/p' | sort
+}
 census() { fleet_status | awk '{print $2}' | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}'; }
-count_of() { local v; v=$(tr ' ' '\n' <<<"$2" | sed -n "s|^$1=\([0-9]*\)$|\1|p" | head -1); echo "${v:-0}"; }
+count_of() { local v; v=$(tr ' ' '\n' <<<"$2" | sed -n "s|^$1=\\([0-9]*\\)$|\\1|p" | head -1); echo "${v:-0}"; }
 in_range() { [ "$2" -ge "$1" ] && [ "$2" -le "$3" ]; }
 
 start=$SECONDS
@@ -59,7 +65,7 @@ prev=0
 for pct in 10 50 100; do
     admin PATCH "/admin/rollouts/$APP" "{\"percent\":$pct}" >/dev/null
     expect_eq "stage $pct% set" 200 "$(cat "$WORK/status")"
-    round
+    t0=$SECONDS; round; echo "round at $pct%: $((SECONDS - t0)) s"
     c=$(census)
     updated=$(( $(count_of confirmed/2 "$c") + $(count_of rolled_back/1 "$c") ))
     echo "stage $pct%: $c(updated or tried: $updated of $N, $((SECONDS - start)) s)"
@@ -88,7 +94,7 @@ while read -r d got; do
 done < <(fleet_status)
 expect_eq "devices not where the rules say" 0 "$wrong"
 round   # one more poll: failing devices are not offered v2 again
-nt=$(grep -c "report trial seq 2" "$WORK"/fleet/*.log | awk -F: '{s += $2} END {print s}')
+nt=$(cat "$WORK"/fleet/run-*.log | grep -c "report trial seq 2")
 expect_eq "trial starts (healthy once, failing 3 boots but one report each)" "$N" "$nt"
 ro=$(admin GET "/admin/rollouts/$APP")
 expect_has "otad counts confirmed" "\"confirmed\":$n_ok," "$ro"

@@ -39,6 +39,12 @@ expect_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: expected '$2', got '$3'
 expect_has() { case "$3" in *"$2"*) ok ;; *) bad "$1: '$2' not in: ${3:0:400}" ;; esac; }
 
 done_tests() {
+    # Sanitizer builds (make check): otad must have reported nothing.
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/otad.err" 2>/dev/null; then
+        bad "sanitizer report in otad's log:"; grep -A20 -E 'Sanitizer|runtime error' "$WORK/otad.err" | head -40 >&2
+    else
+        ok
+    fi
     echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
     [ "$T_FAIL" = 0 ]
 }

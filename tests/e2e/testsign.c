@@ -87,6 +87,8 @@ int main(int argc, char **argv)
         if (e != OTA_OK) { fprintf(stderr, "encode: %s\n", ota_strerror(e)); return 1; }
         crypto_sign_detached(out + OTA_STATEMENT_BODY_SIZE, NULL, out, OTA_STATEMENT_BODY_SIZE, sk);
         spit(argv[6], out, sizeof out);
+        free(seed);
+        free(bundle);
         return 0;
     }
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "hmac") == 0) {
@@ -102,6 +104,7 @@ int main(int argc, char **argv)
         char hex[65];
         ota_hex_encode(hex, sizeof hex, mac, 32);
         printf("%s\n", hex);
+        free(data);
         return 0;
     }
     if ((argc == 10 || argc == 12) && strcmp(argv[1], "decide") == 0) {
@@ -134,6 +137,7 @@ int main(int argc, char **argv)
         ota_offer o;
         ota_err e = ota_release_decide(&o, &d, stm, sl, tk, tl, argc == 12 ? mac : NULL);
         printf("%s\n", e == OTA_OK ? "accept" : ota_strerror(e));
+        free(rp); free(sp); free(stm); free(tk);
         return e == OTA_OK ? 0 : 1;
     }
     fprintf(stderr, "usage: otad-testsign keygen NAME | release SEED BUNDLE APP SEQ OUT [LABEL]"

@@ -26,6 +26,8 @@ function st(b) {
   return f[0] || {};
 }
 function reset() {
+  stub.noRange = false;
+  stub.stallAfter = 0;
   stub.releases = {}; stub.target = 0; stub.mutate = null; stub.tamperBundle = null;
   stub.reports = []; stub.bundleGets = []; stub.polls = 0;
 }
@@ -43,6 +45,18 @@ async function onV1(bopts, cfg) {
   await until(() => app(b) === 'v1', 3000, 'v1 running');
   return b;
 }
+
+test('the agent, boot code and golden program pass the 2v29 gate of otasign minify', () => {
+  const path = require('path');
+  const fs = require('fs');
+  const { execFileSync } = require('child_process');
+  const root = path.resolve(__dirname, '../..');
+  const bin = path.resolve(root, process.env.OTA_BIN || 'build/bin', 'otasign');
+  if (!fs.existsSync(bin)) throw new Error(bin + ' not built');
+  for (const f of ['ota.js', 'boot0.js', 'bootcde.js', 'golden.js'])
+    execFileSync(bin, ['minify', path.join(root, 'device/espruino', f), '--gate', '--target', '2v29', '-o', '/dev/null'],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+});
 
 test('fresh device: golden program, then v1 installed, tried, confirmed, reported with MACs', async () => {
   reset();
@@ -85,7 +99,8 @@ test('v2 throws at start: tried C.tries times, reverted to v1, rolled_back repor
   await until(() => app(b) === 'v1', 3000, 'v1 running again');
   eq(b.storage.read('ota.a2'), undefined, 'failed program erased');
   eq(st(b).c.f, 'ota.a1');
-  eq(stub.reports.filter((r) => r.state === 'trial').length, 2, 'two trial attempts');
+  // reports are sent at least once: n tells a resent one from a new one
+  eq(new Set(stub.reports.filter((r) => r.state === 'trial').map((r) => r.n)).size, 2, 'two trial attempts');
   // the same release offered again is not installed again
   const n = stub.reports.length;
   await sleep(600);
@@ -122,6 +137,31 @@ test('a dropped download resumes with Range and completes', async () => {
   eq(stub.bundleGets[0], 0);
   ok(stub.bundleGets[1] > 0 && stub.bundleGets[1] <= 2500, 'resumed at ' + stub.bundleGets[1]);
   eq(stub.reports.filter((r) => r.state === 'downloading').length, 1);
+  b.powerCut();
+});
+
+test('a server that ignores Range (200, whole body): the file is started again', async () => {
+  const b = await onV1();
+  stub.reports = [];
+  stub.noRange = true;
+  stub.release(2, APP('v2') + '//' + 'r'.repeat(6000));
+  b.net.dropAfter = 2500;
+  stub.target = 2;
+  try { await until(has('confirmed', 2), 10000); } finally { stub.noRange = false; }
+  ok(!stub.reports.some((r) => r.state === 'failed' || r.state === 'rejected'), JSON.stringify(stub.reports));
+  b.powerCut();
+});
+
+test('a download that stalls (socket open, nothing more): the watchdog gives up, then it resumes', async () => {
+  const b = await onV1();
+  stub.reports = [];
+  stub.bundleGets = [];
+  stub.release(2, APP('v2') + '//' + 's'.repeat(5000));
+  stub.stallAfter = 2000;
+  stub.target = 2;
+  await until(has('confirmed', 2), 12000);
+  eq(stub.bundleGets.length, 2, 'two requests: ' + stub.bundleGets);
+  eq(stub.bundleGets[1] > 0, true, 'resumed');
   b.powerCut();
 });
 
@@ -180,6 +220,36 @@ for (const [what, why, setup] of tampers) {
   });
 }
 
+test('an absolute http:// bundle URL (a CDN) is fetched from that host', async () => {
+  const b = await onV1();
+  stub.reports = [];
+  stub.release(2, APP('v2'));
+  stub.bundleGets = [];
+  const cdn = createStub();
+  await cdn.listen();
+  cdn.releases = stub.releases;
+  stub.mutate = (m) => { m.url = 'http://127.0.0.1:' + cdn.port + m.url; };
+  stub.target = 2;
+  try {
+    await until(has('confirmed', 2), 8000);
+    eq(cdn.bundleGets.length, 1, 'bundle from the CDN');
+    eq(stub.bundleGets.length, 0, 'not from the server');
+  } finally { await cdn.close(); b.powerCut(); }
+});
+
+test('ten updates of 16 KB programs (the default --max) in a row fit the 48 KB Storage (trash compacted)', async () => {
+  const b = await onV1();
+  for (let v = 2; v <= 11; v++) {
+    stub.release(v, APP('v' + v) + '//' + String(v % 10).repeat(15800));
+    stub.target = v;
+    await until(has('confirmed', v), 8000, 'v' + v + ' confirmed');
+    await until(() => app(b) === 'v' + v, 3000);
+  }
+  eq(b.storage.list(/^ota\.a/).join(), 'ota.a11', 'only the running program left');
+  ok(!b.log.some((l) => /Uncaught|HANG/.test(l)), b.log.join('\n'));
+  b.powerCut();
+});
+
 test('a lower sequence is not newer: rejected', async () => {
   const b = await onV1();
   stub.reports = [];
@@ -218,7 +288,7 @@ test('no network: a board that throws and one that reports errors both back off 
   for (const mode of ['throw', 'event']) {
     const b = await onV1({ connFail: mode });
     b.net.down = true;
-    await sleep(100);
+    await sleep(300);                        // let a request already on its way land
     const polls = stub.polls;
     await sleep(300);
     eq(stub.polls, polls, mode + ': no poll got through ' + b.net.requests.slice(-6).join(' '));
@@ -283,6 +353,35 @@ test('power cut at every flash operation of an update: always a verified program
     b.powerCut();
   }
   console.log('# power-cut points tested in one update: ' + tested);
+  ok(tested >= 8, 'cut points ' + tested);
+});
+
+test('power cut at every flash operation of a revert: v1 always comes back', async () => {
+  const BAD = 'APP="v2";throw new Error("bad");';
+  let b = await onV1();
+  stub.release(2, BAD);
+  const ops0 = b.flashOps;
+  stub.target = 2;
+  await until(() => st(b).x === 2 && st(b).q.length === 0 && app(b) === 'v1', 10000);
+  const total = b.flashOps - ops0;
+  b.powerCut();
+  let tested = 0;
+  for (let n = 1; n <= total; n++) {
+    b = await onV1();
+    stub.release(2, BAD);
+    stub.target = 2;
+    let cut = false;
+    b.onPowerCut = () => { cut = true; };
+    b.cutPowerAtOp(n);
+    await until(() => cut || st(b).x === 2, 10000, 'cut ' + n);
+    b.onPowerCut = null;
+    b.powerOn();
+    await until(() => app(b) === 'v1' || app(b) === 'v2', 3000, 'a program runs after cut ' + n);
+    await until(() => st(b).x === 2 && app(b) === 'v1' && st(b).c.s === 1, 10000, 'back on v1 after cut ' + n);
+    tested++;
+    b.powerCut();
+  }
+  console.log('# power-cut points tested in one revert: ' + tested);
   ok(tested >= 8, 'cut points ' + tested);
 });
 

@@ -69,15 +69,20 @@ test('Storage.write(name, data, offset, size) pre-allocates; pieces go at offset
   eq(S.read('missing'), undefined);
 });
 
-test('Storage: writing over written bytes only clears bits (corrupts)', () => {
+test('Storage: a write at an offset into bytes already written throws', () => {
   const b = createBoard();
   const S = b.storage;
   S.write('f', 'AAAA', 0, 8);
-  S.write('f', 'AAAA', 0 + 4);
-  S.write('f', 'zz', 4);                           // rewrite at an offset
-  const got = S.read('f').substr(4, 2);
-  eq(got, String.fromCharCode('z'.charCodeAt(0) & 'A'.charCodeAt(0)).repeat(2), 'AND of old and new');
-  ok(got !== 'zz', 'not the new data');
+  S.write('f', 'BB', 4);
+  let msg = '';
+  try { S.write('f', 'zz', 4); } catch (e) { msg = e.message; }
+  eq(msg, 'File already written with different data');
+  try { S.write('f', 'AA', 2); } catch (e) { msg = e.message + '!'; }
+  eq(msg, 'File already written with different data!', 'even the same bytes');
+  eq(S.read('f'), 'AAAABB\xff\xff', 'unchanged');
+  const ops = b.flashOps;
+  S.write('g', 'same'); S.write('g', 'same');
+  eq(b.flashOps - ops, 1, 'rewriting a whole file with the same bytes writes nothing');
 });
 
 test('Storage: replacing a file erases the old one first (a cut between loses both)', () => {
@@ -107,6 +112,26 @@ test('Storage: erased files are trash until compact(); erase/list/getFree', () =
   eq(S.getFree(), 48 * 1024, 'all space back');
   S.write('b1', '1'); S.write('b2', '2'); S.write('c', '3');
   eq(S.list(/^b/).join(), 'b1,b2');
+});
+
+test('Storage: files are placed by page like the firmware does', () => {
+  const b = createBoard();
+  const S = b.storage;
+  const at = (n) => b.storageMap().find((e) => e.live && e.name === n).addr;
+  S.write('a', 'x'.repeat(10000));
+  S.write('b', 'y'.repeat(10000));            // runs on into the empty second page
+  eq(at('a'), 0); eq(at('b'), 10032);
+  const b2 = createBoard();
+  const S2 = b2.storage;
+  const at2 = (n) => b2.storageMap().find((e) => e.live && e.name === n).addr;
+  S2.write('a', 'x'.repeat(16384 - 32 - 100));
+  S2.write('s', 'z'.repeat(300));             // small: would straddle, starts on page 2
+  eq(at2('s'), 16384);
+  eq(S2.getFree(), 48 * 1024 - 16384 - 332, 'the hole before page 2 is not free');
+  S2.erase('a');
+  eq(S2.getFree(), 48 * 1024 - 16384 - 332, 'nor is trash');
+  S2.compact();
+  eq(at2('s'), 0, 'compaction rewrites the live files from the start');
 });
 
 test('Storage: automatic compaction when space runs out', () => {
@@ -204,6 +229,12 @@ test('http: no timeout and no abort on the request object', async () => {
   const b = boardWith({}, `req=require("http").get({host:"127.0.0.1",port:${port},path:"/h"},function(){});`);
   eq(b.eval('typeof req.abort'), 'undefined');
   eq(b.eval('typeof req.setTimeout'), 'undefined');
+  // a server that accepts and never answers: nothing happens, ever
+  serve('/stall', () => {});
+  b.eval(`any=0;var q=require("http").get({host:"127.0.0.1",port:${port},path:"/stall"},function(){any=1});q.on("error",function(){any=2});q.on("close",function(){any=3});`);
+  await sleep(300);
+  eq(b.eval('any'), 0, 'no answer, no error, no close');
+  b.powerCut();
 });
 
 test('http: a truncated body is not an error, just close', async () => {

@@ -14,13 +14,18 @@
  *
  * Quirks reproduced (opts in parentheses):
  *  - Storage: total size opts.storageSize (48 KB, the Pico's three 16 KB
- *    pages); each file costs a 32-byte header plus its size rounded up to 4;
+ *    pages); each file costs a 32-byte header plus its size rounded up to 4,
+ *    placed as the firmware does (a file runs past its page only into empty
+ *    pages, small files do not straddle a boundary);
  *    names longer than 28 characters are silently cut; write(name, data,
- *    offset, size) pre-allocates `size` bytes (erased, 0xFF) and later writes
- *    at an offset only clear bits (flash: AND), so rewriting written bytes
- *    with other data corrupts them; replacing a file erases the old one first
+ *    offset, size) pre-allocates `size` bytes (erased, 0xFF); a write at an
+ *    offset > 0 goes into the existing file and throws unless that area is
+ *    still erased ("File already written with different data"); offset 0
+ *    makes a new file (the same bytes again in one go write nothing);
+ *    replacing a file erases the old one first
  *    (two flash operations: a power cut between them loses both); erased files
- *    stay as trash until compact() (automatic when space runs out); read()
+ *    stay as trash until compact() (automatic when no place is left; getFree()
+ *    counts only the space after the last file); read()
  *    returns a string mapped onto flash (no RAM), undefined when missing.
  *  - Rewriting or erasing a file the interpreter is running from (boot files,
  *    the loaded program, modules loaded from Storage) corrupts the running
@@ -49,6 +54,7 @@ const nodeCrypto = require('crypto');
 
 const DEFAULTS = {
   storageSize: 48 * 1024, // Pico: 3 pages of 16 KB
+  pageSize: 16 * 1024,
   nameMax: 28,
   chunk: 536,             // GSM modem segment
   connFail: 'event',      // or 'throw'
@@ -86,7 +92,12 @@ function createBoard(userOpts) {
     onPowerCut: null,
   };
   const files = new Map(); // name -> Buffer (allocated size)
-  let trash = 0;            // bytes of erased files not yet compacted
+  // Where files sit, as the firmware places them: each is a 32-byte header
+  // plus its size rounded up to 4, after the previous one; a file may run on
+  // past the end of its page only into pages that are empty; small files that
+  // would straddle a page boundary start on the next page instead.  Erased
+  // files stay in place (trash) until a compaction rewrites the live ones.
+  let entries = [];         // {addr, len, name, live}, by creation
 
   function print() {
     const line = Array.prototype.map.call(arguments, String).join(' ');
@@ -94,7 +105,33 @@ function createBoard(userOpts) {
     if (!opts.quiet) process.stdout.write('[board] ' + line + '\n');
   }
   const cost = (size) => 32 + ((size + 3) & ~3);
-  function used() { let u = trash; for (const b of files.values()) u += cost(b.length); return u; }
+  const TOTAL = opts.storageSize, PAGE = opts.pageSize;
+  const covers = (a) => entries.some((e) => e.addr <= a && a < e.addr + e.len);
+  const pageEnd = (a) => (Math.floor(a / PAGE) + 1) * PAGE;
+  function chainEnd(a) {
+    for (;;) { const e = entries.find((x) => x.addr === a); if (!e) return a; a = e.addr + e.len; }
+  }
+  function spaceLeft(a) { let n = pageEnd(a); while (n < TOTAL && !covers(n)) n += PAGE; return Math.min(n, TOTAL) - a; }
+  function place(len) {
+    let a = 0;
+    while (a < TOTAL) {
+      a = chainEnd(a);
+      if (a < TOTAL && spaceLeft(a) >= len) {
+        const np = pageEnd(a);
+        if (np < TOTAL && np - a < len && len < 512 && !covers(np) && spaceLeft(a) > len + (np - a)) a = np;
+        return a;
+      }
+      a = pageEnd(a);
+    }
+    return -1;
+  }
+  function compactAll() {
+    const live = entries.filter((e) => e.live);
+    entries = [];
+    for (const e of live) { e.addr = place(e.len); entries.push(e); }
+  }
+  function trashBytes() { let t = 0; for (const e of entries) if (!e.live) t += e.len; return t; }
+  function dropEntry(name) { const e = entries.find((x) => x.live && x.name === name); if (e) e.live = false; }
 
   // One flash operation; power may be cut before it happens.
   function flashOp() {
@@ -113,9 +150,11 @@ function createBoard(userOpts) {
     if (s && s.running.has(name)) hang('running file ' + name + ' rewritten: code corrupted');
   }
   function cutName(name) { return String(name).substr(0, opts.nameMax); }
-  function alloc(size) {
-    if (used() + cost(size) > opts.storageSize) { trash = 0; }  // automatic compact
-    if (used() + cost(size) > opts.storageSize) throw new Error('Not enough free space in Storage');
+  function alloc(name, size) {
+    let a = place(cost(size));
+    if (a < 0) { compactAll(); a = place(cost(size)); }   // automatic compaction
+    if (a < 0) throw new Error('Unable to find or create file');
+    entries.push({ addr: a, len: cost(size), name, live: true });
   }
 
   const Storage = {
@@ -128,19 +167,23 @@ function createBoard(userOpts) {
       if (offset > 0) {                     // into an existing file
         if (!cur) throw new Error("Can't write to offset of a file that doesn't exist");
         if (offset + d.length > cur.length) throw new Error('Too much data for file size');
+        for (let i = 0; i < d.length; i++)   // the firmware checks the area is erased
+          if (cur[offset + i] !== 0xff) throw new Error('File already written with different data');
         flashOp();
-        for (let i = 0; i < d.length; i++) cur[offset + i] &= d[i];
+        d.copy(cur, offset);
         heapRelease(d.length);
         return true;
       }
-      const total = size === undefined ? d.length : (size | 0);
+      const total = size === undefined || size === 0 ? d.length : (size | 0);
       if (d.length > total) throw new Error('Too much data for file size');
       if (total === 0) throw new Error("Can't create a zero-length file");
+      // the same bytes again, all in one go: the firmware writes nothing
+      if (cur && cur.length === total && d.length === total && cur.equals(d)) return true;
       if (cur) {                 // erase the old copy first: one flash op
         flashOp();
-        files.delete(name); trash += cost(cur.length);
+        files.delete(name); dropEntry(name);
       }
-      alloc(total);
+      alloc(name, total);
       flashOp();
       const b = Buffer.alloc(total, 0xff);
       d.copy(b, 0);
@@ -172,21 +215,22 @@ function createBoard(userOpts) {
       if (!cur) return;
       touchRunning(name);
       flashOp();
-      files.delete(name); trash += cost(cur.length);
+      files.delete(name); dropEntry(name);
     },
     list(re) {
       const out = [];
       for (const n of files.keys()) if (!re || new RegExp(re).test(n)) out.push(n);
       return out;
     },
-    getFree() { return opts.storageSize - used(); },
+    // free bytes after the last file (trash and holes are not free)
+    getFree() { let end = 0; for (const e of entries) end = Math.max(end, e.addr + e.len); return TOTAL - end; },
     getStats() {
       let fb = 0; for (const b of files.values()) fb += cost(b.length);
-      return { totalBytes: opts.storageSize, freeBytes: opts.storageSize - used(),
-               fileBytes: fb, fileCount: files.size, trashBytes: trash };
+      return { totalBytes: TOTAL, freeBytes: Storage.getFree(),
+               fileBytes: fb, fileCount: files.size, trashBytes: trashBytes() };
     },
-    compact() { flashOp(); trash = 0; },
-    eraseAll() { flashOp(); files.clear(); trash = 0; },
+    compact() { flashOp(); compactAll(); },
+    eraseAll() { flashOp(); files.clear(); entries = []; },
   };
 
   // ---- heap accounting: body bytes held between arrival and Storage write --
@@ -462,6 +506,7 @@ function createBoard(userOpts) {
   }
 
   board.storage = Storage;
+  board.storageMap = () => entries.map((e) => ({ name: e.name, addr: e.addr, len: e.len, live: e.live }));
   board.files = files;
   board.powerOn = function () {
     board.hung = null;

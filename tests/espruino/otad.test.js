@@ -128,13 +128,13 @@ function startProxy() {
 // ---- boards -----------------------------------------------------------------------
 // Register the device with `otasign device add`, upload the script it wrote to a
 // fresh board; then (for test speed only) shorten the agent's timings in ota.cfg.
-function provision(id, app, extra) {
+function provision(id, app, extra, bopts) {
   const out = path.join(W, id + '.provision.js');
   const args = ['device', 'add', id, '--server', 'http://127.0.0.1:' + port, '--token-file', path.join(W, 'token'),
     '--app', app, '--device-server', 'http://127.0.0.1:' + proxy.port, '--out', out, '--tries', '2', '--trial', '1'];
   const txt = execFileSync(OTASIGN, args.concat(extra || []), { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const script = fs.readFileSync(out, 'latin1');
-  const b = createBoard();
+  const b = createBoard(bopts);
   b.powerOn();                       // a board with nothing on it yet
   b.eval(script);                    // what the IDE does: send it to the console
   return { board: b, script, out: txt, file: out };
@@ -276,6 +276,33 @@ test('resume after a dropped download: Range request, then confirmed', async () 
   const d = await deviceReleases('dev-rs');
   eq(d.reports.filter((r) => r.seq === 2 && r.state === 'downloading').length, 1, 'one download');
   b.powerCut();
+});
+
+test('signed tier against otad: a firmware with E.ed25519verify checks both signatures', async () => {
+  await publish('sig', 1, APPCODE('v1'));
+  const p = provision('dev-sig', 'sig', ['--release-pub', path.join(W, 'rel.pub'), '--no-secret'], { ed25519: true });
+  const cfg = JSON.parse(p.board.storage.read('ota.cfg'));
+  ok(cfg.srv && cfg.rel && cfg.key === undefined, 'keys, no secret: ' + JSON.stringify(cfg));
+  speedUp(p.board);
+  p.board.powerOn();
+  await untilAsync(serverHas('dev-sig', 'sig', 1, 'confirmed'), 10000, 'v1 confirmed');
+  // a statement signed with a key the device does not trust never installs,
+  // even though the server (which trusts it) offers it
+  proxy.tamper = (head, body) => {
+    if (!/^GET \/manifest\//.test(head) || !body.length) return;
+    const m = JSON.parse(body.toString('latin1'));
+    const st = Buffer.from(m.statement, 'base64');
+    st[300] ^= 1;                           // break the release signature
+    m.statement = st.toString('base64');
+    return Buffer.from(JSON.stringify(m), 'latin1');
+  };
+  try {
+    await publish('sig', 2, APPCODE('v2'));
+    // the ticket names the statement's hash, so the change shows there first
+    await untilAsync(serverHas('dev-sig', 'sig', 2, 'rejected', 'ticket for another statement'), 10000, 'rejected');
+  } finally { proxy.tamper = null; }
+  eq(app(p.board), 'v1');
+  p.board.powerCut();
 });
 
 test('reports without the device MAC are refused by otad (nobody can forge failures)', async () => {

@@ -41,8 +41,15 @@ function createStub() {
       if (!r) return send(404);
       let b = r.bundle;
       if (st.tamperBundle) b = st.tamperBundle(b);
-      const range = /^bytes=(\d+)-$/.exec(req.headers.range || '');
+      const range = !st.noRange && /^bytes=(\d+)-$/.exec(req.headers.range || '');
       st.bundleGets.push(range ? +range[1] : 0);
+      if (st.stallAfter && !range) {       // send part, then keep the socket open, silent
+        const n = st.stallAfter;
+        st.stallAfter = 0;
+        res.writeHead(200, { 'Content-Length': b.length, Connection: 'close' });
+        res.write(b.subarray(0, n));
+        return;
+      }
       if (range) {
         const from = +range[1];
         if (from >= b.length) return send(416);

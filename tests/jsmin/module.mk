@@ -9,3 +9,4 @@ $(BIN)/test_jsmin: $(OBJ)/tests/unit/test_jsmin.o $(JSMIN_OBJS)
 
 TEST_PROGS += $(BIN)/test_jsmin
 TEST_DEPS  += $(BIN)/test_jsmin
+TEST_SCRIPTS += tests/jsmin/cli-minify.sh

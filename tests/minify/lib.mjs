@@ -48,9 +48,15 @@ export function minifierCommand(suite) {
 export function runMinifier(cmd, input, output, mangle, timeoutMs = 120000) {
   const args = [...cmd.slice(1), 'minify', input, '-o', output];
   if (!mangle) args.push('--no-mangle');
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd[0], args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let r, seconds;
+  // EACCES/ETXTBSY: the binary is being relinked by a concurrent build; wait.
+  for (let tries = 0; ; tries++) {
+    const t0 = process.hrtime.bigint();
+    r = spawnSync(cmd[0], args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+    seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (!(r.error && /EACCES|ETXTBSY/.test(r.error.code || '')) || tries >= 20) break;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+  }
   const stderr = (r.stderr || '') + (r.error ? String(r.error) : '');
   return { ok: r.status === 0 && !r.error, status: r.status, signal: r.signal, stderr, seconds };
 }

@@ -238,6 +238,21 @@ static void test_gate(void)
         CHECK(strstr(r.diag, "\\u escape in an identifier") != NULL);
         done(&r);
     }
+    /* Espruino lexer hazards (cases 4, 9, 10, 54, 57 of minify-cases.md) */
+    {
+        res r;
+        const char *src = "if (ok) /^a/.test(s)\nx = this / 2\nx = a++ / 2\n"
+                          "t = `x ${ \"}\" } y`\nt = `a\\${b}`\nx = (a) / 2\ny = /ok/.test(s)\n";
+        run(&r, src, strlen(src), 1, 1, 0);
+        CHECK_EQ(r.rc, 0);
+        CHECK_EQ(r.warnings, 5);
+        CHECK(strstr(r.diag, "t.js:1:9: warning: Espruino reads this regex") != NULL);
+        CHECK(strstr(r.diag, "t.js:2:10: warning: Espruino reads this division") != NULL);
+        CHECK(strstr(r.diag, "t.js:3:9: warning: Espruino reads this division") != NULL);
+        CHECK(strstr(r.diag, "t.js:4:11: warning: a brace") != NULL);
+        CHECK(strstr(r.diag, "t.js:5:5: warning: an escaped") != NULL);
+        done(&r);
+    }
     /* a local named Map is not the built-in */
     {
         res r;
@@ -378,6 +393,20 @@ static void test_bad_input(void)
         res r;
         run(&r, s, n, 1, 0, 0);
         CHECK(r.rc == 0 && r.out_len == n);
+        done(&r);
+        free(s);
+    }
+    /* token-array growth at every phase of a statement (stale pointers) */
+    for (int pad = 0; pad < 6; pad++) {
+        char *s = malloc(200000);
+        size_t n = 0;
+        for (int i = 0; i < pad; i++) n += (size_t)sprintf(s + n, "x;");
+        for (int i = 0; i < 3000; i++)
+            n += (size_t)sprintf(s + n, "%s", (const char *[]){ "var a=1;", "const b=[c],d=2;",
+                 "do x++\nwhile(y)", "if(a)/r/.t(b);else c;", "let{e}=f;" }[i % 5]);
+        res r;
+        run(&r, s, n, 1, 0, 0);
+        CHECKF(r.rc == 0, "growth pad %d: %s", pad, r.diag);
         done(&r);
         free(s);
     }

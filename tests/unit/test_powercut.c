@@ -26,6 +26,8 @@ static const geom geoms[] = {
                      256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 0 },
       4, 0xFF, {0, 1}, {1, 2}, {2, 18}, {18, 34}, {34, 44} },
     { "pico-scaled", { 1024, 1024, 1024, 8192, 1024, 0 }, 8, 0xFF, {0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5} },
+    /* the Espruino Pico itself (otadev's default): 3 x 16 KB + 128 KB, golden 16 KB */
+    { "pico", { 16384, 16384, 16384, 131072, 16384, 0 }, 4, 0xFF, {0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5} },
     { "align1-erased00", { 512, 512, 2048, 2048, 2048, 0 }, 1, 0x00, {0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5} },
 };
 
@@ -108,6 +110,14 @@ static ota_err recover(world *w, int *ok)
     switch (w->scenario) {
     case SC_INSTALL:
     case SC_FIRST:
+        /* what the device would report right after power returns */
+        STEP(ota_status_read(&st, &w->dev));
+        REQUIRE(st.state == OTA_STATE_TRIAL || st.state == OTA_STATE_DOWNLOADING
+                || st.state == OTA_STATE_DOWNLOADED
+                || st.state == (w->old_seq ? OTA_STATE_CONFIRMED : OTA_STATE_NONE));
+        REQUIRE(ota_running_seq(&st) == w->old_seq);
+        REQUIRE(st.pending_seq == 0 || st.pending_seq == w->new_seq);
+        REQUIRE(st.state != OTA_STATE_TRIAL || st.trial_seq == w->new_seq);
         STEP(ota_boot(&bi, &w->dev));
         REQUIRE(boot_ok(w, &bi, 1, 1));
         if (!bi.trial && bi.which != w->new_slot) {

@@ -196,6 +196,11 @@ static void test_lifecycle(const geom *g)
         CHECK_EQ(ota_install_begin(&in, &dev, &img, 0, &at), OTA_OK);
         CHECK_EQ(ota_install_write(&in, &dev, prog3, n3 / 2 + 3), OTA_OK);
         CHECK_EQ(ota_install_offset(&in), n3 / 2 + 3);
+        CHECK_EQ(ota_status_read(&st, &dev), OTA_OK);
+        CHECK_EQ(st.state, OTA_STATE_DOWNLOADING);
+        CHECK_EQ(st.pending_seq, 6);
+        CHECK_EQ(st.pending_bytes, (n3 / 2 + 3) / OTA_BLOCK_SIZE * OTA_BLOCK_SIZE);
+        CHECK_EQ(ota_running_seq(&st), 2);
         CHECK_EQ(ota_install_begin(&in, &dev, &img, 0, &at), OTA_OK);
         CHECK_EQ(at, (n3 / 2 + 3) / OTA_BLOCK_SIZE * OTA_BLOCK_SIZE);
         ota_image other;

@@ -2,12 +2,15 @@
  * test_m4.c: the verifier and both hashes as built for Cortex-M4 (UMAAL
  * field arithmetic, -Os), run on qemu by scripts/test-m4.sh against the
  * cases gen_cases.c wrote: Wycheproof plus libsodium-signed messages and
- * mutations, one-shot and streamed in 7-byte chunks.  Prints
+ * mutations, one-shot and streamed in 7-byte chunks; and the field
+ * arithmetic against the reference in tests/unit/fe_check.h.  Prints
  * "test_m4: N passed, N failed" and exits (semihosting) with 1 on a failure.
  */
 #include <stdint.h>
 #include <string.h>
 #include "ota_crypto.h"
+/* Included rather than linked, so fe_check.h can reach the field code. */
+#include "../../../common/ota_ed25519.c"
 #include "cases.h"
 
 void sh_puts(const char *s);
@@ -22,6 +25,9 @@ static void put_num(char *p, unsigned v)
     while (n) *p++ = buf[--n];
     *p = 0;
 }
+
+static void check(int cond, const char *what, unsigned idx);
+#include "../../unit/fe_check.h"
 
 static void check(int cond, const char *what, unsigned idx)
 {
@@ -39,6 +45,7 @@ static void check(int cond, const char *what, unsigned idx)
 int main(void)
 {
     char line[80];
+    fe_check_all(check, 300);
     for (unsigned i = 0; i < NCASES; i++) {
         const struct m4_case *c = &CASES[i];
         const uint8_t *msg = BLOB + c->off;
