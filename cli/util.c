@@ -269,7 +269,7 @@ static int tty_read(char *buf, size_t cap, const char *prompt)
     if (have_tc) {
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(fd, TCSAFLUSH, &quiet);
+        tcsetattr(fd, TCSANOW, &quiet);
     }
     if (write(fd, prompt, strlen(prompt)) < 0) { /* prompt is best effort */ }
     size_t n = 0;
@@ -283,7 +283,7 @@ static int tty_read(char *buf, size_t cap, const char *prompt)
         buf[n++] = c;
     }
     buf[n] = 0;
-    if (have_tc) tcsetattr(fd, TCSAFLUSH, &old);
+    if (have_tc) tcsetattr(fd, TCSANOW, &old);
     if (write(fd, "\n", 1) < 0) { /* cosmetic */ }
     close(fd);
     return rc;

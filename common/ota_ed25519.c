@@ -82,54 +82,56 @@ static void fe_set(fe r, uint32_t v)
 #endif
 
 #ifdef FE_ARM_ASM
-/* Cortex-M4: the carry chain in the flags, the whole element in r4-r11
- * (r may alias a or b: everything is loaded before the one store). */
+/* Cortex-M4: the carry chain in the flags, the whole element in r4-r6 and
+ * r8-r12 (r7 is left alone: it is the Thumb frame pointer at -O0 or with
+ * -fno-omit-frame-pointer).  r may alias a or b: everything is loaded
+ * before the one store. */
 static void fe_add(fe r, const fe a, const fe b)
 {
     __asm__ volatile(
-        "ldm %[a], {r4-r11}\n\t"
-        "ldr r12, [%[b], #0]\n\t  adds r4, r4, r12\n\t"
-        "ldr r12, [%[b], #4]\n\t  adcs r5, r5, r12\n\t"
-        "ldr r12, [%[b], #8]\n\t  adcs r6, r6, r12\n\t"
-        "ldr r12, [%[b], #12]\n\t adcs r7, r7, r12\n\t"
-        "ldr r12, [%[b], #16]\n\t adcs r8, r8, r12\n\t"
-        "ldr r12, [%[b], #20]\n\t adcs r9, r9, r12\n\t"
-        "ldr r12, [%[b], #24]\n\t adcs r10, r10, r12\n\t"
-        "ldr r12, [%[b], #28]\n\t adcs r11, r11, r12\n\t"
-        /* carry out of bit 256 is worth 38: r12 = carry ? 38 : 0 */
-        "sbc r12, r12, r12\n\t mvn r12, r12\n\t and r12, r12, #38\n\t"
-        "adds r4, r4, r12\n\t adcs r5, r5, #0\n\t adcs r6, r6, #0\n\t adcs r7, r7, #0\n\t"
-        "adcs r8, r8, #0\n\t adcs r9, r9, #0\n\t adcs r10, r10, #0\n\t adcs r11, r11, #0\n\t"
+        "ldm %[a], {r4-r6, r8-r12}\n\t"
+        "ldr lr, [%[b], #0]\n\t  adds r4, r4, lr\n\t"
+        "ldr lr, [%[b], #4]\n\t  adcs r5, r5, lr\n\t"
+        "ldr lr, [%[b], #8]\n\t  adcs r6, r6, lr\n\t"
+        "ldr lr, [%[b], #12]\n\t adcs r8, r8, lr\n\t"
+        "ldr lr, [%[b], #16]\n\t adcs r9, r9, lr\n\t"
+        "ldr lr, [%[b], #20]\n\t adcs r10, r10, lr\n\t"
+        "ldr lr, [%[b], #24]\n\t adcs r11, r11, lr\n\t"
+        "ldr lr, [%[b], #28]\n\t adcs r12, r12, lr\n\t"
+        /* carry out of bit 256 is worth 38: lr = carry ? 38 : 0 */
+        "sbc lr, lr, lr\n\t mvn lr, lr\n\t and lr, lr, #38\n\t"
+        "adds r4, r4, lr\n\t adcs r5, r5, #0\n\t adcs r6, r6, #0\n\t adcs r8, r8, #0\n\t"
+        "adcs r9, r9, #0\n\t adcs r10, r10, #0\n\t adcs r11, r11, #0\n\t adcs r12, r12, #0\n\t"
         /* a second carry leaves r4 < 38, so this last add cannot carry */
-        "sbc r12, r12, r12\n\t mvn r12, r12\n\t and r12, r12, #38\n\t add r4, r4, r12\n\t"
-        "stm %[r], {r4-r11}\n\t"
+        "sbc lr, lr, lr\n\t mvn lr, lr\n\t and lr, lr, #38\n\t add r4, r4, lr\n\t"
+        "stm %[r], {r4-r6, r8-r12}\n\t"
         :
         : [r] "r"(r), [a] "r"(a), [b] "r"(b)
-        : "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory");
+        : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
 static void fe_sub(fe r, const fe a, const fe b)
 {
     __asm__ volatile(
-        "ldm %[a], {r4-r11}\n\t"
-        "ldr r12, [%[b], #0]\n\t  subs r4, r4, r12\n\t"
-        "ldr r12, [%[b], #4]\n\t  sbcs r5, r5, r12\n\t"
-        "ldr r12, [%[b], #8]\n\t  sbcs r6, r6, r12\n\t"
-        "ldr r12, [%[b], #12]\n\t sbcs r7, r7, r12\n\t"
-        "ldr r12, [%[b], #16]\n\t sbcs r8, r8, r12\n\t"
-        "ldr r12, [%[b], #20]\n\t sbcs r9, r9, r12\n\t"
-        "ldr r12, [%[b], #24]\n\t sbcs r10, r10, r12\n\t"
-        "ldr r12, [%[b], #28]\n\t sbcs r11, r11, r12\n\t"
-        /* a borrow out of bit 256 means 2^256 = 38 too much: r12 = borrow ? 38 : 0 */
-        "sbc r12, r12, r12\n\t and r12, r12, #38\n\t"
-        "subs r4, r4, r12\n\t sbcs r5, r5, #0\n\t sbcs r6, r6, #0\n\t sbcs r7, r7, #0\n\t"
-        "sbcs r8, r8, #0\n\t sbcs r9, r9, #0\n\t sbcs r10, r10, #0\n\t sbcs r11, r11, #0\n\t"
+        "ldm %[a], {r4-r6, r8-r12}\n\t"
+        "ldr lr, [%[b], #0]\n\t  subs r4, r4, lr\n\t"
+        "ldr lr, [%[b], #4]\n\t  sbcs r5, r5, lr\n\t"
+        "ldr lr, [%[b], #8]\n\t  sbcs r6, r6, lr\n\t"
+        "ldr lr, [%[b], #12]\n\t sbcs r8, r8, lr\n\t"
+        "ldr lr, [%[b], #16]\n\t sbcs r9, r9, lr\n\t"
+        "ldr lr, [%[b], #20]\n\t sbcs r10, r10, lr\n\t"
+        "ldr lr, [%[b], #24]\n\t sbcs r11, r11, lr\n\t"
+        "ldr lr, [%[b], #28]\n\t sbcs r12, r12, lr\n\t"
+        /* a borrow out of bit 256 means 2^256 = 38 too much: lr = borrow ? 38 : 0 */
+        "sbc lr, lr, lr\n\t and lr, lr, #38\n\t"
+        "subs r4, r4, lr\n\t sbcs r5, r5, #0\n\t sbcs r6, r6, #0\n\t sbcs r8, r8, #0\n\t"
+        "sbcs r9, r9, #0\n\t sbcs r10, r10, #0\n\t sbcs r11, r11, #0\n\t sbcs r12, r12, #0\n\t"
         /* a second borrow leaves r4 >= 2^32 - 38, so this cannot borrow */
-        "sbc r12, r12, r12\n\t and r12, r12, #38\n\t sub r4, r4, r12\n\t"
-        "stm %[r], {r4-r11}\n\t"
+        "sbc lr, lr, lr\n\t and lr, lr, #38\n\t sub r4, r4, lr\n\t"
+        "stm %[r], {r4-r6, r8-r12}\n\t"
         :
         : [r] "r"(r), [a] "r"(a), [b] "r"(b)
-        : "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory");
+        : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
 /* r = a * b: one generated UMAAL block (see scripts/gen-fe-mul-m4.py). */

@@ -544,7 +544,7 @@ uint64_t ota_running_seq(const ota_status *st)
 ota_err ota_boot(ota_boot_info *out, const ota_dev *dev)
 {
     journal j;
-    ota_err e = OTA_ERR_ARG;
+    ota_err e = OTA_ERR_ARG, werr = OTA_OK;
     uint8_t reverted = 0;
     if (out == NULL || dev == NULL || dev->flash == NULL)
         return OTA_ERR_ARG;
@@ -560,24 +560,27 @@ ota_err ota_boot(ota_boot_info *out, const ota_dev *dev)
              * resets, the count still grows and ends the trial. */
             rec t = r;
             t.attempts++;
-            if ((e = journal_write(dev, &t)) != OTA_OK)
-                return e;
-            out->trial = 1;
-            out->attempt = t.attempts;
-            return OTA_OK;
+            if ((werr = journal_write(dev, &t)) == OTA_OK) {
+                out->trial = 1;
+                out->attempt = t.attempts;
+                return OTA_OK;
+            }
+            /* The boot could not be counted: never run a trial uncounted;
+             * run the confirmed program this time (the trial stays). */
+        } else {
+            /* Out of attempts, or the candidate no longer verifies: back to
+             * the confirmed program, and remember why for the next report.
+             * If that write fails the confirmed program still runs now and
+             * the next boot reverts again. */
+            rec b = r;
+            b.event = r.attempts < max_attempts(dev) ? EV_FAILED : EV_ROLLED_BACK;
+            b.event_seq = r.trial_seq;
+            b.trial = OTA_SLOT_NONE;
+            b.trial_seq = 0;
+            b.attempts = 0;
+            if ((werr = journal_write(dev, &b)) == OTA_OK)
+                reverted = 1;
         }
-        /* Out of attempts, or the candidate no longer verifies: back to the
-         * confirmed program, and remember why for the next report. */
-        rec b = r;
-        b.event = r.attempts < max_attempts(dev) ? EV_FAILED : EV_ROLLED_BACK;
-        b.event_seq = r.trial_seq;
-        b.trial = OTA_SLOT_NONE;
-        b.trial_seq = 0;
-        b.attempts = 0;
-        if ((e = journal_write(dev, &b)) != OTA_OK)
-            return e;
-        r = b;
-        reverted = 1;
     }
 
     if (r.active != OTA_SLOT_NONE && verify_as(out, dev, r.active, r.active_seq) == OTA_OK) {
@@ -590,20 +593,23 @@ ota_err ota_boot(ota_boot_info *out, const ota_dev *dev)
         return OTA_OK;
     }
     memset(out, 0, sizeof *out);
-    return OTA_ERR_NO_PROGRAM;
+    /* nothing verifies; a flash failure on the way is the better reason */
+    return werr != OTA_OK ? werr : OTA_ERR_NO_PROGRAM;
 }
 
-ota_err ota_confirm(const ota_dev *dev)
+ota_err ota_confirm(const ota_dev *dev, const ota_boot_info *running)
 {
     journal j;
     ota_err e;
-    if (dev == NULL || dev->flash == NULL)
+    if (dev == NULL || dev->flash == NULL || running == NULL)
         return OTA_ERR_ARG;
     if ((e = journal_scan(&j, dev)) != OTA_OK)
         return e;
     rec r = j.newest;
     if (r.trial == OTA_SLOT_NONE)
         return OTA_OK;
+    if (!running->trial || running->which != r.trial || running->seq != r.trial_seq)
+        return OTA_ERR_STATE;
     r.active = r.trial;
     r.active_seq = r.trial_seq;
     r.trial = OTA_SLOT_NONE;

@@ -87,15 +87,20 @@ typedef struct ota_boot_info {
  * trial out of attempts (or whose slot no longer verifies) is reverted in
  * the record; otherwise the confirmed program runs; if it does not verify,
  * the golden program.  The program returned has just been hashed in full
- * and matches its stored SHA-256.  OTA_ERR_NO_PROGRAM when nothing
- * verifies (golden corrupt too); OTA_ERR_FLASH from the port.  May write
- * the boot record (never a program slot). */
+ * and matches its stored SHA-256.  A record write that fails never stops a
+ * boot: the trial is then not run (a trial never runs uncounted) and the
+ * confirmed program runs instead.  OTA_ERR_NO_PROGRAM when nothing
+ * verifies (golden corrupt too; OTA_ERR_FLASH if the port also failed).
+ * May write the boot record (never a program slot). */
 ota_err ota_boot(ota_boot_info *out, const ota_dev *dev);
 
-/* The running trial program says it works: it becomes the confirmed
- * program (one record write).  OTA_OK also when there is no trial (nothing
- * to do, e.g. a second call). */
-ota_err ota_confirm(const ota_dev *dev);
+/* The running program, as ota_boot described it in *running, says it
+ * works.  If it is the trial candidate it becomes the confirmed program (one
+ * record write).  OTA_OK with nothing written when there is no trial (a
+ * confirmed program confirming, or a second call); OTA_ERR_STATE when a
+ * trial is pending but *running is not it (the boot could not count that
+ * trial and ran the confirmed program: it must not vouch for the candidate). */
+ota_err ota_confirm(const ota_dev *dev, const ota_boot_info *running);
 
 /* ---- status --------------------------------------------------------------- */
 

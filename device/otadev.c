@@ -360,7 +360,7 @@ static int boot_and_run(ota_boot_info *out)
         if (out->attempt == 1)
             report(out->seq, "trial", "first trial boot");
         if (b == B_HEALTHY) {
-            if ((e = ota_confirm(&dev)) != OTA_OK)
+            if ((e = ota_confirm(&dev, out)) != OTA_OK)
                 die(1, "confirm: %s", ota_strerror(e));
             say("program seq %llu confirmed itself", (unsigned long long)out->seq);
             report(out->seq, "confirmed", "program confirmed after its trial boot");
@@ -646,11 +646,12 @@ static int status_one(void)
     else
         putchar('{');
     printf("\"state\":\"%s\",\"running_seq\":%llu,\"active\":\"%s\",\"trial\":\"%s\",\"trial_seq\":%llu,"
-           "\"attempts\":%u,\"event_seq\":%llu,\"record_seq\":%u}\n",
+           "\"attempts\":%u,\"event_seq\":%llu,\"record_seq\":%u,\"pending_seq\":%llu,\"pending_bytes\":%u}\n",
            ota_state_name(st.state), (unsigned long long)ota_running_seq(&st),
            st.active == 0 ? "A" : st.active == 1 ? "B" : "golden",
            st.trial == 0 ? "A" : st.trial == 1 ? "B" : "", (unsigned long long)st.trial_seq,
-           st.attempts, (unsigned long long)st.event_seq, (unsigned)st.record_seq);
+           st.attempts, (unsigned long long)st.event_seq, (unsigned)st.record_seq,
+           (unsigned long long)st.pending_seq, (unsigned)st.pending_bytes);
     return 0;
 }
 

@@ -15,30 +15,36 @@ unrolls everything).  Finally t[k] + 38*t[k+8] (2^256 = 38 mod p) is
 folded with 8 more UMAALs, and the carry out (at most 38) twice.
 """
 
-W = ["r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11"]   # t[i..i+7]
-c0, c1 = "r12", "lr"
-a0, a1, bj, bp = "r0", "r1", "r3", "r2"
-# stack, below the pushes made by the block itself: t[0..7] at sp+0..31,
-# out pointer at sp+32, a pointer at sp+36
-FRAME = 40
+# r7 is never touched: it is the Thumb frame pointer at -O0 and with
+# -fno-omit-frame-pointer.  That leaves 13 registers, so b is copied to the
+# stack and read sp-relative (which also makes out == b harmless).
+W = ["r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12"]   # t[i..i+7]
+c0, c1 = "lr", "r2"
+a0, a1, bj = "r0", "r1", "r3"
+# stack taken by the block: t[0..7] at sp+0..31, b[0..7] at sp+32..63,
+# out pointer at sp+64, a pointer at sp+68
+FRAME = 72
 
 ins = []
 def e(s):
     ins.append(s)
 
 e("sub sp, sp, #%d" % FRAME)
-e("str r0, [sp, #32]")
-e("str r1, [sp, #36]")
+e("str r0, [sp, #64]")
+e("str r1, [sp, #68]")
+e("ldm r2, {r3-r6, r8-r11}")          # b[0..7]
+e("add r0, sp, #32")
+e("stm r0, {r3-r6, r8-r11}")
 for r in W:
     e("movs %s, #0" % r)
 for p in range(4):
     i = 2 * p
-    e("ldr %s, [sp, #36]" % bj)
+    e("ldr %s, [sp, #68]" % bj)
     e("ldrd %s, %s, [%s, #%d]" % (a0, a1, bj, 4 * i))
     e("movs %s, #0" % c0)
     e("movs %s, #0" % c1)
     for j in range(8):
-        e("ldr %s, [%s, #%d]" % (bj, bp, 4 * j))
+        e("ldr %s, [sp, #%d]" % (bj, 32 + 4 * j))
         e("umaal %s, %s, %s, %s" % (W[j], c0, a0, bj))          # t[i+j] += a[i] b[j]
         if j == 1:
             e("str %s, [sp, #%d]" % (W[1], 4 * (i + 1)))         # t[i+1] final
@@ -69,7 +75,7 @@ e("sbc %s, %s, %s" % (carry, carry, carry))      # C - 1, flags untouched
 e("add %s, %s, #1" % (carry, carry))               # C
 e("mul %s, %s, %s" % (carry, carry, k38))
 e("add %s, %s, %s" % (W[0], W[0], carry))
-e("ldr %s, [sp, #32]" % bj)
+e("ldr %s, [sp, #64]" % bj)
 for k in range(8):
     e("str %s, [%s, #%d]" % (W[k], bj, 4 * k))
 e("add sp, sp, #%d" % FRAME)
@@ -90,6 +96,6 @@ for s in ins:
     print('        "%s\\n\\t"' % s)
 print('        : "+r"(rr), "+r"(ra), "+r"(rb)')
 print("        :")
-print('        : "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");')
+print('        : "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");')
 print("}\n\n#endif")
 print("/* %d instructions */" % len(ins))

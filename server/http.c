@@ -46,6 +46,7 @@ struct srv_conn {
     srv_buf body;                  /* request body of the current request */
     bool too_big;                  /* body went over its limit */
     bool has_body;                 /* method carries a body (POST/PATCH/PUT) */
+    int64_t body_deadline_ns;      /* the body must be in by then */
     char ip[INET6_ADDRSTRLEN];
 };
 
@@ -337,7 +338,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         cn->too_big = false;
         cn->has_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 ||
                        strcmp(method, "PUT") == 0;
-        cn->body.limit = strncmp(url, "/admin/", 7) == 0 ? g_srv.cfg.max_admin_body : g_srv.cfg.max_body;
+        bool admin = strncmp(url, "/admin/", 7) == 0;
+        cn->body.limit = admin ? g_srv.cfg.max_admin_body : g_srv.cfg.max_body;
+        /* Admin uploads (releases) may be large; device bodies are small. */
+        cn->body_deadline_ns = cn->req_ns + (int64_t)(admin ? g_srv.cfg.upload_timeout
+                                                            : g_srv.cfg.request_timeout) * 1000000000LL;
         *con_cls = cn;
         atomic_fetch_add(&g_srv.m.in_flight, 1);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -368,7 +373,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                                 : "this method takes no body");
         }
         /* A body trickling in (slow client): bounded like the headers. */
-        if (srv_now_ns() - cn->req_ns > (int64_t)g_srv.cfg.request_timeout * 1000000000LL)
+        if (srv_now_ns() > cn->body_deadline_ns)
             return srv_reply_error(&q, 408, "timeout", "request body not received in time");
         return MHD_YES;
     }

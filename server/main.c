@@ -44,6 +44,8 @@ static void usage(FILE *f)
         "  --threads N             HTTP worker threads (default 2)\n"
         "  --idle-timeout S        close idle connections after S seconds (default 5)\n"
         "  --request-timeout S     a request must arrive within S seconds (default 10)\n"
+        "  --upload-timeout S      an admin upload's body must arrive within S seconds\n"
+        "                          (default 120)\n"
         "  --max-connections N     total connections (default 1000)\n"
         "  --max-per-ip N          connections per client address (default 256)\n"
         "  --max-body BYTES        device request bodies, 413 above (default 4096)\n"
@@ -96,6 +98,7 @@ static int parse_args(int argc, char **argv)
     c->threads = 2;
     c->idle_timeout = 5;
     c->request_timeout = 10;
+    c->upload_timeout = 120;
     c->max_connections = 1000;
     c->max_per_ip = 256;
     c->max_body = 4096;
@@ -125,6 +128,7 @@ static int parse_args(int argc, char **argv)
         else if (strcmp(a, "--threads") == 0) NUM(c->threads, 1, 64);
         else if (strcmp(a, "--idle-timeout") == 0) NUM(c->idle_timeout, 1, 3600);
         else if (strcmp(a, "--request-timeout") == 0) NUM(c->request_timeout, 1, 3600);
+        else if (strcmp(a, "--upload-timeout") == 0) NUM(c->upload_timeout, 1, 86400);
         else if (strcmp(a, "--max-connections") == 0) NUM(c->max_connections, 1, 1000000);
         else if (strcmp(a, "--max-per-ip") == 0) NUM(c->max_per_ip, 1, 1000000);
         else if (strcmp(a, "--max-body") == 0) NUM(c->max_body, 64, 1u << 30);

@@ -39,6 +39,7 @@ typedef struct srv_config {
     unsigned threads;           /* MHD thread pool size */
     unsigned idle_timeout;      /* seconds a connection may sit idle */
     unsigned request_timeout;   /* seconds to receive a request's headers/body */
+    unsigned upload_timeout;    /* seconds to receive an admin request's body */
     unsigned max_connections;
     unsigned max_per_ip;
     size_t   max_body;          /* device request bodies (413 above) */

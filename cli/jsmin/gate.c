@@ -109,7 +109,7 @@ void js_gate(jp *p, uint32_t t, int f)
     if (e->since) {
         char sv[16];
         target_text(e->since, sv);
-        js_diag(p, p->toks[t].start, err, "%s need Espruino %s or later (target %s)",
+        js_diag(p, p->toks[t].start, err, "%s: needs Espruino %s or later (target %s)",
                 e->what, sv, tv);
     } else {
         js_diag(p, p->toks[t].start, err, "%s: not supported by Espruino (target %s)", e->what, tv);

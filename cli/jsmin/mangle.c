@@ -223,16 +223,37 @@ void js_mangle(jp *p)
         for (uint32_t c = fchild[f]; c != JS_NONE; c = fnext[c]) stack[sp++] = c;
         if (p->scopes[f].flags & SF_NOMANGLE) continue;
         uint32_t b0 = pstart[f], b1 = pstart[f + 1], nb = 0;
+        uint32_t s0 = symstart[f], s1 = symstart[f + 1];
+        /* Firmware before 2v14 hoists let/const/class to the function.  A
+         * block-level declaration of x in f then captures the references that
+         * f makes to an outer x.  Such a symbol takes the outer symbol's final
+         * name, so the capture (and the ES scoping) is the same in the output. */
+        for (uint32_t i = s0; i < s1; i++) {
+            jsym *y = &p->syms[symlist[i]];
+            y->mark = JS_NONE;
+            if (!(y->flags & SYF_LEXICAL) || y->scope == f) continue;
+            jtok *t = &p->toks[y->tok];
+            uint32_t o = JS_NONE;
+            for (uint32_t sc = p->scopes[f].parent; sc != JS_NONE && o == JS_NONE;
+                 sc = p->scopes[sc].parent)
+                if (p->scopes[sc].nsym) o = js_lookup(p, sc, p->src + t->start, t->len);
+            if (o == JS_NONE) continue;
+            for (uint32_t q = b0; q < b1; q++)
+                if (blocked[q] == o) { y->mark = o; break; }
+        }
         for (uint32_t i = b0; i < b1; i++) {
             uint32_t ix = final_index(p, blocked[i]);
             if (ix != JS_NONE) blocked[b0 + nb++] = ix;
         }
         qsort(blocked + b0, nb, sizeof *blocked, cmp_u32);
-        uint32_t s0 = symstart[f], s1 = symstart[f + 1];
         qsort_r(symlist + s0, s1 - s0, sizeof *symlist, cmp_syms, p);
         uint32_t k = 0, bi = 0;
         for (uint32_t i = s0; i < s1; i++) {
             jsym *y = &p->syms[symlist[i]];
+            if (y->mark != JS_NONE) {          /* tied to an outer symbol (above) */
+                y->name = p->syms[y->mark].name;
+                continue;
+            }
             for (;;) {
                 while (bi < nb && blocked[b0 + bi] < k) bi++;
                 if (bi < nb && blocked[b0 + bi] == k) { k++; continue; }

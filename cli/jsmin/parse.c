@@ -237,6 +237,13 @@ static void declare_var(jp *p, uint32_t tok)
     js_declare(p, fn, tok);
 }
 
+/* let/const (B_LET), parameters and catch bindings: in the current scope. */
+static void declare_lex(jp *p, uint32_t tok, int kind)
+{
+    uint32_t s = js_declare(p, p->scope, tok);
+    if (kind == B_LET && s != JS_NONE) p->syms[s].flags |= SYF_LEXICAL;
+}
+
 /* ---- token helpers -------------------------------------------------- */
 
 static void advance(jp *p, int re)
@@ -340,7 +347,7 @@ static int parse_assign(jp *p, int fl);
 static int parse_expr(jp *p, int fl);
 static void parse_statement(jp *p);
 static int parse_lhs(jp *p);
-static void parse_function(jp *p, int decl, int is_async, int async_tok);
+static void parse_function(jp *p, int decl, int is_async);
 static void parse_class(jp *p, int decl);
 static void parse_binding(jp *p, int kind);
 static void parse_fn_rest(jp *p, int is_async, int is_gen);
@@ -591,7 +598,7 @@ static int parse_primary(jp *p, uint32_t *id_tok)
             jtok *n = TK(p);
             if (!(n->flags & TF_NLB) && n->type == T_KW && n->sub == K_FUNCTION) {
                 js_gate(p, ti, G_ASYNC);
-                parse_function(p, 0, 1, 1);
+                parse_function(p, 0, 1);
                 return X_OTHER;
             }
             if (!(n->flags & TF_NLB) && n->type == T_IDENT) {
@@ -659,7 +666,7 @@ static int parse_primary(jp *p, uint32_t *id_tok)
             advance(p, 0);
             return X_OTHER;
         case K_FUNCTION:
-            parse_function(p, 0, 0, 0);
+            parse_function(p, 0, 0);
             return X_OTHER;
         case K_CLASS:
             parse_class(p, 0);
@@ -962,7 +969,7 @@ static void parse_binding(jp *p, int kind)
     if (t->type == T_IDENT) {
         uint32_t ti = p->cur;
         if (kind == B_VAR) declare_var(p, ti);
-        else js_declare(p, p->scope, ti);
+        else declare_lex(p, ti, kind);
         advance(p, 0);
     } else if (is_p(p, '[')) {
         js_gate(p, p->cur, G_DESTRUCT);
@@ -996,7 +1003,7 @@ static void parse_binding(jp *p, int kind)
                 if (ident && (is_p(p, ',') || is_p(p, '}') || is_p(p, '='))) {
                     p->toks[nt].flags |= TF_SHORT;
                     if (kind == B_VAR) declare_var(p, nt);
-                    else js_declare(p, p->scope, nt);
+                    else declare_lex(p, nt, kind);
                 } else {
                     expect(p, ':', 0);
                     parse_binding(p, kind);
@@ -1047,9 +1054,8 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
     p->in_async = sa; p->in_gen = sg; p->in_func = sf;
 }
 
-static void parse_function(jp *p, int decl, int is_async, int async_tok)
+static void parse_function(jp *p, int decl, int is_async)
 {
-    (void)async_tok;
     enter(p);
     advance(p, 0);   /* past 'function' */
     int gen = 0;
@@ -1077,8 +1083,13 @@ static void parse_class(jp *p, int decl)
     uint32_t name = JS_NONE, outer = p->scope;
     if (TK(p)->type == T_IDENT && !is_kw(p, K_EXTENDS)) { name = p->cur; advance(p, 0); }
     else if (decl) unexpected(p);
-    if (decl) js_declare(p, outer, name);
-    else if (name != JS_NONE) { new_scope(p, S_BLOCK); js_declare(p, p->scope, name); }
+    if (decl) {
+        uint32_t s = js_declare(p, outer, name);
+        if (s != JS_NONE) p->syms[s].flags |= SYF_LEXICAL;
+    } else if (name != JS_NONE) {
+        new_scope(p, S_BLOCK);
+        js_declare(p, p->scope, name);
+    }
     if (is_kw(p, K_EXTENDS)) {
         advance(p, 1);
         uint32_t c0 = p->ncand;
@@ -1244,16 +1255,21 @@ static void parse_statement(jp *p)
             goto done;
         }
         case K_FUNCTION:
-            parse_function(p, 1, 0, 0);
+            parse_function(p, 1, 0);
             goto done;
         case K_CLASS:
             parse_class(p, 1);
             goto done;
         case K_IF:
-            advance(p, 0);
-            paren_expr(p);
-            parse_statement(p);
-            if (is_kw(p, K_ELSE)) { advance(p, 1); parse_statement(p); }
+            /* else-if chains loop here instead of nesting the recursion */
+            for (;;) {
+                advance(p, 0);
+                paren_expr(p);
+                parse_statement(p);
+                if (!is_kw(p, K_ELSE)) break;
+                advance(p, 1);
+                if (!is_kw(p, K_IF)) { parse_statement(p); break; }
+            }
             goto done;
         case K_FOR:
             parse_for(p);
@@ -1392,7 +1408,7 @@ static void parse_statement(jp *p)
             if (nt.type == T_KW && nt.sub == K_FUNCTION && !(nt.flags & TF_NLB)) {
                 js_gate(p, p->cur, G_ASYNC);
                 advance(p, 0);
-                parse_function(p, 1, 1, 1);
+                parse_function(p, 1, 1);
                 goto done;
             }
         }
@@ -1430,7 +1446,7 @@ void js_parse(jp *p)
     uint32_t want = (uint32_t)(p->len / 5) + 256;
     p->toks = js_grow(p, p->toks, &p->captok, sizeof(jtok), want);
     uint32_t hc = 1024;
-    while (hc < p->len / 40) hc *= 2;
+    while (hc < p->len / 12) hc *= 2;
     p->htab = calloc((size_t)hc * 2, sizeof *p->htab);
     if (!p->htab) { p->oom = 1; longjmp(p->jb, 1); }
     p->hcap = hc;

@@ -48,6 +48,9 @@ expect_eq "power cut exit status" 3 "$rc"
 expect_has "power cut happened" "power cut at flash operation 12" "$(cat "$WORK/d3.log")"
 st=$(status d3)
 expect_eq "after the cut d3 still runs v1" 1 "$(field "$st" running_seq)"
+expect_eq "after the cut d3 reports downloading" "downloading 2" "$(field "$st" state) $(field "$st" pending_seq)"
+pb=$(field "$st" pending_bytes)
+if [ "${pb:-0}" -ge 256 ] && [ $((pb % 256)) = 0 ]; then ok; else bad "durable bytes after the cut: '$pb'"; fi
 dev d3; rc=$?
 log=$(cat "$WORK/d3.log")
 expect_eq "d3 second run" 0 "$rc"
@@ -129,6 +132,15 @@ log=$(cat "$WORK/d-mac2.log")
 expect_has "MAC tier: wrong secret rejected" "rejected: bad mac" "$log"
 expect_has "MAC tier: reports with a wrong MAC refused by otad" "HTTP 401" "$log"
 expect_eq "MAC tier: d-mac2 keeps v1" 1 "$(field "$(status d-mac2)" running_seq)"
+
+# ---- its program corrupted in flash: the golden program runs and recovers --
+cp "$WORK/d-key.flash" "$WORK/d-gold.flash"; cp "$WORK/d-key.flash.geom" "$WORK/d-gold.flash.geom"
+printf '\x00' | dd of="$WORK/d-gold.flash" bs=1 seek=$((32768 + 128 + 5)) conv=notrunc 2>/dev/null
+dev d-gold
+log=$(cat "$WORK/d-gold.log")
+expect_has "corrupt v1: golden runs" "boot: running golden" "$log"
+expect_has "golden polls with seq 0 and installs v2" "report confirmed seq 2" "$log"
+expect_eq "d-gold recovered on v2" "confirmed 2" "$(st=$(status d-gold); echo "$(field "$st" state) $(field "$st" running_seq)")"
 
 # ---- a release signed by a key the device does not trust ---------------------
 release 4 'var v=4;' other && publish "$RDIR"

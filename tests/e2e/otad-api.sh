@@ -6,6 +6,19 @@ T_NAME=otad-api
 
 make_key
 D="$WORK/data"
+
+# ---- command line -------------------------------------------------------------
+rc_of() { "$@" >/dev/null 2>&1; echo $?; }
+expect_eq "--help exits 0" 0 "$(rc_of "$OTA_BIN/otad" --help)"
+check "--help documents --listen" bash -c "'$OTA_BIN/otad' --help | grep -q -- --listen"
+expect_eq "unknown option: usage error" 2 "$(rc_of "$OTA_BIN/otad" --bogus)"
+expect_eq "missing --data: usage error" 2 "$(rc_of "$OTA_BIN/otad" --listen 127.0.0.1:0 --release-pub "$WORK/rel.pub")"
+expect_eq "bad --listen: usage error" 2 "$(rc_of "$OTA_BIN/otad" --data "$WORK/x" --listen localhost --release-pub "$WORK/rel.pub")"
+expect_eq "bad port: usage error" 2 "$(rc_of "$OTA_BIN/otad" --data "$WORK/x" --listen 127.0.0.1:99999 --release-pub "$WORK/rel.pub")"
+echo "not a key" >"$WORK/bad.pub"
+expect_eq "bad release key file: failure" 1 "$(rc_of "$OTA_BIN/otad" --data "$WORK/x" --listen 127.0.0.1:0 --release-pub "$WORK/bad.pub")"
+expect_eq "missing release key file: failure" 1 "$(rc_of "$OTA_BIN/otad" --data "$WORK/x" --listen 127.0.0.1:0 --release-pub "$WORK/none.pub")"
+expect_eq "short admin token: failure" 1 "$(OTAD_ADMIN_TOKEN=short rc_of "$OTA_BIN/otad" --data "$WORK/x" --listen 127.0.0.1:0 --release-pub "$WORK/rel.pub")"
 start_otad "$D" --idle-timeout 2 --request-timeout 3 --poll-interval 60 --max-per-ip 64
 check "otad starts and reports its port" test -n "$PORT"
 check "listening line on stdout" grep -q "otad: listening on 127.0.0.1:$PORT" "$WORK/otad.out"
@@ -336,6 +349,8 @@ expect_has "slow client reply is JSON" "timeout" "$(cat "$WORK/slow.out")"
 wait $!
 check "slow body bounded: 4xx or closed" bash -c "[ ! -s '$WORK/slowbody.out' ] || grep -q 'HTTP/1.1 4' '$WORK/slowbody.out'"
 expect_eq "still healthy" 200 "$(code GET /healthz)"
+
+expect_eq "port in use: failure" 1 "$(rc_of "$OTA_BIN/otad" --data "$WORK/y" --listen 127.0.0.1:$PORT --release-pub "$WORK/rel.pub")"
 
 # ---- restart keeps all state ---------------------------------------------------
 curl -s "$BASE/healthz" >/dev/null

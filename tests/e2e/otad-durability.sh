@@ -72,4 +72,22 @@ check "WAL checkpointed on clean exit" bash -c "[ ! -s '$D/otad.db-wal' ]"
 expect_eq "last-seen batch flushed at shutdown" 3 "$(sqlite3 "$D/otad.db" "SELECT count(*) FROM devices WHERE id LIKE 'seen-%' AND last_seen > 0")"
 check "integrity" test "$(sqlite3 "$D/otad.db" 'PRAGMA integrity_check')" = ok
 
+# ---- SIGTERM lets a download in flight finish ------------------------------------
+start_otad "$D" --quiet
+# ~200 KB of valid script (the CLI minifies and gates what it releases)
+head -c 150000 /dev/urandom | base64 -w 80 | awk '{ printf "var d%d=\"%s\";\n", NR, $0 }' >"$WORK/big.js"
+read -r SB BB < <(make_release big 1 "big" "$WORK/big.js")
+expect_eq "publish a 200 KB release" 201 "$(upload "$SB" "$BB")"
+HB=$(sha256sum "$BB" | cut -c1-64)
+curl -s --limit-rate 100k -o "$WORK/dl.js" "$BASE/bundle/$HB" &
+DL=$!
+sleep 0.5
+kill -TERM "$OTAD_PID"
+RC=0; wait "$DL" || RC=$?
+expect_eq "download in flight at SIGTERM completes" 0 "$RC"
+check "downloaded bytes intact" cmp -s "$WORK/dl.js" "$BB"
+RC=0; wait "$OTAD_PID" 2>/dev/null || RC=$?
+OTAD_PID=
+expect_eq "then otad exits 0" 0 "$RC"
+
 done_tests

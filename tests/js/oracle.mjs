@@ -23,7 +23,8 @@
 //     across sibling blocks in one function where the input had two names),
 //     and a let/const/class in a top-level block (a global there) keeps its name;
 //   * the token sequences match except for identifier names (and the `:x`
-//     added to an expanded shorthand), so no ';' is added or removed either.
+//     added to an expanded shorthand), so no ';' is added, nor removed except
+//     right before '}' or the end, as in whitespace mode.
 //
 // API: compare(origSrc, outSrc, {mangle, allowReturn}) -> array of problem
 // strings (empty: the output is correct).  CLI:
@@ -226,16 +227,30 @@ export function analyze(ast, { legacy = false } = {}) {
     const fs = newScope('function', outer, outer.strict || (blockBody && hasUseStrict(body.body)));
     const saved = labels; labels = [];
     for (const p of node.params) for (const n of patternNames(p, [])) declare(fs, n, 'param');
-    if (blockBody) hoistLexical(body.body, fs);
     // The implicit `arguments` (its name is what reaches the object, so it is
     // kept) exists unless a parameter, a lexical declaration or a function
     // declaration of the body is called `arguments`; `var arguments` is it.
-    if (node.type !== 'ArrowFunctionExpression' && !fs.vars.has('arguments') &&
-        !(blockBody && body.body.some((st) => st.type === 'FunctionDeclaration' && st.id.name === 'arguments')))
+    const lexArguments = blockBody && body.body.some((st) =>
+      (st.type === 'FunctionDeclaration' || st.type === 'ClassDeclaration') && st.id.name === 'arguments' ||
+      (st.type === 'VariableDeclaration' && st.kind !== 'var' &&
+       st.declarations.some((d) => patternNames(d.id, []).includes('arguments'))));
+    if (node.type !== 'ArrowFunctionExpression' && !fs.vars.has('arguments') && !lexArguments)
       declare(fs, 'arguments', 'arguments').keep = true;
-    if (blockBody) for (const s of body.body) hoistVars(s, fs, false);
+    // With default values or patterns in the parameters, the body's
+    // declarations live in a scope of their own that the parameter
+    // expressions cannot see; a body `var` named like a parameter starts with
+    // its value, so it is kept as the same binding.
+    let bodyScope = fs;
+    if (node.params.some((p) => p.type !== 'Identifier')) {
+      bodyScope = newScope('function', fs, fs.strict);
+      for (const [n, b] of fs.vars) bodyScope.vars.set(n, b);
+    }
+    if (blockBody) {
+      hoistLexical(body.body, bodyScope);
+      for (const s of body.body) hoistVars(s, bodyScope, false);
+    }
     for (const p of node.params) visit(p, fs);
-    if (blockBody) visitStatements(body.body, fs); else visit(body, fs);
+    if (blockBody) visitStatements(body.body, bodyScope); else visit(body, bodyScope);
     labels = saved;
   }
 

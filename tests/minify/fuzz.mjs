@@ -29,8 +29,10 @@ function rnd(n) { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (se
 
 const seeds = [];
 const progDir = join(ROOT, 'tests/minify/programs');
-for (const f of readdirSync(progDir).filter((x) => x.endsWith('.js')).sort())
-  seeds.push(readFileSync(join(progDir, f)));
+for (const f of readdirSync(progDir).filter((x) => x.endsWith('.js')).sort()) {
+  const b = readFileSync(join(progDir, f));
+  if (!b.toString('utf8').startsWith('// known-open')) seeds.push(b); // their defect is reported by programs.mjs
+}
 for (const c of JSON.parse(readFileSync(join(ROOT, 'tests/minify/cases.json'), 'utf8')))
   if (!/^return|\nreturn/.test(c.input)) seeds.push(Buffer.from(c.input));
 

@@ -5,9 +5,11 @@
 #   minify-fixtures         the 63 cases of minify-cases.md, exact output, both modes
 #   minify-programs         tests/minify/programs/*.js behave the same after minifying
 #   minify-oracle           the whole corpus, both modes, checked by the oracle
+#   minify-fuzz             seeded mutants: no crash/hang, clear errors, oracle on accepted ones
 TEST_DEPS    += $(BIN)/otasign
 TEST_SCRIPTS += tests/minify/oracle-selftest.mjs tests/minify/fixtures.mjs \
-                tests/minify/programs.mjs tests/minify/oracle-corpus.mjs
+                tests/minify/programs.mjs tests/minify/oracle-corpus.mjs \
+                tests/minify/fuzz.mjs
 
 BENCH_TARGETS += bench-minify
 .PHONY: bench-minify

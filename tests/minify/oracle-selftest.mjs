@@ -77,6 +77,8 @@ const goodMangle = [
   ['sibling blocks, one name before and after', 'function f(){ { let x = 1 } { let x = 2; return x } }', 'function f(){{let a=1}{let a=2;return a}}'],
   ['no renaming at all', 'function f(x){ return x }', 'function f(x){return x}'],
   ['parameter named arguments renamed', 'function f(arguments){ return arguments }', 'function f(a){return a}'],
+  ['parameter default sees the outer name', 'function f(a = b){ var b = 2; return a + b }', 'function f(a=b){var c=2;return a+c}'],
+  ['body var named like a parameter with defaults', 'function f(a = 1){ var a; return a }', 'function f(b=1){var b;return b}'],
   ['arguments kept', 'function f(x){ return arguments[0] + x }', 'function f(a){return arguments[0]+a}'],
   ['global kept, local renamed', 'var g = 1; function f(local){ return g + local }', 'var g=1;function f(a){return g+a}'],
 ];
@@ -102,6 +104,7 @@ const badMangle = [
   ['let shadows outer name used in the function (let as var)', 'function f(){ var x = 1; { let y = 2 } return x }', 'function f(){var a=1;{let a=2}return a}'],
   ['top-level block let renamed (a global when let acts like var)', '{ let x = 1; f(x) }', '{let a=1;f(a)}'],
   ['top-level for-let renamed (a global when let acts like var)', 'for (let i = 0; i < 2; i++) f(i)', 'for(let a=0;a<2;a++)f(a)'],
+  ['body var split from its parameter', 'function f(a = 1){ var a; return a }', 'function f(b=1){var c;return c}'],
   ['two params merged', 'function f(a, b){ return a + b }', 'function f(a,a){return a+a}'],
   ['inner shadows captured outer', 'function f(){ var x = 1; function g(){ var y = 2; return x } return g() }', 'function f(){var a=1;function g(){var a=2;return a}return g()}'],
   ['semicolon added at ASI point', 'function f(a, b){ a\n++b }', 'function f(c,d){c;++d}'],

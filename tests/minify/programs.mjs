@@ -2,6 +2,10 @@
 // deterministic output.  Each is minified with and without mangling; the
 // minified program must print exactly what the original prints under node
 // (same exit status too), and the oracle must accept the output.
+// A program whose first line is "// known-open: REASON" (or
+// "// known-open(mangle): ..." / "(ws)" for one mode) shows a defect not fixed
+// yet: it runs every time (XFAIL, or XPASS once it passes: then drop the
+// marker) but is not counted in that mode.
 // Prints a line per program and mode, then "minify-programs: N passed, N failed".
 import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -26,6 +30,7 @@ let passed = 0, failed = 0;
 try {
   for (const p of progs) {
     const src = join(progDir, p);
+    const openMark = /^\/\/ known-open(?:\((ws|mangle)\))?: (.*)/.exec(readFileSync(src, 'utf8'));
     const want = runNode(src);
     for (const mangle of [false, true]) {
       const mode = mangle ? 'mangle' : 'ws';
@@ -40,6 +45,14 @@ try {
       const probs = oracle.compare(readFileSync(src, 'utf8'), text, { mangle });
       const got = runNode(out);
       const sameRun = got.out === want.out && got.status === want.status && got.signal === want.signal;
+      const open = openMark && (!openMark[1] || openMark[1] === mode) ? openMark[2] : null;
+      if (open) {
+        console.log(sameRun && probs.length === 0
+          ? `XPASS ${mode.padEnd(6)} ${p}: passes now, drop its known-open line`
+          : `XFAIL ${mode.padEnd(6)} ${p}: known open: ${open}`);
+        for (const pr of probs.slice(0, 1)) console.log(`       oracle: ${pr}`);
+        continue;
+      }
       if (sameRun && probs.length === 0) { passed++; console.log(`ok   ${mode.padEnd(6)} ${p}`); continue; }
       failed++;
       console.log(`FAIL ${mode.padEnd(6)} ${p}`);

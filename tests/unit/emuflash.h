@@ -30,6 +30,7 @@ typedef struct emu {
     long cut_at;                /* op index to tear; -1: never */
     int tear;                   /* tear mode at the cut (0..2) */
     int dead;                   /* power off: every call fails */
+    int fail_writes;            /* writes and erases fail (worn-out flash), reads work */
     long violations;            /* NOR rule or protection broken */
     uint32_t prot_off, prot_len;/* range nobody may change (len 0: none) */
     ota_flash port;
@@ -67,7 +68,7 @@ static int emu_cut_now(emu *e)
 static ota_err emu_write(void *ctx, uint32_t off, const uint8_t *data, size_t len)
 {
     emu *e = ctx;
-    if (e->dead)
+    if (e->dead || e->fail_writes)
         return OTA_ERR_FLASH;
     if (off > e->size || len > e->size - off || off % e->port.write_align || len % e->port.write_align) {
         e->violations++;
@@ -105,7 +106,7 @@ static int emu_page_index(const emu *e, uint32_t off)
 static ota_err emu_erase(void *ctx, uint32_t off)
 {
     emu *e = ctx;
-    if (e->dead)
+    if (e->dead || e->fail_writes)
         return OTA_ERR_FLASH;
     int p = emu_page_index(e, off);
     if (p < 0) {

@@ -218,7 +218,7 @@ static void test_gate(void)
     gate_case("x = a ?? b", 214, 0, NULL);
     gate_case("x = {a}", 213, 1, "shorthand");
     gate_case("x = {a}", 214, 0, NULL);
-    gate_case("try { f() } catch { g() }", 219, 1, "optional catch binding need Espruino 2v20");
+    gate_case("try { f() } catch { g() }", 219, 1, "optional catch binding: needs Espruino 2v20");
     gate_case("try { f() } catch { g() }", 220, 0, NULL);
     gate_case("try { f() } catch { g() }", 0, 0, NULL);     /* default 2v29 */
     /* what Espruino runs */
@@ -382,9 +382,21 @@ static void test_bad_input(void)
         done(&r);
         free(s);
     }
+    /* long else-if chains are not nesting */
+    {
+        size_t n = 0;
+        char *s = malloc(20000 * 24 + 16);
+        for (int i = 0; i < 20000; i++) n += (size_t)sprintf(s + n, "if(a==%d)b();else ", i);
+        n += (size_t)sprintf(s + n, "c()");
+        res r;
+        run(&r, s, n, 1, 0, 0);
+        CHECKF(r.rc == 0 && r.out_len == n, "else-if chain: %s", r.diag);
+        done(&r);
+        free(s);
+    }
     /* nesting below the limit works */
     {
-        size_t d = 300, n = 2 * d + 1;
+        size_t d = 900, n = 2 * d + 1;
         char *s = malloc(n + 1);
         memset(s, '(', d);
         s[d] = '1';

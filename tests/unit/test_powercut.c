@@ -79,7 +79,7 @@ static ota_err run_scenario(world *w)
     case SC_CONFIRM:
         if ((e = ota_boot(&bi, &w->dev)) != OTA_OK)
             return e;
-        return ota_confirm(&w->dev);
+        return ota_confirm(&w->dev, &bi);
     case SC_REVERT:
         for (int i = 0; i < 4; i++)
             if ((e = ota_boot(&bi, &w->dev)) != OTA_OK)
@@ -90,7 +90,7 @@ static ota_err run_scenario(world *w)
             return e;
         if ((e = ota_boot(&bi, &w->dev)) != OTA_OK)
             return e;
-        return ota_confirm(&w->dev);
+        return ota_confirm(&w->dev, &bi);
     }
     return OTA_ERR_ARG;
 }
@@ -131,7 +131,7 @@ static ota_err recover(world *w, int *ok)
             STEP(ota_boot(&bi, &w->dev));
             REQUIRE(bi.trial && boot_ok(w, &bi, 0, 1));
         }
-        STEP(ota_confirm(&w->dev));
+        STEP(ota_confirm(&w->dev, &bi));
         STEP(ota_boot(&bi, &w->dev));
         REQUIRE(!bi.trial && boot_ok(w, &bi, 0, 1));
         STEP(ota_status_read(&st, &w->dev));
@@ -140,7 +140,7 @@ static ota_err recover(world *w, int *ok)
     case SC_CONFIRM:
         STEP(ota_boot(&bi, &w->dev));
         REQUIRE(boot_ok(w, &bi, 0, 1));
-        STEP(ota_confirm(&w->dev));
+        STEP(ota_confirm(&w->dev, &bi));
         STEP(ota_boot(&bi, &w->dev));
         REQUIRE(!bi.trial && boot_ok(w, &bi, 0, 1));
         STEP(ota_status_read(&st, &w->dev));
@@ -271,7 +271,7 @@ static int build_start(world *w, const geom *g, int scenario, int cycles)
             w->n_old = cap - 7 - (uint32_t)i * 100;
             fx_program(w->old_prog, w->n_old, seq);
             if (fx_install(&w->dev, w->old_prog, w->n_old, seq, 0, 0, 100, NULL) != OTA_OK
-                || ota_boot(&bi, &w->dev) != OTA_OK || ota_confirm(&w->dev) != OTA_OK)
+                || ota_boot(&bi, &w->dev) != OTA_OK || ota_confirm(&w->dev, &bi) != OTA_OK)
                 return 0;
         }
     }

@@ -119,8 +119,8 @@ static void test_lifecycle(const geom *g)
     CHECK_EQ(bi.trial, 1);
     CHECK_EQ(bi.attempt, 1);
     CHECK(fx_runs(&e, &bi, prog2, n2));
-    CHECK_EQ(ota_confirm(&dev), OTA_OK);
-    CHECK_EQ(ota_confirm(&dev), OTA_OK);   /* idempotent */
+    CHECK_EQ(ota_confirm(&dev, &bi), OTA_OK);
+    CHECK_EQ(ota_confirm(&dev, &bi), OTA_OK);   /* idempotent */
     CHECK_EQ(ota_status_read(&st, &dev), OTA_OK);
     CHECK_EQ(st.state, OTA_STATE_CONFIRMED);
     CHECK_EQ(st.active, 1);
@@ -255,7 +255,7 @@ static void test_many_cycles(const geom *g)
                 bad++;
         } else {
             if (ota_boot(&bi, &dev) != OTA_OK || !bi.trial || !fx_runs(&e, &bi, prog1, n)) bad++;
-            if (ota_confirm(&dev) != OTA_OK) bad++;
+            if (ota_confirm(&dev, &bi) != OTA_OK) bad++;
             if (ota_status_read(&st, &dev) != OTA_OK || st.state != OTA_STATE_CONFIRMED
                 || st.active_seq != seq)
                 bad++;
@@ -292,11 +292,78 @@ static void test_from_golden(void)
     CHECK_EQ(ota_running_seq(&st), 0);
     CHECK_EQ(fx_install(&dev, prog1, 600, 2, 0, 0, 100, NULL), OTA_OK);
     CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
-    CHECK_EQ(ota_confirm(&dev), OTA_OK);
+    CHECK_EQ(ota_confirm(&dev, &bi), OTA_OK);
     CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
     CHECK_EQ(bi.which, OTA_RUN_SLOT_A);
     CHECK_EQ(bi.seq, 2);
     CHECK_EQ(e.violations, 0);
+    emu_free(&e);
+}
+
+/* A board's flash is not erased when it first meets this code (old saved
+ * code, random bits): provisioning and updates must still work. */
+static void test_dirty_flash(void)
+{
+    emu e;
+    ota_dev dev;
+    ota_boot_info bi;
+    ota_status st;
+    fx_setup(&e, &dev, &geoms[0]);
+    uint32_t x = 99;
+    for (uint32_t i = 0; i < e.size; i++) {
+        x = x * 1103515245u + 12345u;
+        e.mem[i] = (uint8_t)(x >> 16);
+    }
+    CHECK_EQ(ota_status_read(&st, &dev), OTA_OK);
+    CHECK_EQ(st.found, 0);
+    CHECK_EQ(ota_boot(&bi, &dev), OTA_ERR_NO_PROGRAM);
+    fx_program(gold, 500, 0);
+    fx_program(prog1, 900, 1);
+    fx_program(prog2, 1900, 2);
+    CHECK_EQ(fx_install(&dev, gold, 500, 0, OTA_INSTALL_GOLDEN, 0, 100, NULL), OTA_OK);
+    CHECK_EQ(fx_install(&dev, prog1, 900, 1, 0, OTA_INSTALL_CONFIRMED, 100, NULL), OTA_OK);
+    CHECK_EQ(fx_install(&dev, prog2, 1900, 2, 0, 0, 100, NULL), OTA_OK);
+    CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
+    CHECK(bi.trial && fx_runs(&e, &bi, prog2, 1900));
+    CHECK_EQ(ota_confirm(&dev, &bi), OTA_OK);
+    CHECK_EQ(ota_status_read(&st, &dev), OTA_OK);
+    CHECK_EQ(st.state, OTA_STATE_CONFIRMED);
+    CHECK_EQ(st.active_seq, 2);
+    CHECK_EQ(e.violations, 0);
+    emu_free(&e);
+}
+
+/* Flash that stops accepting writes: boots still run a verified program,
+ * never an uncounted trial; installs fail cleanly. */
+static void test_write_failures(void)
+{
+    emu e;
+    ota_dev dev;
+    ota_boot_info bi;
+    fx_setup(&e, &dev, &geoms[1]);
+    fx_program(gold, 300, 0);
+    fx_program(prog1, 500, 1);
+    fx_program(prog2, 600, 2);
+    CHECK_EQ(fx_install(&dev, gold, 300, 0, OTA_INSTALL_GOLDEN, 0, 100, NULL), OTA_OK);
+    CHECK_EQ(fx_install(&dev, prog1, 500, 1, 0, OTA_INSTALL_CONFIRMED, 100, NULL), OTA_OK);
+    CHECK_EQ(fx_install(&dev, prog2, 600, 2, 0, 0, 100, NULL), OTA_OK);
+    e.fail_writes = 1;
+    CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);          /* could not count the trial boot */
+    CHECK_EQ(bi.trial, 0);
+    CHECK_EQ(bi.which, OTA_RUN_SLOT_A);
+    CHECK(fx_runs(&e, &bi, prog1, 500));
+    CHECK_EQ(ota_confirm(&dev, &bi), OTA_ERR_STATE);   /* the old program cannot vouch for v2 */
+    CHECK_EQ(fx_install(&dev, prog2, 600, 3, 0, 0, 100, NULL), OTA_ERR_STATE);
+    e.fail_writes = 0;
+    CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);          /* writable again: the trial runs */
+    CHECK_EQ(bi.trial, 1);
+    CHECK_EQ(bi.attempt, 1);
+    CHECK_EQ(ota_confirm(&dev, &bi), OTA_OK);
+    e.fail_writes = 1;
+    CHECK_EQ(fx_install(&dev, prog1, 500, 3, 0, 0, 100, NULL), OTA_ERR_FLASH);
+    CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
+    CHECK_EQ(bi.which, OTA_RUN_SLOT_B);
+    CHECK(fx_runs(&e, &bi, prog2, 600));
     emu_free(&e);
 }
 
@@ -308,7 +375,7 @@ static void test_args(void)
     CHECK_EQ(ota_boot(NULL, NULL), OTA_ERR_ARG);
     CHECK_EQ(ota_boot(&bi, NULL), OTA_ERR_ARG);
     CHECK_EQ(ota_status_read(&st, NULL), OTA_ERR_ARG);
-    CHECK_EQ(ota_confirm(NULL), OTA_ERR_ARG);
+    CHECK_EQ(ota_confirm(NULL, NULL), OTA_ERR_ARG);
     CHECK_EQ(ota_install_begin(NULL, NULL, NULL, 0, NULL), OTA_ERR_ARG);
     CHECK_EQ(ota_install_begin(&in, NULL, NULL, 0, NULL), OTA_ERR_ARG);
     CHECK_EQ(ota_install_write(&in, NULL, NULL, 0), OTA_ERR_ARG);
@@ -327,5 +394,7 @@ int main(void)
         test_many_cycles(&geoms[i]);
     }
     test_from_golden();
+    test_dirty_flash();
+    test_write_failures();
     return t_done();
 }
