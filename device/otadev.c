@@ -700,12 +700,11 @@ static int cmd_run(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ota_boot_info bi;
     boot_and_run(&bi);
-    double backoff = 1;
+    double backoff = 1, hint = 3600;   /* until the server suggests otherwise */
     for (int i = 0; o.polls == 0 || i < o.polls; i++) {
-        double next = o.interval;
-        int rc = poll_once(&next);
-        if (o.interval >= 0)
-            next = o.interval;   /* the command line wins over the server's hint */
+        int rc = poll_once(&hint);
+        /* the command line wins over the server's hint */
+        double next = o.interval >= 0 ? o.interval : hint;
         if (o.polls != 0 && i + 1 >= o.polls)
             break;
         double wait = rc == 0 ? next : backoff;

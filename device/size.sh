@@ -26,10 +26,8 @@ entries=(ota_boot ota_confirm ota_status_read ota_install_begin ota_install_writ
 keep=()
 for s in "${entries[@]}"; do keep+=("-Wl,--require-defined=$s"); done
 "$CC" -mcpu=cortex-m4 -mthumb --specs=nano.specs -nostartfiles -Wl,--gc-sections \
-  -Wl,-e,ota_boot "${keep[@]}" "${srcs[@]/#/$out/}" -o "$out/state-machine.elf" 2>/dev/null \
-  || "$CC" -mcpu=cortex-m4 -mthumb --specs=nano.specs -nostartfiles -Wl,--gc-sections \
-       -Wl,-e,ota_boot "${keep[@]}" "$out/ota_update.o" "$out/ota_sha2.o" "$out/ota_ct.o" \
-       -o "$out/state-machine.elf"
+  -Wl,-e,ota_boot "${keep[@]}" "$out/ota_update.o" "$out/ota_sha2.o" "$out/ota_ct.o" \
+  -o "$out/state-machine.elf"
 
 # code bytes per object: symbols kept in the ELF, by the object defining them
 sum_for() {

@@ -104,6 +104,8 @@ static int parse_args(int argc, char **argv)
     c->max_body = 4096;
     c->max_admin_body = 16u << 20;
     c->poll_interval = 3600;
+    c->bundle_mem_max = getenv("OTAD_BUNDLE_MEM_MAX") ? strtoul(getenv("OTAD_BUNDLE_MEM_MAX"), NULL, 10)
+                                                      : 1u << 20;
     bool listen = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

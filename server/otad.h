@@ -45,6 +45,7 @@ typedef struct srv_config {
     size_t   max_body;          /* device request bodies (413 above) */
     size_t   max_admin_body;    /* admin uploads (releases) */
     unsigned poll_interval;     /* suggested seconds between polls (jittered +-10%) */
+    size_t   bundle_mem_max;    /* bundles up to this size are served from memory */
     bool     quiet;             /* no request log lines */
 } srv_config;
 
@@ -58,6 +59,7 @@ typedef struct srv_rel {
     char    manifest_head[1200];        /* readable JSON members, precomputed */
     size_t  manifest_head_len;
     struct MHD_Response *full;          /* shared 200 response for GET/HEAD of the bundle */
+    uint8_t *mem;                       /* the bundle in memory (small bundles), or NULL */
     _Atomic uint64_t served_pending;    /* bytes served, not yet flushed to the store */
 } srv_rel;
 

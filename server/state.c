@@ -102,7 +102,23 @@ srv_rel *srv_rel_add(const srv_release *r)
     snprintf(path, sizeof path, "%s/bundles/%s", g_srv.cfg.data_dir, sha);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        x->full = MHD_create_response_from_fd_at_offset64(st.size, fd, 0);
+        /* Small bundles (what Espruino devices get) are served from memory:
+         * MHD then sends headers and body with one sendmsg().  Large ones
+         * go out with sendfile(). */
+        x->full = NULL;
+        if (st.size <= g_srv.cfg.bundle_mem_max) {
+            x->mem = malloc(st.size);
+            ssize_t got = x->mem ? pread(fd, x->mem, st.size, 0) : -1;
+            if (got == (ssize_t)st.size) {
+                x->full = MHD_create_response_from_buffer(st.size, x->mem, MHD_RESPMEM_PERSISTENT);
+                close(fd);
+                fd = -1;
+            } else {
+                free(x->mem);
+                x->mem = NULL;
+            }
+        }
+        if (!x->full) x->full = MHD_create_response_from_fd_at_offset64(st.size, fd, 0);
         if (x->full) {
             char etag[70];
             snprintf(etag, sizeof etag, "\"%s\"", sha);
@@ -110,7 +126,7 @@ srv_rel *srv_rel_add(const srv_release *r)
             MHD_add_response_header(x->full, "ETag", etag);
             MHD_add_response_header(x->full, "Accept-Ranges", "bytes");
             MHD_add_response_header(x->full, "Cache-Control", "public, max-age=31536000, immutable");
-        } else {
+        } else if (fd >= 0) {
             close(fd);
         }
     } else {
@@ -473,6 +489,7 @@ static void free_rel(const char *k, void *v, void *arg)
     (void)k; (void)arg;
     srv_rel *x = v;
     if (x->full) MHD_destroy_response(x->full);
+    free(x->mem);
     free(x->r.statement);
     free(x);
 }

@@ -41,6 +41,27 @@ expect_eq "d1 runs v2" 2 "$(field "$st" running_seq)"
 admin GET "/admin/devices/d1" >/dev/null
 expect_has "server has d1 confirmed" '"confirmed"' "$(cat "$WORK/abody")"
 dev d1; expect_has "then nothing new" "nothing new (running seq 2)" "$(cat "$WORK/d1.log")"
+dev d1 --polls 3 --interval 0.05
+expect_eq "a polling loop: 3 polls" 3 "$(grep -c 'poll: nothing new' "$WORK/d1.log")"
+t0=$(date +%s%N)
+"$OTA_BIN/otadev" run --flash "$WORK/d1.flash" --server http://127.0.0.1:9 --id d1 --app "$APP" \
+    --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --polls 2 >"$WORK/down.log" 2>&1
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_eq "server down: both polls fail" 2 "$(grep -c 'poll failed' "$WORK/down.log")"
+if [ "$ms" -ge 800 ]; then ok; else bad "no backoff after a failed poll (${ms} ms)"; fi
+expect_eq "server down: the device keeps v2" 2 "$(field "$(status d1)" running_seq)"
+
+# ---- scripted behaviours: a release that hangs, one that never confirms ------
+for b in hangs noconfirm; do
+    cp "$WORK/d-key.flash" "$WORK/d-$b.flash"; cp "$WORK/d-key.flash.geom" "$WORK/d-$b.flash.geom"
+    dev "d-$b" --behave "2=$b"
+    log=$(cat "$WORK/d-$b.log")
+    expect_eq "$b: three trial boots" 3 "$(grep -c ', trial boot ' "$WORK/d-$b.log")"
+    expect_has "$b: rolled back and reported" "report rolled_back seq 2" "$log"
+    expect_eq "$b: back on v1" "rolled_back 1" "$(st=$(status "d-$b"); echo "$(field "$st" state) $(field "$st" running_seq)")"
+done
+expect_has "hangs: watchdog resets" "hangs (watchdog)" "$(cat "$WORK/d-hangs.log")"
+expect_has "noconfirm: never confirms" "never confirms" "$(cat "$WORK/d-noconfirm.log")"
 
 # ---- a power cut mid-download: resume from the durable offset -------------
 dev d3 --cut-power-at 12; rc=$?
