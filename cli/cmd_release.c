@@ -372,7 +372,11 @@ have_bundle:
     const char *hook = getenv("OTASIGN_TEST_CRASH");
     if (hook && strcmp(hook, "before-rename") == 0) _exit(99);
     if (rename(tmpdir, finaldir) != 0) {
-        util_err("%s: cannot rename into place: %s", finaldir, strerror(errno));
+        if (errno == ENOTEMPTY || errno == EEXIST)
+            util_err("%s: already exists (a concurrent release took sequence %llu; run again)",
+                     finaldir, (unsigned long long)seq);
+        else
+            util_err("%s: cannot rename into place: %s", finaldir, strerror(errno));
         goto fail_tmp;
     }
     if (util_fsync_dir(outdir) != 0) goto out;

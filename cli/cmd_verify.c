@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ota_encode.h"
+#include "manifest.h"
 #include "util.h"
 
 #define BUNDLE_MAX ((size_t)UINT32_MAX)
@@ -16,6 +17,7 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: otasign verify DIR|STATEMENT --pub NAME.pub [--pub ...] [--bundle FILE]\n"
+        "       otasign verify --manifest FILE.json --pub NAME.pub --server-pub S.pub [...]\n"
         "                      [--app APP] [--board B] [--running N] [--max-size N]\n"
         "                      [--ticket FILE --server-pub S.pub --device ID --nonce HEX\n"
         "                       [--tier signed|mac --secret-file F --mac HEX|--mac-file F]]\n"
@@ -31,6 +33,11 @@ static void help(FILE *f)
         "                     section 5) with --server-pub, --device, --nonce (hex) and the\n"
         "                     options above; --tier mac checks the stock-firmware HMAC\n"
         "                     (--secret-file, --mac or --mac-file) instead of signatures\n"
+        "\n"
+        "  --manifest FILE    a JSON manifest as GET /manifest/<id> returns it: every\n"
+        "                     readable member must agree with the signed bytes, then the\n"
+        "                     whole decision runs on its statement, ticket (and mac);\n"
+        "                     --device, --nonce and --app default to the manifest's own\n"
         "\n"
         "Prints OK and the release, or the reason (e.g. \"bad signature (OTA_ERR_BAD_SIGNATURE)\").\n"
         "Exit status: 0 valid, 1 rejected or unreadable, 2 usage.\n");
@@ -49,7 +56,7 @@ int cmd_verify(int argc, char **argv)
     int npubs = 0, nspubs = 0;
     const char *bundle_opt = NULL, *app = NULL, *board = NULL, *running_s = NULL, *max_s = NULL,
                *ticket_f = NULL, *device = NULL, *nonce_s = NULL, *tier_s = NULL,
-               *secret_f = NULL, *mac_s = NULL, *mac_f = NULL;
+               *secret_f = NULL, *mac_s = NULL, *mac_f = NULL, *manifest_f = NULL;
     int help_flag = 0, npos = 0;
     const char *pos[1];
     util_opt opts[] = {
@@ -67,6 +74,7 @@ int cmd_verify(int argc, char **argv)
         { "--secret-file", OPT_STR, &secret_f, NULL },
         { "--mac", OPT_STR, &mac_s, NULL },
         { "--mac-file", OPT_STR, &mac_f, NULL },
+        { "--manifest", OPT_STR, &manifest_f, NULL },
     };
     int rc = EXIT_FAIL;
     char *stpath = NULL, *bpath = NULL;
@@ -82,12 +90,35 @@ int cmd_verify(int argc, char **argv)
     ota_statement st;
     ota_err e = OTA_ERR_ARG;
     const char *failed_file;
+    manifest_bin *man = NULL;
+    char app_from_manifest[OTA_NAME_MAX + 1];
 
     if (util_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos, &help_flag) != 0) {
         help(stderr);
         return EXIT_USAGE;
     }
     if (help_flag) { help(stdout); return EXIT_OK; }
+    if (manifest_f) {
+        if (npos != 0 || ticket_f) { util_err("--manifest replaces the statement and --ticket arguments"); return EXIT_USAGE; }
+        man = malloc(sizeof *man);
+        if (!man) { util_err("out of memory"); return EXIT_FAIL; }
+        if (manifest_load(man, manifest_f) != 0) { free(man); return EXIT_FAIL; }
+        ticket_f = manifest_f;
+        if (!device) { device = man->device; fprintf(stderr, "note: device id taken from the manifest (%s)\n", device); }
+        if (!nonce_s) { nonce_s = man->nonce_hex; fprintf(stderr, "note: nonce taken from the manifest (%s)\n", nonce_s); }
+        if (!app) {
+            ota_statement ms;
+            if (ota_statement_parse(&ms, man->statement, man->statement_len) == OTA_OK) {
+                memcpy(app_from_manifest, ms.app, ms.app_len);
+                app_from_manifest[ms.app_len] = 0;
+                app = app_from_manifest;
+                fprintf(stderr, "note: app taken from the manifest (%s)\n", app);
+            }
+        }
+        if (man->has_mac && !mac_s && !mac_f) { memcpy(mac, man->mac, OTA_MAC_SIZE); have_mac = 1; }
+        npos = 1;
+        pos[0] = NULL;
+    }
     if (npos != 1) { util_err("one statement file or release directory is required"); help(stderr); return EXIT_USAGE; }
     if (tier_s) {
         if (strcmp(tier_s, "signed") == 0) tier = OTA_TIER_SIGNED;
@@ -101,7 +132,7 @@ int cmd_verify(int argc, char **argv)
     if (ticket_f) {
         if (!device || !nonce_s || !app) { util_err("--ticket needs --device, --nonce and --app"); return EXIT_USAGE; }
         if (tier == OTA_TIER_SIGNED && nspubs == 0) { util_err("--ticket needs --server-pub"); return EXIT_USAGE; }
-        if (tier == OTA_TIER_MAC && (!secret_f || (!mac_s && !mac_f))) { util_err("--tier mac needs --secret-file and --mac or --mac-file"); return EXIT_USAGE; }
+        if (tier == OTA_TIER_MAC && (!secret_f || (!mac_s && !mac_f && !have_mac))) { util_err("--tier mac needs --secret-file and --mac or --mac-file"); return EXIT_USAGE; }
         if (ota_hex_decode(nonce, sizeof nonce, &nonce_len, nonce_s, strlen(nonce_s)) != OTA_OK) {
             util_err("--nonce '%s': not hex (at most %d bytes)", nonce_s, OTA_NONCE_MAX);
             return EXIT_USAGE;
@@ -116,7 +147,9 @@ int cmd_verify(int argc, char **argv)
         have_mac = 1;
     }
 
-    if (util_is_dir(pos[0])) {
+    if (man) {
+        stpath = strdup(manifest_f);
+    } else if (util_is_dir(pos[0])) {
         stpath = util_path(pos[0], "statement.bin");
         if (!bundle_opt) {
             bpath = util_path(pos[0], "bundle.js");
@@ -129,8 +162,18 @@ int cmd_verify(int argc, char **argv)
     if (!stpath || (bundle_opt && !bpath)) { util_err("out of memory"); goto out; }
 
     if (load_keys(keys, pubs, npubs) != 0 || load_keys(skeys, spubs, nspubs) != 0) goto out;
-    if (util_read_file(stpath, 1 << 20, &st_buf, &st_len) != 0) goto out;
-    if (ticket_f && util_read_file(ticket_f, 1 << 20, &tk_buf, &tk_len) != 0) goto out;
+    if (man) {
+        st_buf = malloc(man->statement_len + 1);
+        tk_buf = malloc(man->ticket_len + 1);
+        if (!st_buf || !tk_buf) { util_err("out of memory"); goto out; }
+        memcpy(st_buf, man->statement, man->statement_len);
+        st_len = man->statement_len;
+        memcpy(tk_buf, man->ticket, man->ticket_len);
+        tk_len = man->ticket_len;
+    } else {
+        if (util_read_file(stpath, 1 << 20, &st_buf, &st_len) != 0) goto out;
+        if (ticket_f && util_read_file(ticket_f, 1 << 20, &tk_buf, &tk_len) != 0) goto out;
+    }
     if (secret_f && util_read_file(secret_f, 4096, &secret, &secret_len) != 0) goto out;
     if (mac_f) {
         if (util_read_file(mac_f, 4096, &macbuf, &macbuf_len) != 0) goto out;
@@ -180,8 +223,19 @@ int cmd_verify(int argc, char **argv)
         e = ota_release_check_bundle(&st, sha, bundle_len);
     }
     if (e != OTA_OK) {
+        const char *why = ota_strerror(e);
+        char buf[128];
+        if (failed_file == bpath) {
+            if (e == OTA_ERR_TRUNCATED || e == OTA_ERR_TOO_LONG) {
+                snprintf(buf, sizeof buf, "%zu bytes, the statement says %lu", bundle_len,
+                         (unsigned long)st.size);
+                why = buf;
+            } else if (e == OTA_ERR_HASH_MISMATCH) {
+                why = "SHA-256 differs from the statement's";
+            }
+        }
         util_err("%s: FAIL: %s (%s)", ticket_f && failed_file == ticket_f ? "decision" : failed_file,
-                 ota_strerror(e), util_err_name(e));
+                 why, util_err_name(e));
         goto out;
     }
     char idhex[17], sha[65];
@@ -197,7 +251,7 @@ int cmd_verify(int argc, char **argv)
     rc = EXIT_OK;
 out:
     free(stpath); free(bpath);
-    free(st_buf); free(tk_buf); free(bundle); free(macbuf);
+    free(st_buf); free(tk_buf); free(bundle); free(macbuf); free(man);
     if (secret) { sodium_memzero(secret, secret_len); free(secret); }
     return rc;
 }

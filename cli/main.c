@@ -7,8 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
+#include "cmd_device.h"
 #include "jsmin.h"
 #include "util.h"
+
+/* `otasign device` lives in cli/cmd_device.c (the Espruino agent's
+ * provisioning, issue 7).  Weak, so otasign still links and says so while
+ * that file is not there. */
+#pragma weak cmd_device
 
 static const struct {
     const char *name;
@@ -22,6 +28,7 @@ static const struct {
     { "verify",  cmd_verify,  "verify a release (statement, bundle, ticket) like a device does" },
     { "inspect", cmd_inspect, "print every field of a statement, ticket or key file" },
     { "minify",  cmd_minify,  "minify and gate a script for Espruino" },
+    { "device",  cmd_device,  "register a device with otad and write its provisioning script" },
 };
 
 static void usage(FILE *f)
@@ -49,6 +56,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0) continue;
         util_cmd = commands[i].name;
+        if (!commands[i].fn) {
+            util_err("not built into this otasign");
+            return EXIT_FAIL;
+        }
         if (sodium_init() < 0) {
             util_err("cannot initialise libsodium");
             return EXIT_FAIL;

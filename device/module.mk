@@ -34,3 +34,6 @@ TEST_DEPS += $(BIN)/otadev
 
 # end-to-end: otadev against the real otad with releases from the real otasign
 TEST_SCRIPTS += tests/device/test_e2e.sh tests/device/test_powercut_e2e.sh tests/device/test_fleet.sh
+
+# the state machine built for Cortex-M4 (-Os) with its power-cut enumeration, on qemu
+TEST_SCRIPTS += device/test-m4.sh

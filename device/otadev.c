@@ -352,9 +352,12 @@ static int boot_and_run(ota_boot_info *out)
             report(st.event_seq, ota_state_name(st.state), det);
         }
         behaviour b = program_behaviour(out);
-        say("boot: running %s seq %llu (%u bytes, sha256 verified)%s%s", which,
-            (unsigned long long)out->seq, (unsigned)out->size, out->trial ? ", trial boot " : "",
-            out->trial ? (out->attempt == 1 ? "1" : out->attempt == 2 ? "2" : "3+") : "");
+        char tb[40] = "";
+        if (out->trial)
+            snprintf(tb, sizeof tb, ", trial boot %u of %u", out->attempt,
+                     o.max_attempts ? (unsigned)o.max_attempts : OTA_DEFAULT_MAX_ATTEMPTS);
+        say("boot: running %s seq %llu (%u bytes, sha256 verified)%s", which,
+            (unsigned long long)out->seq, (unsigned)out->size, tb);
         if (!out->trial)
             return 0;
         if (out->attempt == 1)

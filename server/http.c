@@ -243,6 +243,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
     if (!cn) return;
     *con_cls = NULL;
     cn->body.len = 0;
+    cn->body.failed = false;
     if (cn->body.cap > 65536) srv_buf_free(&cn->body);   /* don't keep big upload buffers */
     cn->too_big = false;
     atomic_fetch_sub(&g_srv.m.in_flight, 1);
@@ -335,6 +336,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         cn->req_ns = srv_now_ns();
         atomic_store(&cn->phase_ns, cn->req_ns);
         cn->body.len = 0;
+        cn->body.failed = false;
         cn->too_big = false;
         cn->has_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 ||
                        strcmp(method, "PUT") == 0;

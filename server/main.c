@@ -51,6 +51,8 @@ static void usage(FILE *f)
         "  --max-body BYTES        device request bodies, 413 above (default 4096)\n"
         "  --max-upload BYTES      admin uploads (default 16777216)\n"
         "  --poll-interval S       suggested poll interval, jittered +-10%% (default 3600)\n"
+        "  --bundle-mem-max BYTES  bundles up to this size are served from memory (one\n"
+        "                          send per response), larger ones with sendfile (default 1048576)\n"
         "  --quiet                 no per-request log lines\n"
         "  --help                  this text\n");
 }
@@ -104,8 +106,7 @@ static int parse_args(int argc, char **argv)
     c->max_body = 4096;
     c->max_admin_body = 16u << 20;
     c->poll_interval = 3600;
-    c->bundle_mem_max = getenv("OTAD_BUNDLE_MEM_MAX") ? strtoul(getenv("OTAD_BUNDLE_MEM_MAX"), NULL, 10)
-                                                      : 1u << 20;
+    c->bundle_mem_max = 1u << 20;
     bool listen = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -136,6 +137,14 @@ static int parse_args(int argc, char **argv)
         else if (strcmp(a, "--max-body") == 0) NUM(c->max_body, 64, 1u << 30);
         else if (strcmp(a, "--max-upload") == 0) NUM(c->max_admin_body, 1024, 1u << 30);
         else if (strcmp(a, "--poll-interval") == 0) NUM(c->poll_interval, 1, 86400 * 30);
+        else if (strcmp(a, "--bundle-mem-max") == 0) {
+            NEEDV();
+            if (parse_uint(v, 1u << 30, &n) != 0) {
+                fprintf(stderr, "otad: %s: expected a byte count up to %u\n", a, 1u << 30);
+                return 2;
+            }
+            c->bundle_mem_max = n;
+        }
         else if (strcmp(a, "--quiet") == 0) c->quiet = true;
         else { fprintf(stderr, "otad: unknown option '%s' (see --help)\n", a); return 2; }
 #undef NUM

@@ -231,13 +231,20 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
             return srv_reply(q, 416, r, sizeof body - 1);
         }
         if (pr > 0 && !(first == 0 && last == size - 1)) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/bundles/%s", g_srv.cfg.data_dir, sha);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0) return srv_reply_error(q, 500, "internal", "bundle file unreadable");
             uint64_t len = last - first + 1;
-            struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, (int64_t)first);
-            if (!r) { close(fd); return MHD_NO; }
+            struct MHD_Response *r;
+            if (rel->mem) {
+                /* The release (and its bytes) live as long as the process. */
+                r = MHD_create_response_from_buffer(len, rel->mem + first, MHD_RESPMEM_PERSISTENT);
+                if (!r) return MHD_NO;
+            } else {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/bundles/%s", g_srv.cfg.data_dir, sha);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0) return srv_reply_error(q, 500, "internal", "bundle file unreadable");
+                r = MHD_create_response_from_fd_at_offset64(len, fd, (int64_t)first);
+                if (!r) { close(fd); return MHD_NO; }
+            }
             char cr[96];
             snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
             MHD_add_response_header(r, "Content-Type", "application/javascript");

@@ -36,8 +36,13 @@ static int t_check(int cond, const char *file, int line, const char *fmt, ...)
 
 #define CHECK(cond) t_check(!!(cond), __FILE__, __LINE__, "%s", #cond)
 #define CHECKF(cond, ...) t_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define CHECK_EQ(a, b) t_check((long long)(a) == (long long)(b), __FILE__, __LINE__, \
-                               "%s == %s (%lld != %lld)", #a, #b, (long long)(a), (long long)(b))
+/* Each operand is evaluated exactly once (a call with side effects is safe). */
+static int t_check_eq(long long a, long long b, const char *file, int line,
+                      const char *sa, const char *sb)
+{
+    return t_check(a == b, file, line, "%s == %s (%lld != %lld)", sa, sb, a, b);
+}
+#define CHECK_EQ(a, b) t_check_eq((long long)(a), (long long)(b), __FILE__, __LINE__, #a, #b)
 #define CHECK_MEM(a, b, n) t_check(memcmp((a), (b), (n)) == 0, __FILE__, __LINE__, \
                                    "memcmp(%s, %s, %s) != 0", #a, #b, #n)
 

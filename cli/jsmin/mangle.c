@@ -224,22 +224,52 @@ void js_mangle(jp *p)
         if (p->scopes[f].flags & SF_NOMANGLE) continue;
         uint32_t b0 = pstart[f], b1 = pstart[f + 1], nb = 0;
         uint32_t s0 = symstart[f], s1 = symstart[f + 1];
-        /* Firmware before 2v14 hoists let/const/class to the function.  A
-         * block-level declaration of x in f then captures the references that
-         * f makes to an outer x.  Such a symbol takes the outer symbol's final
-         * name, so the capture (and the ES scoping) is the same in the output. */
+        /* Firmware before 2v14 hoists let/const/class to the function, so a
+         * block-level declaration of x in f is, there, the same variable as f's
+         * own x, as every other block-level x of f, and (when f has none) as
+         * the outer x that f's code refers to.  Such symbols share one name
+         * (the input gave them one name too): both scopings stay intact.
+         * mark: the symbol whose final name this one takes. */
+        uint32_t nlex = 0;
         for (uint32_t i = s0; i < s1; i++) {
             jsym *y = &p->syms[symlist[i]];
             y->mark = JS_NONE;
-            if (!(y->flags & SYF_LEXICAL) || y->scope == f) continue;
-            jtok *t = &p->toks[y->tok];
-            uint32_t o = JS_NONE;
-            for (uint32_t sc = p->scopes[f].parent; sc != JS_NONE && o == JS_NONE;
-                 sc = p->scopes[sc].parent)
-                if (p->scopes[sc].nsym) o = js_lookup(p, sc, p->src + t->start, t->len);
-            if (o == JS_NONE) continue;
-            for (uint32_t q = b0; q < b1; q++)
-                if (blocked[q] == o) { y->mark = o; break; }
+            if ((y->flags & SYF_LEXICAL) && y->scope != f) nlex++;
+        }
+        if (nlex) {
+            uint32_t lcap = 16;
+            while (lcap < 2 * nlex) lcap *= 2;
+            uint32_t *lt = calloc(lcap, sizeof *lt);
+            if (!lt) goto oom;
+            for (uint32_t i = s0; i < s1; i++) {
+                jsym *y = &p->syms[symlist[i]];
+                if (!(y->flags & SYF_LEXICAL) || y->scope == f) continue;
+                jtok *t = &p->toks[y->tok];
+                const uint8_t *nm = p->src + t->start;
+                uint32_t m = js_lookup(p, f, nm, t->len);
+                if (m != JS_NONE) { y->mark = m; continue; }
+                uint32_t o = JS_NONE;
+                for (uint32_t sc = p->scopes[f].parent; sc != JS_NONE && o == JS_NONE;
+                     sc = p->scopes[sc].parent)
+                    if (p->scopes[sc].nsym) o = js_lookup(p, sc, nm, t->len);
+                if (o != JS_NONE)
+                    for (uint32_t q = b0; q < b1; q++)
+                        if (blocked[q] == o) { y->mark = o; break; }
+                if (y->mark != JS_NONE) continue;
+                /* group with the first block-level symbol of the same name */
+                uint32_t h = y->hash & (lcap - 1);
+                for (;; h = (h + 1) & (lcap - 1)) {
+                    if (!lt[h]) { lt[h] = symlist[i] + 1; break; }
+                    jsym *l = &p->syms[lt[h] - 1];
+                    jtok *lt2 = &p->toks[l->tok];
+                    if (l->hash == y->hash && lt2->len == t->len &&
+                        memcmp(p->src + lt2->start, nm, t->len) == 0) {
+                        y->mark = lt[h] - 1;
+                        break;
+                    }
+                }
+            }
+            free(lt);
         }
         for (uint32_t i = b0; i < b1; i++) {
             uint32_t ix = final_index(p, blocked[i]);
@@ -250,10 +280,7 @@ void js_mangle(jp *p)
         uint32_t k = 0, bi = 0;
         for (uint32_t i = s0; i < s1; i++) {
             jsym *y = &p->syms[symlist[i]];
-            if (y->mark != JS_NONE) {          /* tied to an outer symbol (above) */
-                y->name = p->syms[y->mark].name;
-                continue;
-            }
+            if (y->mark != JS_NONE) continue;   /* shares a name (above) */
             for (;;) {
                 while (bi < nb && blocked[b0 + bi] < k) bi++;
                 if (bi < nb && blocked[b0 + bi] == k) { k++; continue; }
@@ -263,6 +290,10 @@ void js_mangle(jp *p)
                 break;
             }
             y->name = k++;
+        }
+        for (uint32_t i = s0; i < s1; i++) {
+            jsym *y = &p->syms[symlist[i]];
+            if (y->mark != JS_NONE) y->name = p->syms[y->mark].name;
         }
     }
     goto out;

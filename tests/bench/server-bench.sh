@@ -46,7 +46,7 @@ NONCE=00112233445566778899aabbccddeeff
 
 # ---- otad -----------------------------------------------------------------------
 OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$W/data" --listen 127.0.0.1:0 --port-file "$W/port" \
-    --release-pub "$W/rel.pub" --threads "$OT" --max-per-ip 4096 --max-connections 4000 \
+    --release-pub "$W/rel.pub" --threads "$OT" --max-per-ip 4096 --max-connections 4000 ${OTAD_ARGS:-} \
     >"$W/otad.out" 2>/dev/null &
 OTAD_PID=$!
 for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done

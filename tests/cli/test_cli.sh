@@ -92,6 +92,19 @@ if command -v setsid >/dev/null; then
   has "passphrase" "no-passphrase message"
 fi
 expect 0 "verify release of protected key" "$O" verify rp/penc-1 --pub enc.pub
+# The terminal prompt (a pseudo-terminal from script(1)): asked twice by keygen, once on use.
+if command -v script >/dev/null; then
+  tty_run() { local input="$1"; shift; printf "$input" | timeout 60 script -qec "$*" /dev/null; }
+  OUT=$(tty_run 'tty pass 1\ntty pass 1\n' "$O" keygen --out ttyk --passphrase 2>&1); rc=$?
+  [ $rc = 0 ] && ok || bad "keygen --passphrase on a tty: exit $rc: $OUT"
+  "$O" inspect ttyk.key | grep -q argon2id && ok || bad "tty key not protected"
+  OUT=$(tty_run 'one\ntwo\n' "$O" keygen --out ttyk2 --passphrase 2>&1); rc=$?
+  [ $rc = 1 ] && grep -q "differ" <<<"$OUT" && [ ! -e ttyk2.key ] && ok || bad "differing tty passphrases: exit $rc: $OUT"
+  OUT=$(tty_run 'tty pass 1\n' "$O" release app.js --key ttyk.key --app ptty --out rp 2>&1); rc=$?
+  [ $rc = 0 ] && ok || bad "release with tty passphrase: exit $rc: $OUT"
+  OUT=$(tty_run 'nope\n' "$O" release app.js --key ttyk.key --app ptty --out rp 2>&1); rc=$?
+  [ $rc = 1 ] && grep -q "wrong passphrase" <<<"$OUT" && ok || bad "wrong tty passphrase: exit $rc: $OUT"
+fi
 
 # ---- release round trip --------------------------------------------------------
 expect 0 "release" "$O" release app.js --key rel.key --app demo --board pico --label "first build" --out out

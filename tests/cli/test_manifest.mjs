@@ -5,7 +5,9 @@
 // node's crypto, build the manifest a server would send and validate it
 // against manifests/manifest.schema.json (with a small validator for the
 // subset of JSON Schema the file uses).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { createHash, createHmac } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +132,47 @@ const ex = fmt.match(/```json\n([\s\S]*?)```/);
 let exObj = null;
 try { exObj = JSON.parse(ex[1]); } catch { /* reported below */ }
 check(exObj && schema.required.every((k) => k in exObj), 'FORMAT.md example parses and has the required members');
+
+
+// ---- otasign verify --manifest: the readable copies must agree with the bytes ----
+{
+  let bin = process.env.OTA_BIN || join(root, 'build', 'bin');
+  if (!bin.startsWith('/')) bin = join(root, bin);
+  const tmp = mkdtempSync(join(tmpdir(), 'otasign-manifest-'));
+  const run = (m, extra = []) => {
+    const f = join(tmp, 'm.json');
+    writeFileSync(f, JSON.stringify(m));
+    const r = spawnSync(join(bin, 'otasign'), ['verify', '--manifest', f, '--pub', join(V, 'release.pub'),
+      '--server-pub', join(V, 'server.pub'), '--board', 'pico', '--running', '4', ...extra], { encoding: 'utf8' });
+    return { rc: r.status, out: (r.stdout || '') + (r.stderr || '') };
+  };
+  let r = run(manifest);
+  check(r.rc === 0 && /offer accepted/.test(r.out), 'otasign verify --manifest accepts the golden manifest: ' + r.out);
+  r = run(manifest, ['--device', 'dev-0001', '--nonce', 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf', '--app', 'demo', '--bundle', join(V, 'bundle.js')]);
+  check(r.rc === 0, 'with explicit device inputs and the bundle: ' + r.out);
+  r = run(manifest, ['--tier', 'mac', '--secret-file', join(V, 'device.secret')]);
+  check(r.rc === 0 && /MAC tier/.test(r.out), 'MAC tier through the manifest: ' + r.out);
+  r = run({ ...manifest, mac: '00'.repeat(32) }, ['--tier', 'mac', '--secret-file', join(V, 'device.secret')]);
+  check(r.rc === 1 && /OTA_ERR_BAD_MAC/.test(r.out), 'a wrong mac in the manifest: ' + r.out);
+  r = run(manifest, ['--nonce', 'ffa1a2a3a4a5a6a7a8a9aaabacadaeaf']);
+  check(r.rc === 1 && /OTA_ERR_STALE_NONCE/.test(r.out), 'another nonce: ' + r.out);
+  r = run(manifest, ['--running', '5']);
+  check(r.rc === 1 && /OTA_ERR_NOT_NEWER/.test(r.out), 'running the same sequence: ' + r.out);
+  for (const [k, v] of [['seq', 6], ['app', 'demo2'], ['board', 'esp32'], ['size', 70], ['label', 'other'],
+                        ['sha256', '00'.repeat(32)], ['key_id', '00'.repeat(8)], ['device', 'dev-0002'],
+                        ['nonce', 'a0'.repeat(16)], ['issued', 1], ['created', 2], ['url', '/bundle/' + 'ab'.repeat(32)]]) {
+    r = run({ ...manifest, [k]: v });
+    check(r.rc === 1 && new RegExp(k === 'url' ? 'url' : `"${k}"`).test(r.out), `a manifest whose ${k} disagrees with the bytes is refused: ` + r.out);
+  }
+  r = run({ ...manifest, url: 'https://cdn.example/ota/bundle/' + st.sha256 });
+  check(r.rc === 0, 'an absolute bundle url is fine: ' + r.out);
+  const t2 = Buffer.from(tkBytes); t2[160] ^= 1;
+  r = run({ ...manifest, ticket: t2.toString('base64') });
+  check(r.rc === 1 && /OTA_ERR_BAD_TICKET_SIG/.test(r.out), 'a tampered ticket in the manifest: ' + r.out);
+  r = run({ ...manifest, statement: 'not base64!' });
+  check(r.rc === 1 && /statement/.test(r.out), 'bad base64: ' + r.out);
+  rmSync(tmp, { recursive: true, force: true });
+}
 
 console.log(`test_manifest: ${pass} passed, ${fail} failed`);
 process.exit(fail ? 1 : 0);

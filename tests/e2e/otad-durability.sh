@@ -72,13 +72,17 @@ check "WAL checkpointed on clean exit" bash -c "[ ! -s '$D/otad.db-wal' ]"
 expect_eq "last-seen batch flushed at shutdown" 3 "$(sqlite3 "$D/otad.db" "SELECT count(*) FROM devices WHERE id LIKE 'seen-%' AND last_seen > 0")"
 check "integrity" test "$(sqlite3 "$D/otad.db" 'PRAGMA integrity_check')" = ok
 
-# ---- SIGTERM lets a download in flight finish ------------------------------------
-start_otad "$D" --quiet
+# ---- SIGTERM lets a download in flight finish (sendfile path) ---------------------
+start_otad "$D" --quiet --bundle-mem-max 0
 # ~200 KB of valid script (the CLI minifies and gates what it releases)
 head -c 150000 /dev/urandom | base64 -w 80 | awk '{ printf "var d%d=\"%s\";\n", NR, $0 }' >"$WORK/big.js"
 read -r SB BB < <(make_release big 1 "big" "$WORK/big.js")
 expect_eq "publish a 200 KB release" 201 "$(upload "$SB" "$BB")"
 HB=$(sha256sum "$BB" | cut -c1-64)
+expect_eq "sendfile path: Range" 206 "$(code GET /bundle/$HB -H 'Range: bytes=100-199')"
+expect_eq "sendfile path: Range bytes" "$(tail -c +101 "$BB" | head -c 100 | xxd -p)" "$(xxd -p "$WORK/body")"
+expect_eq "sendfile path: full" 200 "$(code GET /bundle/$HB)"
+check "sendfile path: bytes" cmp -s "$WORK/body" "$BB"
 curl -s --limit-rate 100k -o "$WORK/dl.js" "$BASE/bundle/$HB" &
 DL=$!
 sleep 0.5

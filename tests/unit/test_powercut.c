@@ -12,7 +12,9 @@
  *   - finish the interrupted job when simply carried on, ending in the state
  *     the rules say (new confirmed; or old confirmed + rolled_back).
  * A sample of cut points gets a second cut at every operation of the
- * recovery.  Reads are not cut points: they change nothing.
+ * recovery.  Reads are not cut points: they change nothing.  Then random
+ * walks: thousands of update steps (installs, trial boots, confirms,
+ * failing programs) with power cuts at random operations in between.
  */
 #include "../harness.h"
 #include "update_fixture.h"
@@ -293,6 +295,96 @@ static int build_start(world *w, const geom *g, int scenario, int cycles)
     return 1;
 }
 
+/* A random walk: many update cycles where each step (install from a random
+ * resume point, boot, confirm, a program that fails) may be cut at a random
+ * flash operation.  After every step: boot runs the exact bytes of the
+ * release it names, the confirmed sequence never goes down, NOR rules hold
+ * and the running program's slot is never written. */
+static uint32_t rw_size(uint64_t seq, uint32_t cap)
+{
+    return 1 + (uint32_t)((seq * 2654435761u) % cap);
+}
+
+static long random_walk(const geom *g, uint32_t seed, int steps)
+{
+    static uint8_t prog[4000];
+    emu e;
+    ota_dev dev;
+    ota_boot_info bi;
+    ota_status st;
+    long bad = 0, cuts = 0;
+    fx_setup(&e, &dev, g);
+    uint32_t cap = ota_slot_capacity(&dev, dev.layout.slot[0]);
+    if (ota_slot_capacity(&dev, dev.layout.slot[1]) < cap)
+        cap = ota_slot_capacity(&dev, dev.layout.slot[1]);
+    if (cap > sizeof prog)
+        cap = sizeof prog;
+    fx_program(prog, 200, 0);
+    if (fx_install(&dev, prog, 200, 0, OTA_INSTALL_GOLDEN, 0, 50, NULL) != OTA_OK)
+        return 1;
+    uint64_t next_seq = 1, confirmed_floor = 0;
+    for (int step = 0; step < steps; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = (seed >> 8) & 0xFFFF;
+        emu_power_on(&e);
+        e.violations = 0;
+        if (r % 3 == 0) {                      /* maybe cut within the next 40 ops */
+            e.ops = 0;
+            e.cut_at = (long)(r % 40);
+            e.tear = (int)(r % 3);
+        }
+        if (ota_status_read(&st, &dev) != OTA_OK) {
+            if (!e.dead) bad++;
+            continue;
+        }
+        if (st.state == OTA_STATE_TRIAL) {
+            if (ota_boot(&bi, &dev) == OTA_OK && bi.trial && (r & 8)) {
+                ota_confirm(&dev, &bi);        /* half of the trials prove themselves */
+            }
+        } else {
+            uint64_t seq = st.pending_seq ? st.pending_seq : next_seq++;
+            uint32_t n = rw_size(seq, cap);
+            fx_program(prog, n, seq);
+            ota_region keep = dev.layout.slot[st.active == 1 ? 1 : 0];
+            e.prot_off = keep.off;
+            e.prot_len = st.active == OTA_SLOT_NONE ? 0 : keep.len;
+            fx_install(&dev, prog, n, seq, 0, 0, 1 + r % 300, NULL);
+            e.prot_len = 0;
+        }
+        if (e.dead)
+            cuts++;
+        if (e.violations)
+            bad++;
+        /* power back on: the boot must give a verified, known program */
+        emu_power_on(&e);
+        if (ota_boot(&bi, &dev) != OTA_OK) {
+            bad++;
+            continue;
+        }
+        if (bi.which == OTA_RUN_GOLDEN) {
+            fx_program(prog, 200, 0);
+            if (!fx_runs(&e, &bi, prog, 200)) bad++;
+        } else {
+            uint32_t n = rw_size(bi.seq, cap);
+            fx_program(prog, n, bi.seq);
+            if (!fx_runs(&e, &bi, prog, n)) bad++;
+        }
+        if (ota_status_read(&st, &dev) != OTA_OK || st.active_seq < confirmed_floor)
+            bad++;
+        else
+            confirmed_floor = st.active_seq;
+        /* a trial boot that just ran: it confirms sometimes */
+        if (bi.trial && (r & 16))
+            ota_confirm(&dev, &bi);
+    }
+    if (!CHECKF(bad == 0, "%s: random walk seed %u: %ld bad steps", g->name, seed, bad))
+        return -1;
+    CHECKF(confirmed_floor > 10, "%s: random walk made progress (confirmed seq %llu)", g->name,
+           (unsigned long long)confirmed_floor);
+    emu_free(&e);
+    return cuts;
+}
+
 int main(void)
 {
     t_suite_name = "test_powercut";
@@ -331,6 +423,15 @@ int main(void)
             }
         }
     }
+    long walk_cuts = 0;
+    for (size_t gi = 0; gi < sizeof geoms / sizeof geoms[0]; gi++)
+        for (uint32_t seed = 1; seed <= 3; seed++) {
+            long c = random_walk(&geoms[gi], seed * 7919u, 1000);
+            if (c > 0)
+                walk_cuts += c;
+        }
+    printf("random walks: %zu x 1000 steps, %ld of them cut by a power failure\n",
+           3 * (sizeof geoms / sizeof geoms[0]), walk_cuts);
     CHECK(resumed > 0);
     CHECK_EQ(bad_cases, 0);
     printf("power-cut points: %ld (install %ld, trial+confirm %ld, revert %ld, first-install %ld)\n",
