@@ -62,7 +62,7 @@ cmp -s got.js rels/demo-2/bundle.js && ok || bad "served bundle differs from the
 out=$("$O" verify "${V[@]}" --device dev-8 --nonce $NONCE 2>&1); [ $? = 1 ] && grep -q OTA_ERR_WRONG_DEVICE <<<"$out" && ok || bad "other device: $out"
 out=$("$O" verify "${V[@]}" --device dev-7 --nonce ${NONCE/0f/ff} 2>&1); [ $? = 1 ] && grep -q OTA_ERR_STALE_NONCE <<<"$out" && ok || bad "other nonce: $out"
 out=$("$O" verify "${V[@]}" --device dev-7 --nonce $NONCE --running 2 2>&1); [ $? = 1 ] && grep -q OTA_ERR_NOT_NEWER <<<"$out" && ok || bad "running 2: $out"
-out=$("$O" verify "${V[@]}" --device dev-7 --nonce $NONCE --pub evil.pub 2>&1); [ $? = 1 ] && grep -q OTA_ERR_UNKNOWN_KEY <<<"$out" && ok || bad "untrusted release key: $out"
+out=$("$O" verify --manifest m.json --pub evil.pub --server-pub "$SERVER_PUB" --app demo --device dev-7 --nonce $NONCE 2>&1); [ $? = 1 ] && grep -q OTA_ERR_UNKNOWN_KEY <<<"$out" && ok || bad "untrusted release key: $out"
 out=$("$O" verify "${V[@]}" --device dev-7 --nonce $NONCE --bundle rels/demo-1/bundle.js 2>&1); rc=$?
 [ $rc = 1 ] && grep -qE "OTA_ERR_(HASH_MISMATCH|TRUNCATED|TOO_LONG)" <<<"$out" && ok || bad "other bundle: $out"
 # A second poll with a fresh nonce gets a fresh ticket for the same statement.

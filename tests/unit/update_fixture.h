@@ -10,15 +10,6 @@
 #include "ota_update.h"
 #include "ota_crypto.h"
 
-/* tests/harness.h's CHECK_EQ evaluates its arguments twice (once to
- * compare, once to print), which runs a state-changing call twice; these
- * tests use a single-evaluation form instead. */
-#undef CHECK_EQ
-#define CHECK_EQ(a, b) do {                                                        \
-        long long a_ = (long long)(a), b_ = (long long)(b);                        \
-        t_check(a_ == b_, __FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, a_, b_); \
-    } while (0)
-
 /* A test geometry: page sizes (0-terminated), alignment, erased value and
  * the layout over it, by page index ranges [first, last). */
 typedef struct geom {
