@@ -53,28 +53,75 @@ struct srv_conn {
 static pthread_mutex_t conn_mu = PTHREAD_MUTEX_INITIALIZER;
 static srv_conn *conn_head;
 
-/* ---- request log: one line per request, buffered, flushed each second ---- */
+/* ---- request log: one line per request, buffered, flushed each second ----
+ * Each thread appends to its own buffer (its own lock, almost never
+ * contended); the main loop writes every buffer out once a second; a
+ * thread whose buffer is full writes it itself. */
 
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char log_buf[65536];
-static size_t log_len;
+typedef struct log_tl {
+    struct log_tl *next;
+    pthread_mutex_t mu;
+    size_t len;
+    char buf[32768];
+} log_tl;
 
-static void log_flush_locked(void)
+static pthread_mutex_t log_list_mu = PTHREAD_MUTEX_INITIALIZER;
+static log_tl *log_list;
+static _Thread_local log_tl *log_mine;
+
+static void log_write_locked(log_tl *l)
 {
     size_t off = 0;
-    while (off < log_len) {
-        ssize_t w = write(STDERR_FILENO, log_buf + off, log_len - off);
+    while (off < l->len) {
+        ssize_t w = write(STDERR_FILENO, l->buf + off, l->len - off);
         if (w < 0) { if (errno == EINTR) continue; break; }
         off += (size_t)w;
     }
-    log_len = 0;
+    l->len = 0;
 }
 
 void srv_log_flush(void)
 {
-    pthread_mutex_lock(&log_mu);
-    log_flush_locked();
-    pthread_mutex_unlock(&log_mu);
+    pthread_mutex_lock(&log_list_mu);
+    for (log_tl *l = log_list; l; l = l->next) {
+        pthread_mutex_lock(&l->mu);
+        log_write_locked(l);
+        pthread_mutex_unlock(&l->mu);
+    }
+    pthread_mutex_unlock(&log_list_mu);
+}
+
+static void log_append(const char *line, size_t n)
+{
+    log_tl *l = log_mine;
+    if (!l) {
+        l = calloc(1, sizeof *l);
+        if (!l) return;
+        pthread_mutex_init(&l->mu, NULL);
+        pthread_mutex_lock(&log_list_mu);
+        l->next = log_list;
+        log_list = l;
+        pthread_mutex_unlock(&log_list_mu);
+        log_mine = l;
+    }
+    pthread_mutex_lock(&l->mu);
+    if (l->len + n > sizeof l->buf) log_write_locked(l);
+    memcpy(l->buf + l->len, line, n);
+    l->len += n;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void srv_log_free(void)
+{
+    srv_log_flush();
+    pthread_mutex_lock(&log_list_mu);
+    while (log_list) {
+        log_tl *l = log_list;
+        log_list = l->next;
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+    }
+    pthread_mutex_unlock(&log_list_mu);
 }
 
 static void log_request(srv_req *q)
@@ -101,11 +148,7 @@ static void log_request(srv_req *q)
     /* Control characters in the URL would forge log lines. */
     for (int i = 0; i < n - 1; i++)
         if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) line[i] = '?';
-    pthread_mutex_lock(&log_mu);
-    if (log_len + (size_t)n > sizeof log_buf) log_flush_locked();
-    memcpy(log_buf + log_len, line, (size_t)n);
-    log_len += (size_t)n;
-    pthread_mutex_unlock(&log_mu);
+    log_append(line, (size_t)n);
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -113,14 +156,14 @@ static void log_request(srv_req *q)
 enum MHD_Result srv_reply_shared(srv_req *q, unsigned status, struct MHD_Response *r, uint64_t len)
 {
     if (!r) {
-        atomic_fetch_add(&g_srv.m.status[5], 1);
+        SRV_ADD(status[5], 1);
         return MHD_NO;
     }
     q->status = status;
     q->reply_len = q->head ? 0 : len;
     enum MHD_Result ret = MHD_queue_response(q->c, status, r);
     unsigned cls = status / 100;
-    if (cls >= 1 && cls <= 5) atomic_fetch_add(&g_srv.m.status[cls], 1);
+    if (cls >= 1 && cls <= 5) SRV_ADD(status[cls], 1);
     log_request(q);
     return ret;
 }
@@ -171,7 +214,7 @@ enum MHD_Result srv_reply_error(srv_req *q, unsigned status, const char *code, c
     srv_buf_addstr(&b, ",\"message\":");
     srv_buf_json_str(&b, msg);
     srv_buf_addstr(&b, "}\n");
-    if (status >= 400 && status < 500) atomic_fetch_add(&g_srv.m.bad_requests, 1);
+    if (status >= 400 && status < 500) SRV_ADD(bad_requests, 1);
     if (b.failed) { srv_buf_free(&b); return MHD_NO; }
     enum MHD_Result r = srv_reply_json(q, status, b.data, b.len);
     srv_buf_free(&b);
@@ -216,8 +259,8 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
         conn_head = cn;
         pthread_mutex_unlock(&conn_mu);
         *socket_context = cn;
-        atomic_fetch_add(&g_srv.m.conns_accepted, 1);
-        atomic_fetch_add(&g_srv.m.conns_active, 1);
+        SRV_ADD(conns_accepted, 1);
+        SRV_ADD(conns_active, 1);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         srv_conn *cn = *socket_context;
         if (!cn) return;
@@ -231,7 +274,7 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
         srv_buf_free(&cn->body);
         free(cn);
         *socket_context = NULL;
-        atomic_fetch_sub(&g_srv.m.conns_active, 1);
+        SRV_SUB(conns_active, 1);
     }
 }
 
@@ -246,7 +289,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
     cn->body.failed = false;
     if (cn->body.cap > 65536) srv_buf_free(&cn->body);   /* don't keep big upload buffers */
     cn->too_big = false;
-    atomic_fetch_sub(&g_srv.m.in_flight, 1);
+    SRV_SUB(in_flight, 1);
     int busy = PH_BUSY;
     atomic_store(&cn->phase_ns, srv_now_ns());
     atomic_compare_exchange_strong(&cn->phase, &busy, PH_READING);
@@ -273,7 +316,7 @@ void srv_http_reap(void)
             (void)w;
             shutdown(cn->fd, SHUT_RDWR);
         }
-        atomic_fetch_add(&g_srv.m.conns_reaped, 1);
+        SRV_ADD(conns_reaped, 1);
     }
     pthread_mutex_unlock(&conn_mu);
 }
@@ -293,7 +336,7 @@ static enum MHD_Result route(srv_req *q)
     const char *url = q->url, *rest;
     bool get = strcmp(q->method, "GET") == 0 || q->head;
     bool post = strcmp(q->method, "POST") == 0;
-    atomic_fetch_add(&g_srv.m.requests, 1);
+    SRV_ADD(requests, 1);
     if (starts(url, "/manifest/", &rest)) {
         if (!get) return srv_reply_error(q, 405, "method", "use GET");
         return srv_route_manifest(q, rest);
@@ -346,7 +389,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         cn->body_deadline_ns = cn->req_ns + (int64_t)(admin ? g_srv.cfg.upload_timeout
                                                             : g_srv.cfg.request_timeout) * 1000000000LL;
         *con_cls = cn;
-        atomic_fetch_add(&g_srv.m.in_flight, 1);
+        SRV_ADD(in_flight, 1);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             char *end;
@@ -355,7 +398,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             if (errno || *end || n > cn->body.limit) {
                 q.conn = cn;
                 cn->too_big = true;
-                atomic_fetch_add(&g_srv.m.body_too_large, 1);
+                SRV_ADD(body_too_large, 1);
                 return srv_reply_error(&q, 413, "too_large", "request body over the limit");
             }
         }
@@ -369,7 +412,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (cn->too_big) return MHD_YES;   /* 413 already queued */
         if (!cn->has_body || srv_buf_add(&cn->body, upload_data, n) != 0) {
             cn->too_big = true;
-            atomic_fetch_add(&g_srv.m.body_too_large, 1);
+            SRV_ADD(body_too_large, 1);
             return srv_reply_error(&q, 413, "too_large",
                                    cn->has_body ? "request body over the limit"
                                                 : "this method takes no body");
@@ -456,7 +499,7 @@ void srv_http_stop(void)
     MHD_socket lfd = MHD_quiesce_daemon(g_srv.daemon);
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
     int64_t deadline = srv_now_ns() + (int64_t)(g_srv.cfg.request_timeout + 5) * 1000000000LL;
-    while (atomic_load(&g_srv.m.in_flight) > 0 && srv_now_ns() < deadline) {
+    while (SRV_SUM(in_flight) > 0 && srv_now_ns() < deadline) {
         struct timespec ts = { 0, 20 * 1000000L };
         nanosleep(&ts, NULL);
     }

@@ -186,6 +186,7 @@ int main(int argc, char **argv)
     if (rc) return 2;
     if (sodium_init() < 0) { fprintf(stderr, "otad: libsodium failed to initialise\n"); return 1; }
     g_srv.started = srv_now();
+    pthread_mutex_init(&g_srv.metrics_mu, NULL);
 
     /* Signals are taken by sigtimedwait in this thread only: block them
      * before any other thread exists. */
@@ -233,13 +234,18 @@ int main(int argc, char **argv)
     fprintf(stderr, "otad: shutting down\n");
     srv_http_stop();
     srv_seen_flush();
-    srv_log_flush();
+    srv_log_free();
     g_srv.store->ops->close(g_srv.store);
     srv_state_free();
     sodium_memzero(g_srv.server_sk, sizeof g_srv.server_sk);
     sodium_memzero(g_srv.secrets_key, sizeof g_srv.secrets_key);
     if (g_srv.admin_token) sodium_memzero(g_srv.admin_token, g_srv.admin_token_len);
     free(g_srv.admin_token);
+    while (g_srv.metrics) {
+        srv_metrics *m = g_srv.metrics;
+        g_srv.metrics = m->next;
+        free(m);
+    }
     fprintf(stderr, "otad: stopped\n");
     return 0;
 }

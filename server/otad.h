@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <microhttpd.h>
@@ -80,7 +81,11 @@ typedef struct srv_snapshot {
     size_t  n_rollouts_active;
 } srv_snapshot;
 
+/* Counters, one set per thread (no cache line shared between the HTTP
+ * threads on the hot path); /metrics sums them.  Each set has one writer,
+ * its thread; readers load with relaxed atomics. */
 typedef struct srv_metrics {
+    struct srv_metrics *next;           /* list of every thread's set */
     _Atomic uint64_t requests;
     _Atomic uint64_t status[6];         /* by class: [1]=1xx .. [5]=5xx */
     _Atomic uint64_t polls, polls_204, offers, offers_mac;
@@ -91,8 +96,22 @@ typedef struct srv_metrics {
     _Atomic uint64_t body_too_large, bad_requests;
     _Atomic uint64_t seen_flushes, seen_flushed, seen_dropped;
     _Atomic uint64_t rollouts_paused_auto;
-    _Atomic uint64_t in_flight;
-} srv_metrics;
+    _Atomic uint64_t in_flight;         /* gauges: inc and dec may be on different threads; */
+} srv_metrics;                          /* the sum (mod 2^64) is still right */
+
+extern _Thread_local srv_metrics *srv_tl_metrics;
+srv_metrics *srv_metrics_register(void);
+static inline srv_metrics *srv_m(void)
+{
+    return srv_tl_metrics ? srv_tl_metrics : srv_metrics_register();
+}
+#define SRV_ADD(f, n) do { srv_metrics *m_ = srv_m(); \
+        atomic_store_explicit(&m_->f, atomic_load_explicit(&m_->f, memory_order_relaxed) + \
+                              (uint64_t)(n), memory_order_relaxed); } while (0)
+#define SRV_SUB(f, n) SRV_ADD(f, -(uint64_t)(n))
+/* Sum of one counter over every thread; off = offsetof(srv_metrics, field). */
+uint64_t srv_metric_sum(size_t off);
+#define SRV_SUM(f) srv_metric_sum(offsetof(srv_metrics, f))
 
 typedef struct srv_server {
     srv_config cfg;
@@ -119,11 +138,18 @@ typedef struct srv_server {
     srv_map  secrets;                   /* device -> uint8_t[SRV_SECRET_SIZE] */
     srv_map  blocked;                   /* "device/app/seq" -> non-NULL: never offer again */
 
-    pthread_mutex_t seen_mu;
-    srv_map  seen;                      /* "device/app" -> srv_seen* (pending flush) */
+    /* "device/app" -> srv_seen* (pending flush), in shards so that polls on
+     * different threads rarely meet on one lock */
+#define SRV_SEEN_SHARDS 16
+    struct {
+        pthread_mutex_t mu;
+        srv_map map;
+        char pad[64];
+    } seen[SRV_SEEN_SHARDS];
 
     struct MHD_Response *resp_204;      /* shared: nothing to do */
-    srv_metrics m;
+    pthread_mutex_t metrics_mu;         /* guards the list head */
+    srv_metrics *metrics;               /* every thread's counters */
 } srv_server;
 
 extern srv_server g_srv;
@@ -191,6 +217,7 @@ int  srv_http_start(void);
 void srv_http_stop(void);
 void srv_http_reap(void);               /* close connections past their time limit */
 void srv_log_flush(void);
+void srv_log_free(void);                /* flush, then free the per-thread buffers */
 
 /* Queue a response and log the request.  Takes over r (destroys our ref). */
 enum MHD_Result srv_reply(srv_req *q, unsigned status, struct MHD_Response *r, uint64_t len);

@@ -542,9 +542,9 @@ static enum MHD_Result device_get(srv_req *q, const char *id)
 
 enum MHD_Result srv_route_admin(srv_req *q, const char *rest)
 {
-    atomic_fetch_add(&g_srv.m.admin_requests, 1);
+    SRV_ADD(admin_requests, 1);
     if (!srv_admin_authorized(srv_header(q, "Authorization"))) {
-        atomic_fetch_add(&g_srv.m.admin_denied, 1);
+        SRV_ADD(admin_denied, 1);
         struct MHD_Response *r;
         static const char body[] =
             "{\"error\":\"unauthorized\",\"message\":\"Authorization: Bearer <admin token> required\"}\n";

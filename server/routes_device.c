@@ -72,7 +72,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
         ota_hex_decode(nbytes, sizeof nbytes, &nlen, nonce, nl) != OTA_OK)
         return srv_reply_error(q, 400, "bad_nonce", "nonce: 32..64 hex characters (16..32 bytes)");
 
-    atomic_fetch_add(&g_srv.m.polls, 1);
+    SRV_ADD(polls, 1);
     int64_t now = srv_now();
     srv_seen_note(device, app, running, now);
 
@@ -80,7 +80,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     srv_rel *rel = srv_decide(g_srv.snap, device, app, running);
     pthread_rwlock_unlock(&g_srv.snap_lock);
     if (!rel) {
-        atomic_fetch_add(&g_srv.m.polls_204, 1);
+        SRV_ADD(polls_204, 1);
         return srv_reply_shared(q, 204, g_srv.resp_204, 0);
     }
 
@@ -113,7 +113,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
         ota_ticket_mac(mac, secret, sizeof secret, tk, sizeof tk);
         ota_hex_encode(machex, sizeof machex, mac, sizeof mac);
         sodium_memzero(secret, sizeof secret);
-        atomic_fetch_add(&g_srv.m.offers_mac, 1);
+        SRV_ADD(offers_mac, 1);
     }
     unsigned base = g_srv.cfg.poll_interval;
     unsigned span = base / 5;   /* +-10% */
@@ -139,7 +139,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     if (!r) { free(out); return MHD_NO; }
     MHD_add_response_header(r, "Content-Type", "application/json");
     MHD_add_response_header(r, "Cache-Control", "no-store");
-    atomic_fetch_add(&g_srv.m.offers, 1);
+    SRV_ADD(offers, 1);
     return srv_reply(q, 200, r, len);
 }
 
@@ -195,7 +195,7 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
     size_t sl = strlen(sha);
     if (sl != 64 || !srv_valid_hex(sha, 64, true))
         return srv_reply_error(q, 400, "bad_hash", "bundle: 64 lower-case hex characters (SHA-256)");
-    atomic_fetch_add(&g_srv.m.bundle_requests, 1);
+    SRV_ADD(bundle_requests, 1);
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     srv_rel *rel = g_srv.snap ? srv_map_get(&g_srv.snap->bundles, sha, 64) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
@@ -210,7 +210,7 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
         if (!r) return MHD_NO;
         MHD_add_response_header(r, "ETag", etag);
         MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
-        atomic_fetch_add(&g_srv.m.bundle_304, 1);
+        SRV_ADD(bundle_304, 1);
         return srv_reply(q, 304, r, 0);
     }
     const char *range = srv_header(q, "Range");
@@ -254,15 +254,15 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
             MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
             if (!q->head) {
                 atomic_fetch_add(&rel->served_pending, len);
-                atomic_fetch_add(&g_srv.m.bundle_bytes, len);
+                SRV_ADD(bundle_bytes, len);
             }
-            atomic_fetch_add(&g_srv.m.bundle_206, 1);
+            SRV_ADD(bundle_206, 1);
             return srv_reply(q, 206, r, len);
         }
     }
     if (!q->head) {
         atomic_fetch_add(&rel->served_pending, size);
-        atomic_fetch_add(&g_srv.m.bundle_bytes, size);
+        SRV_ADD(bundle_bytes, size);
     }
     return srv_reply_shared(q, 200, rel->full, size);
 }
@@ -275,7 +275,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     if (!srv_device_id_ok(device, dl))
         return srv_reply_error(q, 400, "bad_device",
                                "device id: 1..32 characters of [A-Za-z0-9._:-], first a letter or digit");
-    atomic_fetch_add(&g_srv.m.reports, 1);
+    SRV_ADD(reports, 1);
     /* MAC tier: a device with a secret signs its reports, so nobody can
      * forge failures to stall a rollout:
      * X-OTA-MAC = hex HMAC-SHA256(secret, "OTAR" || body bytes). */
@@ -292,7 +292,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         sodium_memzero(secret, sizeof secret);
         if (!mh || strlen(mh) != 64 || ota_hex_decode(got, sizeof got, &gl, mh, 64) != OTA_OK ||
             ota_ct_memcmp(want, got, 32) != 0) {
-            atomic_fetch_add(&g_srv.m.reports_failed, 1);
+            SRV_ADD(reports_failed, 1);
             return srv_reply_error(q, 401, "bad_mac",
                                    "this device reports with X-OTA-MAC: hex HMAC-SHA256(secret, \"OTAR\" || body)");
         }
@@ -300,7 +300,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     cJSON *j = cJSON_ParseWithLength(q->body, q->body_len);
     if (!j || !cJSON_IsObject(j)) {
         cJSON_Delete(j);
-        atomic_fetch_add(&g_srv.m.reports_failed, 1);
+        SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 400, "bad_json", "body: a JSON object {app, seq, state, detail}");
     }
     srv_report r;
@@ -322,7 +322,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         err = "detail: a string of at most 256 bytes";
     if (err) {
         cJSON_Delete(j);
-        atomic_fetch_add(&g_srv.m.reports_failed, 1);
+        SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 400, "bad_report", err);
     }
     snprintf(r.device, sizeof r.device, "%s", device);
@@ -335,7 +335,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
 
     srv_release_counts counts;
     if (g_srv.store->ops->report(g_srv.store, &r, &counts) != 0) {
-        atomic_fetch_add(&g_srv.m.reports_failed, 1);
+        SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 503, "store", "report not stored; retry");
     }
     /* Durable from here on: the reply below acknowledges it. */
@@ -368,41 +368,40 @@ enum MHD_Result srv_route_healthz(srv_req *q)
 
 enum MHD_Result srv_route_metrics(srv_req *q)
 {
-    srv_metrics *m = &g_srv.m;
     srv_buf b = {0};
 #define C(name, help, v) srv_buf_printf(&b, "# HELP otad_" name " " help "\n# TYPE otad_" name \
                                             " counter\notad_" name " %llu\n", (unsigned long long)(v))
 #define G(name, help, v) srv_buf_printf(&b, "# HELP otad_" name " " help "\n# TYPE otad_" name \
                                             " gauge\notad_" name " %llu\n", (unsigned long long)(v))
-    C("requests_total", "HTTP requests routed.", atomic_load(&m->requests));
+    C("requests_total", "HTTP requests routed.", SRV_SUM(requests));
     srv_buf_addstr(&b, "# HELP otad_responses_total HTTP responses by status class.\n"
                        "# TYPE otad_responses_total counter\n");
     for (int i = 1; i <= 5; i++)
         srv_buf_printf(&b, "otad_responses_total{class=\"%dxx\"} %llu\n", i,
-                       (unsigned long long)atomic_load(&m->status[i]));
-    C("polls_total", "Manifest polls answered.", atomic_load(&m->polls));
-    C("polls_nothing_total", "Polls answered 204 (nothing to do).", atomic_load(&m->polls_204));
-    C("offers_total", "Offers made (one ticket signed each).", atomic_load(&m->offers));
-    C("offers_mac_total", "Offers carrying a device MAC.", atomic_load(&m->offers_mac));
-    C("bundle_requests_total", "Bundle requests.", atomic_load(&m->bundle_requests));
-    C("bundle_bytes_total", "Bundle bytes queued for sending.", atomic_load(&m->bundle_bytes));
-    C("bundle_not_modified_total", "Bundle requests answered 304.", atomic_load(&m->bundle_304));
-    C("bundle_partial_total", "Bundle requests answered 206.", atomic_load(&m->bundle_206));
-    C("reports_total", "Device reports received.", atomic_load(&m->reports));
-    C("reports_refused_total", "Device reports refused or not stored.", atomic_load(&m->reports_failed));
-    C("admin_requests_total", "Admin API requests.", atomic_load(&m->admin_requests));
-    C("admin_denied_total", "Admin API requests without a valid token.", atomic_load(&m->admin_denied));
-    C("connections_accepted_total", "TCP connections accepted.", atomic_load(&m->conns_accepted));
-    G("connections_active", "TCP connections open.", atomic_load(&m->conns_active));
+                       (unsigned long long)srv_metric_sum(offsetof(srv_metrics, status) + (size_t)i * sizeof(uint64_t)));
+    C("polls_total", "Manifest polls answered.", SRV_SUM(polls));
+    C("polls_nothing_total", "Polls answered 204 (nothing to do).", SRV_SUM(polls_204));
+    C("offers_total", "Offers made (one ticket signed each).", SRV_SUM(offers));
+    C("offers_mac_total", "Offers carrying a device MAC.", SRV_SUM(offers_mac));
+    C("bundle_requests_total", "Bundle requests.", SRV_SUM(bundle_requests));
+    C("bundle_bytes_total", "Bundle bytes queued for sending.", SRV_SUM(bundle_bytes));
+    C("bundle_not_modified_total", "Bundle requests answered 304.", SRV_SUM(bundle_304));
+    C("bundle_partial_total", "Bundle requests answered 206.", SRV_SUM(bundle_206));
+    C("reports_total", "Device reports received.", SRV_SUM(reports));
+    C("reports_refused_total", "Device reports refused or not stored.", SRV_SUM(reports_failed));
+    C("admin_requests_total", "Admin API requests.", SRV_SUM(admin_requests));
+    C("admin_denied_total", "Admin API requests without a valid token.", SRV_SUM(admin_denied));
+    C("connections_accepted_total", "TCP connections accepted.", SRV_SUM(conns_accepted));
+    G("connections_active", "TCP connections open.", SRV_SUM(conns_active));
     C("connections_timed_out_total", "Connections closed for sending a request too slowly.",
-      atomic_load(&m->conns_reaped));
-    C("bodies_too_large_total", "Requests refused with 413.", atomic_load(&m->body_too_large));
-    C("seen_flushes_total", "Batched last-seen writes.", atomic_load(&m->seen_flushes));
-    C("seen_flushed_total", "Last-seen entries written.", atomic_load(&m->seen_flushed));
-    C("seen_dropped_total", "Last-seen entries dropped (batch full).", atomic_load(&m->seen_dropped));
+      SRV_SUM(conns_reaped));
+    C("bodies_too_large_total", "Requests refused with 413.", SRV_SUM(body_too_large));
+    C("seen_flushes_total", "Batched last-seen writes.", SRV_SUM(seen_flushes));
+    C("seen_flushed_total", "Last-seen entries written.", SRV_SUM(seen_flushed));
+    C("seen_dropped_total", "Last-seen entries dropped (batch full).", SRV_SUM(seen_dropped));
     C("rollouts_auto_paused_total", "Rollouts paused by their error threshold.",
-      atomic_load(&m->rollouts_paused_auto));
-    G("requests_in_flight", "Requests being handled.", atomic_load(&m->in_flight));
+      SRV_SUM(rollouts_paused_auto));
+    G("requests_in_flight", "Requests being handled.", SRV_SUM(in_flight));
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     size_t rels = g_srv.snap ? g_srv.snap->rels.count : 0;
     size_t active = g_srv.snap ? g_srv.snap->n_rollouts_active : 0;

@@ -285,23 +285,27 @@ void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t wh
 {
     char key[80];
     int n = snprintf(key, sizeof key, "%s/%s", device, app);
-    pthread_mutex_lock(&g_srv.seen_mu);
-    srv_seen *e = srv_map_get(&g_srv.seen, key, (size_t)n);
+    uint64_t h = srv_hash_bytes(key, (size_t)n);
+    /* The shard comes from the high bits; the map uses the low ones. */
+    unsigned sh = (unsigned)(h >> 60) % SRV_SEEN_SHARDS;
+    pthread_mutex_lock(&g_srv.seen[sh].mu);
+    srv_map *m = &g_srv.seen[sh].map;
+    srv_seen *e = m->count ? srv_map_get(m, key, (size_t)n) : NULL;
     if (e) {
         e->seq = seq;
         e->when = when;
-    } else if (g_srv.seen.count < SEEN_MAX && (e = malloc(sizeof *e)) != NULL) {
+    } else if (m->count < SEEN_MAX / SRV_SEEN_SHARDS && (e = malloc(sizeof *e)) != NULL) {
         snprintf(e->device, sizeof e->device, "%s", device);
         snprintf(e->app, sizeof e->app, "%s", app);
         e->seq = seq;
         e->when = when;
         bool failed = false;
-        srv_map_put(&g_srv.seen, key, (size_t)n, e, &failed);
-        if (failed) { free(e); atomic_fetch_add(&g_srv.m.seen_dropped, 1); }
+        srv_map_put(m, key, (size_t)n, e, &failed);
+        if (failed) { free(e); SRV_ADD(seen_dropped, 1); }
     } else {
-        atomic_fetch_add(&g_srv.m.seen_dropped, 1);
+        SRV_ADD(seen_dropped, 1);
     }
-    pthread_mutex_unlock(&g_srv.seen_mu);
+    pthread_mutex_unlock(&g_srv.seen[sh].mu);
 }
 
 typedef struct seen_vec { srv_seen *v; size_t n; } seen_vec;
@@ -311,6 +315,12 @@ static void seen_collect(const char *k, void *v, void *arg)
     (void)k;
     seen_vec *sv = arg;
     sv->v[sv->n++] = *(srv_seen *)v;
+    free(v);
+}
+
+static void free_seen(const char *k, void *v, void *arg)
+{
+    (void)k; (void)arg;
     free(v);
 }
 
@@ -325,23 +335,26 @@ static void served_flush(const char *k, void *v, void *arg)
 
 void srv_seen_flush(void)
 {
-    srv_map m;
-    pthread_mutex_lock(&g_srv.seen_mu);
-    m = g_srv.seen;
-    memset(&g_srv.seen, 0, sizeof g_srv.seen);
-    pthread_mutex_unlock(&g_srv.seen_mu);
-    if (m.count) {
-        seen_vec sv = { malloc(m.count * sizeof(srv_seen)), 0 };
-        if (sv.v) {
-            srv_map_each(&m, seen_collect, &sv);
-            if (g_srv.store->ops->seen_flush(g_srv.store, sv.v, sv.n) == 0) {
-                atomic_fetch_add(&g_srv.m.seen_flushes, 1);
-                atomic_fetch_add(&g_srv.m.seen_flushed, sv.n);
-            }
-            free(sv.v);
-        }
+    srv_map maps[SRV_SEEN_SHARDS];
+    size_t total = 0;
+    for (int i = 0; i < SRV_SEEN_SHARDS; i++) {
+        pthread_mutex_lock(&g_srv.seen[i].mu);
+        maps[i] = g_srv.seen[i].map;
+        memset(&g_srv.seen[i].map, 0, sizeof g_srv.seen[i].map);
+        pthread_mutex_unlock(&g_srv.seen[i].mu);
+        total += maps[i].count;
     }
-    srv_map_free(&m);
+    seen_vec sv = { total ? malloc(total * sizeof(srv_seen)) : NULL, 0 };
+    for (int i = 0; i < SRV_SEEN_SHARDS; i++) {
+        if (sv.v) srv_map_each(&maps[i], seen_collect, &sv);
+        else srv_map_each(&maps[i], free_seen, NULL);
+        srv_map_free(&maps[i]);
+    }
+    if (sv.v && sv.n && g_srv.store->ops->seen_flush(g_srv.store, sv.v, sv.n) == 0) {
+        SRV_ADD(seen_flushes, 1);
+        SRV_ADD(seen_flushed, sv.n);
+    }
+    free(sv.v);
     pthread_mutex_lock(&g_srv.admin_mu);
     srv_map_each(&g_srv.rels_all, served_flush, NULL);
     pthread_mutex_unlock(&g_srv.admin_mu);
@@ -413,7 +426,7 @@ void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_c
                  "%lld rejected, %lld failed) > %.0f%%",
                  (long long)bad, (long long)outcomes, (long long)c->by_state[4],
                  (long long)c->by_state[5], (long long)c->by_state[6], ro.error_threshold * 100);
-        atomic_fetch_add(&g_srv.m.rollouts_paused_auto, 1);
+        SRV_ADD(rollouts_paused_auto, 1);
         fprintf(stderr, "otad: rollout %lld (%s seq %llu) paused: %s\n", (long long)ro.id, app,
                 (unsigned long long)seq, ro.reason);
         change = true;
@@ -469,7 +482,7 @@ int srv_state_init(void)
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&g_srv.admin_mu, NULL);
     pthread_mutex_init(&g_srv.dev_mu, NULL);
-    pthread_mutex_init(&g_srv.seen_mu, NULL);
+    for (int i = 0; i < SRV_SEEN_SHARDS; i++) pthread_mutex_init(&g_srv.seen[i].mu, NULL);
     if (g_srv.store->ops->device_secrets(g_srv.store, secret_cb, NULL) != 0) return -1;
     if (g_srv.store->ops->blocked_list(g_srv.store, blocked_cb, NULL) != 0) return -1;
     pthread_mutex_lock(&g_srv.admin_mu);
@@ -503,6 +516,8 @@ void srv_state_free(void)
     srv_map_each(&g_srv.secrets, free_value, NULL);
     srv_map_free(&g_srv.secrets);
     srv_map_free(&g_srv.blocked);
-    srv_map_each(&g_srv.seen, free_value, NULL);
-    srv_map_free(&g_srv.seen);
+    for (int i = 0; i < SRV_SEEN_SHARDS; i++) {
+        srv_map_each(&g_srv.seen[i].map, free_value, NULL);
+        srv_map_free(&g_srv.seen[i].map);
+    }
 }

@@ -112,6 +112,7 @@ typedef struct jp {
 
     uint32_t scope;         /* current scope */
     int in_gen, in_async, in_func;
+    int strict;             /* inside strict code ("use strict", class bodies) */
     int depth;
     int uesc_seen;          /* some identifier has a \u escape: no mangling */
     int track;              /* record declarations and references (mangle or gate) */

@@ -1025,6 +1025,13 @@ static void parse_binding(jp *p, int kind)
     p->depth--;
 }
 
+/* Does the current token start a "use strict" directive? */
+static int use_strict(jp *p)
+{
+    jtok *t = TK(p);
+    return t->type == T_STR && t->len == 12 && memcmp(p->src + t->start + 1, "use strict", 10) == 0;
+}
+
 /* Parameters and body of a function whose scope is current; ends on '}'. */
 static void parse_fn_rest(jp *p, int is_async, int is_gen)
 {
@@ -1047,10 +1054,13 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
     advance(p, 0);
     if (!is_p(p, '{')) unexpected(p);
     advance(p, 1);
+    int ss = p->strict;
+    if (use_strict(p)) p->strict = 1;
     while (!is_p(p, '}')) {
         if (TK(p)->type == T_EOF) unexpected(p);
         parse_statement(p);
     }
+    p->strict = ss;
     p->in_async = sa; p->in_gen = sg; p->in_func = sf;
 }
 
@@ -1065,7 +1075,9 @@ static void parse_function(jp *p, int decl, int is_async)
     else if (decl) unexpected(p);
     uint32_t outer = p->scope;
     if (decl) {
-        if (p->scopes[outer].kind == S_BLOCK || p->scopes[outer].kind == S_CATCH) declare_var(p, name);
+        int in_block = p->scopes[outer].kind == S_BLOCK || p->scopes[outer].kind == S_CATCH;
+        if (in_block && !p->strict) declare_var(p, name);   /* Annex B: also a var */
+        else if (in_block) declare_lex(p, name, B_LET);      /* strict: block scoped */
         else js_declare(p, outer, name);
     }
     uint32_t f = new_scope(p, S_FUNC);
@@ -1098,6 +1110,8 @@ static void parse_class(jp *p, int decl)
     }
     if (!is_p(p, '{')) unexpected(p);
     advance(p, 0);
+    int ss = p->strict;
+    p->strict = 1;
     while (!is_p(p, '}')) {
         if (TK(p)->type == T_EOF) unexpected(p);
         if (is_p(p, ';')) { TK(p)->flags |= TF_TERM; advance(p, 0); continue; }
@@ -1146,6 +1160,7 @@ static void parse_class(jp *p, int decl)
             semicolon(p);
         }
     }
+    p->strict = ss;
     p->scope = outer;
     advance(p, decl ? 1 : 0);
     p->depth--;
@@ -1453,5 +1468,6 @@ void js_parse(jp *p)
     p->scope = JS_NONE;
     new_scope(p, S_PROGRAM);
     advance(p, 1);
+    if (use_strict(p)) p->strict = 1;
     while (TK(p)->type != T_EOF) parse_statement(p);
 }

@@ -231,7 +231,7 @@ function offer(m, p) {
   var why = decide(m), s = m.s, d, f, seq;
   if (why) {
     // the sequence as the server stated it; a forged offer only costs a report
-    report("rejected", m.seq | 0, why);
+    report("rejected", m.seq > 0 ? Math.floor(m.seq) : 0, why);
     return later(interval(p));
   }
   seq = u64(s, 80);

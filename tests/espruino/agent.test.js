@@ -250,6 +250,33 @@ test('ten updates of 16 KB programs (the default --max) in a row fit the 48 KB S
   b.powerCut();
 });
 
+test('the confirmed program is found corrupted at boot: golden program, failed report, reinstalled', async () => {
+  const b = await onV1();
+  b.powerCut();
+  const f = b.files.get('ota.a1');
+  f[3] ^= 0x01;                              // a bit flips in flash
+  stub.reports = [];
+  b.powerOn();
+  await until(has('failed', 1, 'no valid program'), 5000);
+  await until(has('confirmed', 1), 8000, 'v1 installed again');
+  await until(() => app(b) === 'v1', 3000);
+  b.powerCut();
+});
+
+test('no room in Storage for the candidate: rejected (bundle too big), v1 keeps running', async () => {
+  const b = await onV1();
+  b.powerCut();
+  b.storage.write('junk', 'j', 0, b.storage.getFree() - 6000);   // leave about 6 KB
+  b.powerOn();
+  stub.reports = [];
+  stub.release(2, APP('v2') + '//' + 'k'.repeat(9000));
+  stub.target = 2;
+  await until(has('rejected', 2, 'bundle too big'), 6000);
+  await until(() => app(b) === 'v1', 3000);
+  eq(b.storage.read('ota.a2'), undefined);
+  b.powerCut();
+});
+
 test('a lower sequence is not newer: rejected', async () => {
   const b = await onV1();
   stub.reports = [];

@@ -275,6 +275,8 @@ test('resume after a dropped download: Range request, then confirmed', async () 
   ok(!/Range/i.test(gets[0]) && /\r\nRange: bytes=[1-9]\d*-/.test(gets[1]), 'second one resumes: ' + gets[1]);
   const d = await deviceReleases('dev-rs');
   eq(d.reports.filter((r) => r.seq === 2 && r.state === 'downloading').length, 1, 'one download');
+  console.log('# response bytes held in RAM at once with otad (its manifest or one piece): at most ' + b.heapPeak);
+  ok(b.heapPeak <= 2048, 'held ' + b.heapPeak);
   b.powerCut();
 });
 

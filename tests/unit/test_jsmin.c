@@ -156,6 +156,21 @@ static void test_mangle(void)
     /* sibling blocks do not share a name (let acts like var before 2v14) */
     expect_out("function f() { { let a = 1; g(a) } { let b = 2; g(b) } }", 1,
                "function f(){{let e=1;g(e)}{let t=2;g(t)}}");
+    /* ... but where the input itself gives one name to a block-level let and
+     * the function's var, or to let in several blocks, or to the outer name
+     * the function uses, the output keeps them sharing one name: the same
+     * variables then both with block scoping and with let-as-var */
+    expect_out("function f(){ var t = 1; { let t = 2; g(t) } return t }", 1,
+               "function f(){var e=1;{let e=2;g(e)}return e}");
+    expect_out("function w(h){ return function(){ if (a) { const h = 1; g(h) } return h } }", 1,
+               "function w(e){return function(){if(a){const e=1;g(e)}return e}}");
+    expect_out("function f(){ { let a = 1; g(a) } { let a = 2; g(a) } { let b = 3; g(b) } }", 1,
+               "function f(){{let e=1;g(e)}{let e=2;g(e)}{let t=3;g(t)}}");
+    /* strict code: a function declared in a block is block scoped */
+    expect_out("function F(){ \"use strict\"; { function g(){ return 1 } h(g) } }", 1,
+               "function F(){\"use strict\";{function e(){return 1}h(e)}}");
+    expect_out("function F(){ { function g(){ return 1 } } return g }", 1,
+               "function F(){{function e(){return 1}}return e}");
     /* arrows: parameters (with the cover grammar) and bodies */
     expect_out("function f(k) { return [1].map((x, y) => x + y + k) }", 1,
                "function f(e){return[1].map((t,n)=>t+n+e)}");
