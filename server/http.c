@@ -469,42 +469,64 @@ int srv_http_start(void)
     MHD_add_response_header(g_srv.resp_204, "X-Poll-Interval", poll);
     MHD_add_response_header(g_srv.resp_204, "Cache-Control", "no-store");
 
-    g_srv.daemon = MHD_start_daemon(
-        flags, (uint16_t)g_srv.cfg.port, NULL, NULL, handler, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)g_srv.cfg.threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)g_srv.cfg.idle_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)g_srv.cfg.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)g_srv.cfg.max_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-        MHD_OPTION_END);
-    if (!g_srv.daemon) {
-        fprintf(stderr, "otad: cannot listen on %s:%u: %s\n", g_srv.cfg.listen_host,
-                g_srv.cfg.port, strerror(errno));
-        return -1;
+    /* Either one daemon with a pool of threads sharing one listening socket,
+     * or (--reuseport) one single-threaded daemon per thread, each with its
+     * own SO_REUSEPORT socket on the same port: the kernel then spreads new
+     * connections, and no two threads wake for the same accept. */
+    unsigned n = g_srv.cfg.reuseport ? g_srv.cfg.threads : 1;
+    if (n > SRV_MAX_DAEMONS) n = SRV_MAX_DAEMONS;
+    for (unsigned i = 0; i < n; i++) {
+        if (i == 1) {
+            /* Later listeners join the port the first one got. */
+            if (ss.ss_family == AF_INET) s4->sin_port = htons((uint16_t)g_srv.bound_port);
+            else s6->sin6_port = htons((uint16_t)g_srv.bound_port);
+        }
+        unsigned pool = g_srv.cfg.reuseport ? 1 : g_srv.cfg.threads;
+        unsigned maxc = g_srv.cfg.max_connections / n ? g_srv.cfg.max_connections / n : 1;
+        struct MHD_Daemon *d = MHD_start_daemon(
+            flags, (uint16_t)(i == 0 ? g_srv.cfg.port : g_srv.bound_port), NULL, NULL, handler, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)(g_srv.cfg.reuseport ? 1 : 0),
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(pool > 1 ? pool : 0),
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)g_srv.cfg.idle_timeout,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)maxc,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)g_srv.cfg.max_per_ip,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+            MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+            MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+            MHD_OPTION_END);
+        if (!d) {
+            fprintf(stderr, "otad: cannot listen on %s:%u: %s\n", g_srv.cfg.listen_host,
+                    i == 0 ? g_srv.cfg.port : g_srv.bound_port, strerror(errno));
+            srv_http_stop();
+            return -1;
+        }
+        g_srv.daemons[g_srv.n_daemons++] = d;
+        if (i == 0) {
+            const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+            g_srv.bound_port = di ? di->port : g_srv.cfg.port;
+        }
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(g_srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
-    g_srv.bound_port = di ? di->port : g_srv.cfg.port;
     return 0;
 }
 
 void srv_http_stop(void)
 {
-    if (!g_srv.daemon) return;
+    if (g_srv.n_daemons == 0) return;
     /* Stop accepting; requests in flight finish (bounded by the request
-     * timeout), then the daemon stops and closes idle connections. */
-    MHD_socket lfd = MHD_quiesce_daemon(g_srv.daemon);
-    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+     * timeout), then the daemons stop and close idle connections. */
+    for (unsigned i = 0; i < g_srv.n_daemons; i++) {
+        MHD_socket lfd = MHD_quiesce_daemon(g_srv.daemons[i]);
+        if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    }
     int64_t deadline = srv_now_ns() + (int64_t)(g_srv.cfg.request_timeout + 5) * 1000000000LL;
     while (SRV_SUM(in_flight) > 0 && srv_now_ns() < deadline) {
         struct timespec ts = { 0, 20 * 1000000L };
         nanosleep(&ts, NULL);
     }
-    MHD_stop_daemon(g_srv.daemon);
-    g_srv.daemon = NULL;
+    for (unsigned i = 0; i < g_srv.n_daemons; i++) MHD_stop_daemon(g_srv.daemons[i]);
+    g_srv.n_daemons = 0;
     if (g_srv.resp_204) MHD_destroy_response(g_srv.resp_204);
     g_srv.resp_204 = NULL;
 }

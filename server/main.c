@@ -146,6 +146,8 @@ static int parse_args(int argc, char **argv)
             c->bundle_mem_max = n;
         }
         else if (strcmp(a, "--quiet") == 0) c->quiet = true;
+        else if (strcmp(a, "--reuseport") == 0) c->reuseport = true;
+        else if (strcmp(a, "--no-reuseport") == 0) c->reuseport = false;
         else { fprintf(stderr, "otad: unknown option '%s' (see --help)\n", a); return 2; }
 #undef NUM
 #undef NEEDV

@@ -48,6 +48,7 @@ typedef struct srv_config {
     unsigned poll_interval;     /* suggested seconds between polls (jittered +-10%) */
     size_t   bundle_mem_max;    /* bundles up to this size are served from memory */
     bool     quiet;             /* no request log lines */
+    bool     reuseport;         /* one SO_REUSEPORT listener per thread */
 } srv_config;
 
 /* A published release, kept for the whole life of the process (releases are
@@ -116,7 +117,9 @@ uint64_t srv_metric_sum(size_t off);
 typedef struct srv_server {
     srv_config cfg;
     srv_store *store;
-    struct MHD_Daemon *daemon;
+#define SRV_MAX_DAEMONS 64
+    struct MHD_Daemon *daemons[SRV_MAX_DAEMONS]; /* one, or one per thread (--reuseport) */
+    unsigned n_daemons;
     unsigned bound_port;
     int64_t  started;
 
