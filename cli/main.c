@@ -11,11 +11,6 @@
 #include "jsmin.h"
 #include "util.h"
 
-/* `otasign device` lives in cli/cmd_device.c (the Espruino agent's
- * provisioning, issue 7).  Weak, so otasign still links and says so while
- * that file is not there. */
-#pragma weak cmd_device
-
 static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -56,10 +51,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0) continue;
         util_cmd = commands[i].name;
-        if (!commands[i].fn) {
-            util_err("not built into this otasign");
-            return EXIT_FAIL;
-        }
         if (sodium_init() < 0) {
             util_err("cannot initialise libsodium");
             return EXIT_FAIL;

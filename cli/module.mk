@@ -4,11 +4,8 @@
 
 CLI_SRCS := $(wildcard cli/*.c) $(wildcard cli/jsmin/*.c)
 CLI_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS))
-CLI_LIBS := $(shell pkg-config --libs libsodium libcjson 2>/dev/null || echo -lsodium -lcjson)
-# `otasign device` (cli/cmd_device.c, issue 7) talks to otad's admin API.
-ifneq ($(wildcard cli/cmd_device.c),)
-CLI_LIBS += $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
-endif
+# `otasign device` (cli/cmd_device.c) talks to otad's admin API with libcurl.
+CLI_LIBS := $(shell pkg-config --libs libsodium libcjson libcurl 2>/dev/null || echo -lsodium -lcjson -lcurl)
 
 $(BIN)/otasign: $(CLI_OBJS) $(BUILD)/lib/libotacommon.a
 	@mkdir -p $(@D)
