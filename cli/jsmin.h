@@ -29,18 +29,31 @@ void jsmin_opts_default(jsmin_opts *o);
  * text is not a firmware version the gate table knows. */
 int jsmin_parse_target(const char *s, int *target);
 
-/* Minify and gate one script.  The script is always parsed in full (ES2020
- * script goal, sloppy mode) when minify or gate is on; with minify off the
- * output is the input bytes unchanged.  Whitespace mode keeps every literal's
- * bytes and keeps a newline at each automatic-semicolon-insertion point.  `filename` is used in diagnostics only; every
- * diagnostic goes to `diag` as "file:line:col: error|warning: text".
+/* Minify and gate one script.
+ *  - With minify or gate on, the script is parsed in full (ES2020 script goal,
+ *    sloppy mode, Annex B HTML-like comments, private class members accepted);
+ *    a syntax error is reported as file:line:col and nothing is output.
+ *  - minify: comments and white space go; every token keeps its exact bytes
+ *    (strings, numbers, regexes, templates, parentheses); a newline is kept at
+ *    every automatic-semicolon-insertion point that had a line break (Espruino
+ *    inserts no semicolons); a ';' ending a statement goes before '}' and at
+ *    the end.  mangle: names declared inside functions get short names (never
+ *    in a function that uses eval or with, nor its enclosing functions; never
+ *    globals, properties or labels; a \u-escaped identifier anywhere turns
+ *    mangling off for the file).  The output is deterministic.
+ *  - gate (see jsmin_opts.gate): every finding is reported, then 1 is returned
+ *    when gate == 1 and any construct is unsupported by o->target.
+ * `filename` is used in diagnostics only; every diagnostic goes to `diag`
+ * (may be NULL) as "file:line:col: error|warning: text".
  * On success returns 0 and sets *out (malloc'd, caller frees) and *out_len;
  * returns 1 on a syntax error or a gate error (nothing in *out),
- * -1 when out of memory.  *warnings (may be NULL) gets the warning count. */
+ * -1 when out of memory.  *warnings (may be NULL) gets the warning count.
+ * Inputs above 1 GiB are refused (1). */
 int jsmin_run(const char *filename, const uint8_t *src, size_t len, const jsmin_opts *o,
               uint8_t **out, size_t *out_len, int *warnings, FILE *diag);
 
-/* `otasign minify IN [-o OUT] [--no-mangle] [--target V]` (cli/cmd_minify.c). */
+/* `otasign minify IN [-o OUT] [--no-mangle] [--no-minify] [--target V]
+ *  [--gate | --gate-warn]` (cli/cmd_minify.c); the gate is off unless asked. */
 int cmd_minify(int argc, char **argv);
 
 #endif

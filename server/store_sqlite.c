@@ -369,7 +369,9 @@ static int sq_seen_flush(srv_store *base, const srv_seen *v, size_t n)
                 "ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen, ?2)");
     a = prep(s, "INSERT INTO device_apps(device,app,seq,last_seen) VALUES(?1,?2,?3,?4) "
                 "ON CONFLICT(device,app) DO UPDATE SET seq=?3, last_seen=?4 "
-                "WHERE last_seen <= ?4");
+                /* A batched poll must not undo a newer report; within one
+                 * second (our resolution) the higher sequence wins. */
+                "WHERE last_seen < ?4 OR (last_seen = ?4 AND seq <= ?3)");
     if (!d || !a) goto rollback;
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_text(d, 1, v[i].device, -1, SQLITE_STATIC);

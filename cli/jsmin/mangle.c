@@ -173,6 +173,7 @@ void js_mangle(jp *p)
     /* free names: (function, outer symbol) for every function a reference
      * crosses on its way to the declaration */
     for (uint32_t i = 0; i < p->nsym; i++) p->syms[i].mark = JS_NONE;
+    uint64_t pair_limit = 16ull * p->nref + (1u << 22);
     for (uint32_t r = 0; r < p->nref; r++) {
         jref *rf = &p->refs[r];
         if (rf->scope == JS_NONE) continue;
@@ -183,6 +184,9 @@ void js_mangle(jp *p)
         if (f == d || p->syms[sym].mark == f) continue;
         p->syms[sym].mark = f;
         for (; f != d && f != 0 && f != JS_NONE; f = fparent[f]) {
+            /* pathological nesting (thousands of distinct names used hundreds
+             * of functions deep): give up, keeping every name */
+            if (npairs > pair_limit) goto oom;
             if (npairs == cappairs) {
                 uint32_t nc = cappairs ? cappairs * 2 : 1024;
                 pair *np = realloc(pairs, nc * sizeof *np);
@@ -298,7 +302,8 @@ void js_mangle(jp *p)
     }
     goto out;
 oom:
-    /* without memory, keep every name: the output stays correct */
+    /* without memory (or past the limit above), keep every name: the output
+     * stays correct */
     for (uint32_t i = 0; i < p->nsym; i++) p->syms[i].name = JS_NONE;
 out:
     free(fparent); free(fchild); free(fnext); free(symstart); free(symlist);

@@ -1461,7 +1461,7 @@ void js_parse(jp *p)
     uint32_t want = (uint32_t)(p->len / 5) + 256;
     p->toks = js_grow(p, p->toks, &p->captok, sizeof(jtok), want);
     uint32_t hc = 1024;
-    while (hc < p->len / 12) hc *= 2;
+    while (hc < p->len / 32) hc *= 2;
     p->htab = calloc((size_t)hc * 2, sizeof *p->htab);
     if (!p->htab) { p->oom = 1; longjmp(p->jb, 1); }
     p->hcap = hc;

@@ -54,7 +54,7 @@ start_otad() {
     local data="$1"; shift
     rm -f "$WORK/port"
     OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$data" --listen 127.0.0.1:0 \
-        --port-file "$WORK/port" --release-pub "$WORK/rel.pub" "$@" \
+        --port-file "$WORK/port" --release-pub "$WORK/rel.pub" ${OTAD_EXTRA_ARGS:-} "$@" \
         >>"$WORK/otad.out" 2>>"$WORK/otad.err" &
     OTAD_PID=$!
     local i

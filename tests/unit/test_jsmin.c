@@ -437,6 +437,20 @@ static void test_bad_input(void)
         done(&r);
         free(s);
     }
+    /* thousands of distinct globals used 900 functions deep: mangling gives up
+     * (bounded memory and time), the output keeps every name */
+    {
+        size_t cap = 1 << 20, n = 0;
+        char *s = malloc(cap);
+        for (int i = 0; i < 900; i++) n += (size_t)sprintf(s + n, "function f%d(a%d){", i, i);
+        for (int i = 0; i < 8000; i++) n += (size_t)sprintf(s + n, "g%d;", i);
+        for (int i = 0; i < 900; i++) s[n++] = '}';
+        res r;
+        run(&r, s, n, 1, 0, 0);
+        CHECK(r.rc == 0 && r.out && memcmp(r.out, "function f0(a0){function f1(a1){", 32) == 0);
+        done(&r);
+        free(s);
+    }
     /* a 10 MB file */
     {
         const char *chunk = "function f(alpha, beta) { // c\n  var s = 'x' + alpha / 2 / beta;\n"
