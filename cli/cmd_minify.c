@@ -83,21 +83,6 @@ fail:
     return -1;
 }
 
-static int write_stdout(const uint8_t *b, size_t n)
-{
-    while (n) {
-        ssize_t w = write(1, b, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            util_err("stdout: write failed: %s", strerror(errno));
-            return -1;
-        }
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int cmd_minify(int argc, char **argv)
 {
     const char *outp = NULL, *target_s = NULL, *pos[2];
@@ -148,28 +133,7 @@ int cmd_minify(int argc, char **argv)
         util_err("%s: not minified (errors above)", pos[0]);
         goto done;
     }
-    if (!outp || strcmp(outp, "-") == 0) {
-        if (write_stdout(out, out_len) != 0) goto done;
-    } else {
-        struct stat sb;
-        if (stat(outp, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-            /* a device or pipe (/dev/null, /dev/stdout): write into it; renaming a
-             * temp file over it would replace the device node */
-            int fd = open(outp, O_WRONLY | O_CLOEXEC);
-            if (fd < 0) { util_err("%s: cannot open: %s", outp, strerror(errno)); goto done; }
-            int wr = 0;
-            for (size_t off = 0; off < out_len && wr == 0;) {
-                ssize_t w = write(fd, out + off, out_len - off);
-                if (w < 0 && errno == EINTR) continue;
-                if (w < 0) { util_err("%s: write failed: %s", outp, strerror(errno)); wr = -1; }
-                else off += (size_t)w;
-            }
-            close(fd);
-            if (wr) goto done;
-        } else if (util_write_atomic(outp, out, out_len, 0644, 1) != 0) {
-            goto done;
-        }
-    }
+    if (util_write_output(outp, out, out_len, 0644) != 0) goto done;
     rc = EXIT_OK;
 done:
     free(src);

@@ -212,11 +212,39 @@ static char *dir_of(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
+int util_write_output(const char *path, const void *data, size_t len, int mode)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        if (write_all(1, data, len) == 0) return 0;
+        util_err("stdout: write failed: %s", strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        /* A device or pipe (/dev/null, a FIFO): write into it.  Renaming a temp
+         * file over it would replace the device node. */
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) { util_err("%s: cannot open: %s", path, strerror(errno)); return -1; }
+        int rc = write_all(fd, data, len);
+        if (rc != 0) util_err("%s: write failed: %s", path, strerror(errno));
+        if (close(fd) != 0 && rc == 0) { util_err("%s: close failed: %s", path, strerror(errno)); rc = -1; }
+        return rc;
+    }
+    return util_write_atomic(path, data, len, mode, 1);
+}
+
 int util_write_atomic(const char *path, const void *data, size_t len, int mode, int overwrite)
 {
     int rc = -1;
     char *dir = NULL;
     char tmp[PATH_MAX];
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* Never rename over a directory, device, pipe or symlink: only regular
+         * files are replaced atomically. */
+        util_err("%s: exists and is not a regular file", path);
+        return -1;
+    }
     int n = snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) { util_err("%s: path too long", path); return -1; }
     unlink(tmp); /* a leftover of an earlier crash of a process with our pid */

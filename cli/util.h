@@ -62,6 +62,11 @@ int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
  * file is never replaced: EEXIST is reported), then fsync the directory.
  * Test hook: OTASIGN_TEST_CRASH=before-rename exits the process (status 99)
  * after the temp file is complete and before the rename. */
+/* Write an output the user named: "-" or NULL is stdout; an existing device
+ * or pipe (/dev/null, a FIFO) is written in place; anything else goes through
+ * util_write_atomic (overwriting).  0 ok, -1 with the error printed. */
+int util_write_output(const char *path, const void *data, size_t len, int mode);
+
 int util_write_atomic(const char *path, const void *data, size_t len, int mode, int overwrite);
 
 /* Create and write a file inside a directory being built (no rename):

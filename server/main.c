@@ -53,6 +53,8 @@ static void usage(FILE *f)
         "  --poll-interval S       suggested poll interval, jittered +-10%% (default 3600)\n"
         "  --bundle-mem-max BYTES  bundles up to this size are served from memory (one\n"
         "                          send per response), larger ones with sendfile (default 1048576)\n"
+        "  --reuseport             one SO_REUSEPORT listener per thread instead of one shared\n"
+        "                          socket (connection limits then apply per listener)\n"
         "  --quiet                 no per-request log lines\n"
         "  --help                  this text\n");
 }
