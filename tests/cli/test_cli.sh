@@ -315,5 +315,24 @@ has "nope.js" "names the script"
 expect 1 "inspect garbage" "$O" inspect app.js
 expect 1 "inspect missing" "$O" inspect nope.bin
 
+# ---- outputs that are not regular files ----------------------------------------
+# A device or pipe is written in place (never replaced by a rename); a directory
+# or symlink in the way of an atomic write is refused.
+mkdir -p dirkey.key
+expect 1 "keygen onto a directory" "$O" keygen --out dirkey --force
+has "not a regular file" "names the problem"
+[ -d dirkey.key ] && ok || bad "directory in the way was replaced"
+ln -s elsewhere linked.key
+expect 1 "keygen onto a symlink" "$O" keygen --out linked --force
+[ -L linked.key ] && ok || bad "symlink in the way was replaced"
+expect 0 "minify into /dev/null" "$O" minify app.js -o /dev/null
+[ -c /dev/null ] && ok || bad "/dev/null is no longer a device"
+mkfifo pipe.out
+( cat pipe.out > fifo.txt ) & reader=$!
+expect 0 "minify into a fifo" "$O" minify app.js -o pipe.out
+wait $reader
+[ -p pipe.out ] && ok || bad "fifo was replaced"
+grep -q "setInterval" fifo.txt && ok || bad "nothing came through the fifo"
+
 echo "test_cli: $pass passed, $fail failed"
 [ $fail = 0 ]
