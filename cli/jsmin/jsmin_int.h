@@ -65,7 +65,14 @@ typedef struct jtok {
     uint32_t aux;          /* symbol or reference index, JS_NONE */
 } jtok;
 
-enum { S_PROGRAM, S_FUNC, S_BLOCK, S_CATCH };
+/* S_BODY: the body of a function whose parameter list has expressions
+ * (defaults, computed keys) that reference names.  ECMA-262 gives such a body
+ * its own var scope: the parameter scope (the S_FUNC) holds the parameters and
+ * is what the defaults see; the body's var/function declarations live in the
+ * S_BODY child (fn = the function), except names that are also parameters,
+ * which stay one symbol with the parameter (the body's var starts with the
+ * parameter's value, so both must keep one name). */
+enum { S_PROGRAM, S_FUNC, S_BLOCK, S_CATCH, S_BODY };
 #define SF_NOMANGLE 1u     /* function scope: keep every name (eval/with/...) */
 
 typedef struct jscope {

@@ -222,6 +222,27 @@ static size_t scan_number(jp *p, size_t i, uint16_t *fl)
         j = scan_digits(s, i + 2, n, C_HEX);
         if (j == i + 2) js_fail(p, i, "invalid number");
         if (j < n && s[j] == 'n') j++;
+    } else if (s[i] == '0' && i + 1 < n && ((cls[s[i + 1]] & C_DIG) || s[i + 1] == '_')) {
+        /* 0 then digits: LegacyOctalIntegerLiteral (all digits 0-7) takes no
+         * fraction, exponent or 'n', so in 00.x the '.' is member access (and
+         * needs no space); NonOctalDecimalIntegerLiteral (an 8 or 9: 08, 09)
+         * is decimal and takes a fraction and an exponent, not 'n'. */
+        int octal = 1;
+        j = i + 1;
+        while (j < n && (cls[s[j]] & C_DIG)) { if (s[j] >= '8') octal = 0; j++; }
+        if (j < n && s[j] == '_') js_fail(p, j, "numeric separator in a legacy octal-like number");
+        if (!octal) {
+            int digits = 1;
+            if (j < n && s[j] == '.') { digits = 0; j = scan_digits(s, j + 1, n, C_DIG); }
+            if (j < n && (s[j] | 32) == 'e') {
+                size_t k = j + 1;
+                if (k < n && (s[k] == '+' || s[k] == '-')) k++;
+                if (k >= n || !(cls[s[k]] & C_DIG)) js_fail(p, i, "invalid number");
+                j = scan_digits(s, k, n, C_DIG);
+                digits = 0;
+            }
+            if (digits) *fl |= TF_DIGITS;
+        }
     } else {
         int digits = 1;
         if (s[i] != '.') j = scan_digits(s, i, n, C_DIG);
@@ -292,7 +313,9 @@ static size_t scan_regex(jp *p, size_t i, int strict, uint16_t *fl)
         j++;
     }
     while (j < n && (cls[s[j]] & C_IDP)) j++;
-    if (j < n && (s[j] == '\\' || s[j] >= 0x80)) {
+    /* flags are IdentifierPart characters; white space and the line
+     * terminators LS/PS (U+2028/9) end them */
+    if (j < n && (s[j] == '\\' || (s[j] >= 0x80 && !uni_space(s, j, n)))) {
         if (strict) js_fail(p, j, "invalid regular expression flags");
         return 0;
     }

@@ -12,7 +12,12 @@
  *    blocks must not share a name;
  *  - a new name never equals the final name of anything referenced from inside
  *    the function that is declared outside it (free names), and is never a
- *    reserved word.
+ *    reserved word;
+ *  - references in parameter defaults resolve in the parameter scope (the
+ *    S_FUNC), never to the body's own var scope (S_BODY, see jsmin_int.h); the
+ *    outer names they reference are free names of the function, so the body's
+ *    new names avoid them too;
+ *  - a declared `arguments` keeps its name.
  * Functions are named top-down, so outer final names are known.  Within a
  * function, symbols are sorted by use count: the most used get 1-char names.
  */
@@ -72,6 +77,15 @@ static const char *const reserved_words[] = {
 static int is_eval(jp *p, const jtok *t)
 {
     return t->len == 4 && memcmp(p->src + t->start, "eval", 4) == 0;
+}
+
+/* A declared `arguments` keeps its name: in a function, `var arguments` (and
+ * a body var of that name beside parameter expressions) starts out as the
+ * arguments object, which a new name would not. */
+static int is_arguments(jp *p, const jsym *y)
+{
+    const jtok *t = &p->toks[y->tok];
+    return t->len == 9 && memcmp(p->src + t->start, "arguments", 9) == 0;
 }
 
 static void nomangle_up(jp *p, uint32_t s)
@@ -136,7 +150,7 @@ void js_mangle(jp *p)
     if (!p->o->mangle || p->uesc_seen) return;
     uint32_t ns = p->nscope;
     uint32_t *fparent = NULL, *fchild = NULL, *fnext = NULL, *symstart = NULL, *symlist = NULL;
-    uint32_t *pstart = NULL, *blocked = NULL, *stack = NULL;
+    uint32_t *pstart = NULL, *blocked = NULL, *stack = NULL, *fbody = NULL;
     pair *pairs = NULL;
     uint32_t npairs = 0, cappairs = 0;
 
@@ -147,9 +161,13 @@ void js_mangle(jp *p)
     symlist = malloc((p->nsym + 1) * sizeof *symlist);
     pstart = calloc(ns + 1, sizeof *pstart);
     stack = malloc(ns * sizeof *stack);
-    if (!fparent || !fchild || !fnext || !symstart || !symlist || !pstart || !stack) goto oom;
+    fbody = malloc(ns * sizeof *fbody);
+    if (!fparent || !fchild || !fnext || !symstart || !symlist || !pstart || !stack || !fbody)
+        goto oom;
 
-    for (uint32_t s = 0; s < ns; s++) { fchild[s] = JS_NONE; fnext[s] = JS_NONE; }
+    for (uint32_t s = 0; s < ns; s++) { fchild[s] = JS_NONE; fnext[s] = JS_NONE; fbody[s] = JS_NONE; }
+    for (uint32_t s = 0; s < ns; s++)
+        if (p->scopes[s].kind == S_BODY) fbody[p->scopes[s].fn] = s;
     for (uint32_t s = ns; s-- > 1;) {
         if (p->scopes[s].kind != S_FUNC) continue;
         uint32_t par = p->scopes[p->scopes[s].parent].fn;
@@ -238,7 +256,7 @@ void js_mangle(jp *p)
         for (uint32_t i = s0; i < s1; i++) {
             jsym *y = &p->syms[symlist[i]];
             y->mark = JS_NONE;
-            if ((y->flags & SYF_LEXICAL) && y->scope != f) nlex++;
+            if ((y->flags & SYF_LEXICAL) && y->scope != f && y->scope != fbody[f]) nlex++;
         }
         if (nlex) {
             uint32_t lcap = 16;
@@ -247,10 +265,11 @@ void js_mangle(jp *p)
             if (!lt) goto oom;
             for (uint32_t i = s0; i < s1; i++) {
                 jsym *y = &p->syms[symlist[i]];
-                if (!(y->flags & SYF_LEXICAL) || y->scope == f) continue;
+                if (!(y->flags & SYF_LEXICAL) || y->scope == f || y->scope == fbody[f]) continue;
                 jtok *t = &p->toks[y->tok];
                 const uint8_t *nm = p->src + t->start;
                 uint32_t m = js_lookup(p, f, nm, t->len);
+                if (m == JS_NONE && fbody[f] != JS_NONE) m = js_lookup(p, fbody[f], nm, t->len);
                 if (m != JS_NONE) { y->mark = m; continue; }
                 uint32_t o = JS_NONE;
                 for (uint32_t sc = p->scopes[f].parent; sc != JS_NONE && o == JS_NONE;
@@ -285,6 +304,7 @@ void js_mangle(jp *p)
         for (uint32_t i = s0; i < s1; i++) {
             jsym *y = &p->syms[symlist[i]];
             if (y->mark != JS_NONE) continue;   /* shares a name (above) */
+            if (is_arguments(p, y)) continue;   /* keeps its name */
             for (;;) {
                 while (bi < nb && blocked[b0 + bi] < k) bi++;
                 if (bi < nb && blocked[b0 + bi] == k) { k++; continue; }
@@ -307,5 +327,5 @@ oom:
     for (uint32_t i = 0; i < p->nsym; i++) p->syms[i].name = JS_NONE;
 out:
     free(fparent); free(fchild); free(fnext); free(symstart); free(symlist);
-    free(pstart); free(blocked); free(stack); free(pairs);
+    free(pstart); free(blocked); free(stack); free(pairs); free(fbody);
 }

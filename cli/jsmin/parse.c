@@ -225,16 +225,27 @@ static void push_cand(jp *p, uint32_t tok)
     p->cand[p->ncand++] = tok;
 }
 
-/* var (and Annex B function-in-block) declarations go to the function. */
+/* var (and function, Annex B function-in-block) declarations go to the
+ * function's var scope: the function itself, or its S_BODY when it has one
+ * (then a name that is also a parameter is the parameter's symbol). */
 static void declare_var(jp *p, uint32_t tok)
 {
-    uint32_t fn = p->scopes[p->scope].fn;
+    uint32_t fn = p->scopes[p->scope].fn, s = p->scope;
     jtok *t = &p->toks[tok];
-    for (uint32_t s = p->scope; s != fn; s = p->scopes[s].parent)
+    for (; s != fn && p->scopes[s].kind != S_BODY; s = p->scopes[s].parent)
         if (p->scopes[s].kind == S_CATCH &&
             js_lookup(p, s, p->src + t->start, t->len) != JS_NONE)
             p->scopes[fn].flags |= SF_NOMANGLE;   /* var e inside catch(e): keep names */
-    js_declare(p, fn, tok);
+    if (s != fn && p->track && js_lookup(p, fn, p->src + t->start, t->len) != JS_NONE) s = fn;
+    js_declare(p, s, tok);
+}
+
+/* After a parameter list whose references start at rs: give the body its own
+ * var scope (S_BODY, current on return) when the list referenced any name. */
+static void body_scope(jp *p, uint32_t rs)
+{
+    for (uint32_t r = rs; r < p->nref; r++)
+        if (p->refs[r].scope != JS_NONE) { new_scope(p, S_BODY); return; }
 }
 
 /* let/const (B_LET), parameters and catch bindings: in the current scope. */
@@ -390,6 +401,7 @@ static void make_arrow(jp *p, uint32_t cs, uint32_t rs, uint32_t ss, int is_asyn
     p->in_async = is_async; p->in_gen = 0; p->in_func = 1;
     advance(p, 1);    /* past '=>' */
     if (is_p(p, '{')) {
+        body_scope(p, rs);
         advance(p, 1);
         while (!is_p(p, '}')) {
             if (TK(p)->type == T_EOF) unexpected(p);
@@ -1037,6 +1049,7 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
 {
     int sa = p->in_async, sg = p->in_gen, sf = p->in_func;
     p->in_async = is_async; p->in_gen = is_gen; p->in_func = 1;
+    uint32_t rs = p->nref, fs = p->scope;
     expect(p, '(', 0);
     while (!is_p(p, ')')) {
         if (is_p(p, P_ELLIPSIS)) { js_gate(p, p->cur, G_REST); advance(p, 0); }
@@ -1053,6 +1066,7 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
     }
     advance(p, 0);
     if (!is_p(p, '{')) unexpected(p);
+    body_scope(p, rs);
     advance(p, 1);
     int ss = p->strict;
     if (use_strict(p)) p->strict = 1;
@@ -1062,6 +1076,7 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
     }
     p->strict = ss;
     p->in_async = sa; p->in_gen = sg; p->in_func = sf;
+    p->scope = fs;
 }
 
 static void parse_function(jp *p, int decl, int is_async)
@@ -1078,6 +1093,7 @@ static void parse_function(jp *p, int decl, int is_async)
         int in_block = p->scopes[outer].kind == S_BLOCK || p->scopes[outer].kind == S_CATCH;
         if (in_block && !p->strict) declare_var(p, name);   /* Annex B: also a var */
         else if (in_block) declare_lex(p, name, B_LET);      /* strict: block scoped */
+        else if (p->scopes[outer].kind == S_BODY) declare_var(p, name);
         else js_declare(p, outer, name);
     }
     uint32_t f = new_scope(p, S_FUNC);

@@ -192,6 +192,57 @@ static void test_mangle(void)
     /* labels are kept as they are */
     expect_out("function f(a) { outer: for (;;) { break outer } return a }", 1,
                "function f(e){outer:for(;;){break outer}return e}");
+    /* parameter scope (ECMA-262 FunctionDeclarationInstantiation): a default
+     * sees the parameters and the outer scopes, never the body's vars or
+     * functions; the body's new names avoid the names the defaults use */
+    expect_out("function f(a = b) { var b = 1; return a }", 1,
+               "function f(e=b){var t=1;return e}");
+    expect_out("function f(a = e) { var b = 1; return a + b }", 1,
+               "function f(t=e){var n=1;return t+n}");
+    expect_out("function f(a = inner) { function inner() {} return a }", 1,
+               "function f(e=inner){function t(){}return e}");
+    expect_out("function f(a = () => b) { var b = 2; return a() + b }", 1,
+               "function f(e=()=>b){var t=2;return e()+t}");
+    /* ... and a body var named like a parameter is the parameter */
+    expect_out("function f(a = 1, b = a) { var a; return a + b }", 1,
+               "function f(e=1,t=e){var e;return e+t}");
+    expect_out("function h(x, { y } = { y: x }) { var x; return x + y }", 1,
+               "function h(e,{y:t}={y:e}){var e;return e+t}");
+    /* the same for arrows, methods and functions declared in the body */
+    expect_out("function o() { return (a = b) => { var b = 3; return a } }", 1,
+               "function o(){return(e=b)=>{var t=3;return e}}");
+    expect_out("function o() { return { m(a = b) { var b = 3; return a } } }", 1,
+               "function o(){return{m(e=b){var t=3;return e}}}");
+    expect_out("function f(a = g) { function a() {} return a }", 1,
+               "function f(e=g){function e(){}return e}");
+    expect_out("function f(a = b) { { var b = 1 } let c = 2; return a + b + c }", 1,
+               "function f(e=b){{var t=1}let n=2;return e+t+n}");
+    /* a declared `arguments` keeps its name: it starts as the arguments object */
+    expect_out("function f(a = arguments.length) { var arguments; return a + arguments[0] }", 1,
+               "function f(e=arguments.length){var arguments;return e+arguments[0]}");
+    expect_out("function f() { var arguments; return arguments }", 1,
+               "function f(){var arguments;return arguments}");
+}
+
+/* Numbers starting with 0 and regex flags before LS/PS (both were rejected). */
+static void test_lex_edges(void)
+{
+    for (int m = 0; m < 2; m++) {
+        /* LegacyOctalIntegerLiteral: no fraction, '.' is member access as is */
+        expect_out("x = 00.toString()", m, "x=00.toString()");
+        expect_out("x = 017 .toString(8)", m, "x=017.toString(8)");
+        expect_out("x = 01.a + 00", m, "x=01.a+00");
+        /* NonOctalDecimalIntegerLiteral: decimal, takes a fraction/exponent */
+        expect_out("x = 08.5 + 09e1 + 08.e1", m, "x=08.5+09e1+08.e1");
+        expect_out("x = 09 .toString()", m, "x=09 .toString()");
+        expect_out("x = 0n + 0.5 + 0e1", m, "x=0n+0.5+0e1");
+        /* U+2028/U+2029 after a regex end its flags; the line break stays
+         * where ASI needs it */
+        expect_out("r = /[/]/\xe2\x80\xa8test(s)", m, "r=/[/]/\ntest(s)");
+        expect_out("r = /a/g\xe2\x80\xa9test(s)", m, "r=/a/g\ntest(s)");
+        expect_out("r = /a/g\xe2\x80\xa8.source", m, "r=/a/g.source");
+        expect_out("r = /a/i\xc2\xa0.source", m, "r=/a/i.source");
+    }
 }
 
 /* ---- 3. the gate ------------------------------------------------------ */
@@ -357,6 +408,17 @@ static void test_bad_input(void)
     bad("x = /abc\n/", 10, "t.js:1:5: error: unterminated regular expression");
     bad("a\n/* never closed", 17, "t.js:2:1: error: unterminated comment");
     bad("x = 1 @ 2", 9, "t.js:1:7: error: unexpected character '@'");
+    /* legacy octal-like numbers: no fraction (017.5 is 017 then .5), no
+     * exponent or 'n' on octal, no 'n' on 08, no separators */
+    bad("x = 017.5", 9, "t.js:1:8: error: expected ';' before '.5'");
+    bad("x = 07e1", 8, "identifier starts immediately after number");
+    bad("x = 07n", 7, "identifier starts immediately after number");
+    bad("x = 08n", 7, "identifier starts immediately after number");
+    bad("x = 09.toString()", 17, "identifier starts immediately after number");
+    bad("x = 0_1", 7, "numeric separator");
+    bad("x = 08_1", 8, "numeric separator");
+    /* a non-space non-ASCII character after a regex is still a bad flag */
+    bad("x = /a/\xc3\xa9", 9, "invalid regular expression flags");
     bad("x = 1\x01", 6, "unexpected byte 0x01");
     bad("x = \0 1", 7, "t.js:1:5: error: unexpected byte 0x00");
     bad("x = \xff", 5, "invalid UTF-8 byte 0xFF");
@@ -507,6 +569,7 @@ int main(void)
     t_suite_name = "test_jsmin";
     test_cases_file();
     test_mangle();
+    test_lex_edges();
     test_gate();
     test_bad_input();
     return t_done();

@@ -1,4 +1,3 @@
-// known-open(mangle): otasign resolves parameter default expressions in the body's scope (renames an outer name to a body var's name)
 // Parameter scope: with default values, the body's declarations are not visible
 // to the parameter list, and a body var named like a parameter starts with its value.
 var b = "outer";
@@ -9,3 +8,11 @@ function seesOuterFn(a = typeof inner) { function inner() {} return a; }
 function defaultArgs(a = arguments.length) { return a; }
 function chain(a, c = a + 1, d = () => a + c) { return [a, c, d()].join(","); }
 console.log(f(), g(), g(7), h(3), seesOuterFn(), defaultArgs(undefined, 2, 3), chain(1));
+var c = "outerC";
+var arrow = (a = c) => { var c = "innerC"; return a + c; };
+var obj = { m(a = c, g = () => c) { var c = 1; return a + g() + c; } };
+function argsVar(a = 0) { var arguments; return arguments.length + a; }
+function usesOuterLetter(p = typeof e) { var q = 2, r = 3, s = 4; return p + q + r + s; }
+var e = 5;
+function fnParam(x = 1) { function x() {} return typeof x; }
+console.log(arrow(), obj.m(), argsVar(undefined, 1), usesOuterLetter(), fnParam());
