@@ -124,12 +124,10 @@ void srv_log_free(void)
     pthread_mutex_unlock(&log_list_mu);
 }
 
-static void log_request(srv_req *q)
+/* The timestamp text changes once a second: format it once per second per
+ * thread, not once per request. */
+static const char *log_stamp(void)
 {
-    if (g_srv.cfg.quiet) return;
-    char line[600];
-    /* The timestamp text changes once a second: format it once per second
-     * per thread, not once per request. */
     static _Thread_local time_t stamp_sec = -1;
     static _Thread_local char stamp[32];
     time_t now = time(NULL);
@@ -139,6 +137,14 @@ static void log_request(srv_req *q)
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
         stamp_sec = now;
     }
+    return stamp;
+}
+
+static void log_request(srv_req *q)
+{
+    if (g_srv.cfg.quiet) return;
+    char line[600];
+    const char *stamp = log_stamp();
     long us = q->conn ? (long)((srv_now_ns() - q->conn->req_ns) / 1000) : 0;
     int n = snprintf(line, sizeof line, "%s %s %s %.400s %u %llu %ldus\n", stamp,
                      q->conn ? q->conn->ip : "-", q->method, q->url, q->status,
@@ -317,6 +323,12 @@ void srv_http_reap(void)
             shutdown(cn->fd, SHUT_RDWR);
         }
         SRV_ADD(conns_reaped, 1);
+        if (!g_srv.cfg.quiet) {
+            char line[160];
+            int n = snprintf(line, sizeof line, "%s %s - (request not received in %us) 408 0 -\n",
+                             log_stamp(), cn->ip, g_srv.cfg.request_timeout);
+            if (n > 0) log_append(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        }
     }
     pthread_mutex_unlock(&conn_mu);
 }

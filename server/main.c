@@ -53,8 +53,9 @@ static void usage(FILE *f)
         "  --poll-interval S       suggested poll interval, jittered +-10%% (default 3600)\n"
         "  --bundle-mem-max BYTES  bundles up to this size are served from memory (one\n"
         "                          send per response), larger ones with sendfile (default 1048576)\n"
-        "  --reuseport             one SO_REUSEPORT listener per thread instead of one shared\n"
-        "                          socket (connection limits then apply per listener)\n"
+        "  --reuseport             one SO_REUSEPORT listener per thread instead of one socket\n"
+        "                          shared by a thread pool (limits then apply per listener;\n"
+        "                          a second otad on the same port would share the traffic)\n"
         "  --quiet                 no per-request log lines\n"
         "  --help                  this text\n");
 }
@@ -109,6 +110,7 @@ static int parse_args(int argc, char **argv)
     c->max_admin_body = 16u << 20;
     c->poll_interval = 3600;
     c->bundle_mem_max = 1u << 20;
+    c->reuseport = false;
     bool listen = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

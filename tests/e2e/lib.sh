@@ -125,6 +125,9 @@ NONCE=00112233445566778899aabbccddeeff
 poll() {  # poll DEVICE APP SEQ [NONCE]: prints the status
     code GET "/manifest/$1?app=$2&seq=$3&nonce=${4:-$NONCE}"
 }
+# hexof < bytes: lower-case hex, one line (od is in coreutils; xxd may be missing)
+hexof() { od -An -v -tx1 | tr -d ' \n'; }
+
 # jq_ EXPR < json: evaluate a JavaScript expression over the parsed JSON `j`.
 jq_() {
     node -e "let j; try { j = JSON.parse(require('fs').readFileSync(0, 'utf8')); } catch (e) { console.log('NOT-JSON'); process.exit(0); }

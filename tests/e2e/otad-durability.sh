@@ -80,7 +80,7 @@ read -r SB BB < <(make_release big 1 "big" "$WORK/big.js")
 expect_eq "publish a 200 KB release" 201 "$(upload "$SB" "$BB")"
 HB=$(sha256sum "$BB" | cut -c1-64)
 expect_eq "sendfile path: Range" 206 "$(code GET /bundle/$HB -H 'Range: bytes=100-199')"
-expect_eq "sendfile path: Range bytes" "$(tail -c +101 "$BB" | head -c 100 | xxd -p)" "$(xxd -p "$WORK/body")"
+expect_eq "sendfile path: Range bytes" "$(tail -c +101 "$BB" | head -c 100 | hexof)" "$(hexof <"$WORK/body")"
 expect_eq "sendfile path: full" 200 "$(code GET /bundle/$HB)"
 check "sendfile path: bytes" cmp -s "$WORK/body" "$BB"
 curl -s --limit-rate 100k -o "$WORK/dl.js" "$BASE/bundle/$HB" &
