@@ -37,7 +37,7 @@ static int t_check(int cond, const char *file, int line, const char *fmt, ...)
 #define CHECK(cond) t_check(!!(cond), __FILE__, __LINE__, "%s", #cond)
 #define CHECKF(cond, ...) t_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 /* Each operand is evaluated exactly once (a call with side effects is safe). */
-static int t_check_eq(long long a, long long b, const char *file, int line,
+static inline int t_check_eq(long long a, long long b, const char *file, int line,
                       const char *sa, const char *sb)
 {
     return t_check(a == b, file, line, "%s == %s (%lld != %lld)", sa, sb, a, b);
