@@ -224,12 +224,17 @@ expect 1 "truncated key" "$O" release app.js --key short.key --app demo --out ou
 has "short.key" "names truncated key"
 head -c 152 /dev/urandom > random.key
 expect 1 "random key file" "$O" release app.js --key random.key --app demo --out out
+# flip_byte FILE OFFSET: invert one byte (always a change, whatever it held).
+flip_byte() {
+  local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+  printf "\\x$(printf %02x $((b ^ 0xff)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
 cp rel.key corrupt.key
-printf '\xff' | dd of=corrupt.key bs=1 seek=20 conv=notrunc status=none
+flip_byte corrupt.key 20
 expect 1 "corrupt key (pub differs)" "$O" release app.js --key corrupt.key --app demo --out out
 has "corrupt" "corrupt message"
 cp rel.key corrupt2.key
-printf '\x55' | dd of=corrupt2.key bs=1 seek=110 conv=notrunc status=none
+flip_byte corrupt2.key 110
 expect 1 "corrupt key (seed differs)" "$O" release app.js --key corrupt2.key --app demo --out out
 cp rel.key v2.key; printf '\x02' | dd of=v2.key bs=1 seek=4 conv=notrunc status=none
 expect 1 "key version 2" "$O" release app.js --key v2.key --app demo --out out
