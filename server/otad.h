@@ -182,6 +182,10 @@ srv_rel *srv_rel_add(const srv_release *r);
 /* Device-scoped memory: */
 void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE]);
 bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE]);
+/* Whether a report (state, detail) means "never offer this release to this
+ * device again": rolled_back always; rejected unless the reason is damage or
+ * replay in transit (stale nonce, bad mac, hash mismatch, ...). */
+bool srv_report_blocks(const char *state, const char *detail);
 void srv_block(const char *device, const char *app, uint64_t seq);
 bool srv_blocked(const char *device, const char *app, uint64_t seq);
 /* Record a poll in the pending last-seen batch (memory only). */

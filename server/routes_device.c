@@ -339,7 +339,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         return srv_reply_error(q, 503, "store", "report not stored; retry");
     }
     /* Durable from here on: the reply below acknowledges it. */
-    if (strcmp(r.state, "rolled_back") == 0 || strcmp(r.state, "rejected") == 0)
+    if (srv_report_blocks(r.state, r.detail))
         srv_block(r.device, r.app, r.seq);
     int si = srv_state_index(r.state);
     if (si >= 3) srv_rollout_after_report(r.app, r.seq, &counts);

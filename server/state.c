@@ -260,6 +260,29 @@ bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE])
     return v != NULL;
 }
 
+bool srv_report_blocks(const char *state, const char *detail)
+{
+    if (!state) return false;
+    if (strcmp(state, "rolled_back") == 0) return true;
+    if (strcmp(state, "rejected") != 0) return false;
+    /* Reasons that say nothing about the release itself: the bytes or the
+     * ticket were damaged or replayed on the way (a GSM link, a proxy, an
+     * attacker).  Blocking on them would let whoever can tamper with one
+     * offer keep a device off a good release for ever; the next poll gets a
+     * fresh ticket instead.  Devices report ota_strerror() text first in the
+     * detail, after an optional "bundle: " (otadev) prefix. */
+    static const char *const transient[] = {
+        "stale nonce", "bad mac", "hash mismatch", "bad ticket signature",
+        "ticket for another statement", "wrong device", "truncated input",
+        "input too long or output too small", "manifest:",
+    };
+    const char *d = detail ? detail : "";
+    if (strncmp(d, "bundle: ", 8) == 0) d += 8;
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
+        if (strncmp(d, transient[i], strlen(transient[i])) == 0) return false;
+    return true;
+}
+
 void srv_block(const char *device, const char *app, uint64_t seq)
 {
     char key[128];
@@ -466,10 +489,11 @@ static void secret_cb(const char *id, const uint8_t *enc, size_t len, void *arg)
     memset(secret, 0, sizeof secret);
 }
 
-static void blocked_cb(const char *dev, const char *app, uint64_t seq, void *arg)
+static void blocked_cb(const char *dev, const char *app, uint64_t seq, const char *state,
+                       const char *detail, void *arg)
 {
     (void)arg;
-    srv_block(dev, app, seq);
+    if (srv_report_blocks(state, detail)) srv_block(dev, app, seq);
 }
 
 int srv_state_init(void)

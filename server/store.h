@@ -116,9 +116,11 @@ typedef struct srv_store_ops {
                           void (*fn)(const char *id, const uint8_t *enc, size_t len, void *arg),
                           void *arg);
     /* Calls fn for every (device, app, seq) whose latest state is
-     * rolled_back or rejected: never offered again. */
+     * rolled_back or rejected, with that state and its detail; the caller
+     * decides (srv_report_blocks) which of them are never offered again. */
     int (*blocked_list)(srv_store *s,
-                        void (*fn)(const char *dev, const char *app, uint64_t seq, void *arg),
+                        void (*fn)(const char *dev, const char *app, uint64_t seq,
+                                   const char *state, const char *detail, void *arg),
                         void *arg);
     int (*seen_flush)(srv_store *s, const srv_seen *v, size_t n);
     /* Durable: stored and synced when it returns 0.  *counts gets the

@@ -337,18 +337,21 @@ out:
 }
 
 static int sq_blocked_list(srv_store *base,
-                           void (*fn)(const char *, const char *, uint64_t, void *), void *arg)
+                           void (*fn)(const char *, const char *, uint64_t, const char *,
+                                      const char *, void *),
+                           void *arg)
 {
     sq_store *s = (sq_store *)base;
     int rc = SRV_STORE_ERR;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *q = prep(s, "SELECT device, app, seq FROM device_releases "
+    sqlite3_stmt *q = prep(s, "SELECT device, app, seq, state, detail FROM device_releases "
                               "WHERE state IN ('rolled_back','rejected')");
     if (!q) goto out;
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW)
         fn((const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
-           (uint64_t)sqlite3_column_int64(q, 2), arg);
+           (uint64_t)sqlite3_column_int64(q, 2), (const char *)sqlite3_column_text(q, 3),
+           (const char *)sqlite3_column_text(q, 4), arg);
     if (step == SQLITE_DONE) rc = 0;
     else sq_log(s, "blocked list");
     sqlite3_finalize(q);

@@ -262,7 +262,7 @@ expect 1 "sign refuses arbitrary bytes" "$O" sign app.js --key rel.key
 expect 0 "sign" "$O" sign off/off-1/statement.tbs --key rel.key
 [ "$(stat -c %s off/off-1/statement.sig)" = 64 ] && ok || bad "sig size"
 cp off/off-1/statement.sig good.sig
-printf '\x00' | dd of=off/off-1/statement.sig bs=1 seek=5 conv=notrunc status=none
+flip_byte off/off-1/statement.sig 5
 expect 1 "attach a bad signature" "$O" attach off/off-1 --pub rel.pub
 has "OTA_ERR_BAD_SIGNATURE" "attach reason"
 [ ! -e off/off-1/statement.bin ] && ok || bad "attach wrote a bad statement"

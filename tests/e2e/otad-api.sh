@@ -56,7 +56,9 @@ check "bundle stored by hash" test -f "$D/bundles/$(sha256sum "$B1" | cut -c1-64
 cp "$B1" "$WORK/tampered.js"; printf 'x' >>"$WORK/tampered.js"
 expect_eq "bundle not matching statement" 422 "$(upload "$S1" "$WORK/tampered.js")"
 expect_has "bundle refusal names the reason" bad_bundle "$(body)"
-cp "$S2" "$WORK/flipped.bin"; printf '\x01' | dd of="$WORK/flipped.bin" bs=1 seek=300 conv=notrunc 2>/dev/null
+cp "$S2" "$WORK/flipped.bin"
+b=$(od -An -tu1 -j300 -N1 "$WORK/flipped.bin" | tr -d ' ')   # invert: always a change
+printf "\\x$(printf %02x $((b ^ 0xff)))" | dd of="$WORK/flipped.bin" bs=1 seek=300 conv=notrunc 2>/dev/null
 expect_eq "statement with a flipped signature byte" 422 "$(upload "$WORK/flipped.bin" "$B2")"
 expect_has "signature refusal" "signature" "$(body)"
 "$OTA_BIN/otad-testsign" keygen "$WORK/other"
@@ -219,6 +221,14 @@ expect_eq "devA not offered v2 again" 204 "$(poll devA demo 1)"
 expect_eq "devB still offered v2" 200 "$(poll devB demo 1)"
 expect_eq "devR rejects" 200 "$(rep devR '{"app":"demo","seq":2,"state":"rejected","detail":"bad signature"}')"
 expect_eq "devR not offered v2 again" 204 "$(poll devR demo 1)"
+# damage or replay in transit says nothing about the release: offered again
+for why in "stale nonce (ota_err 48)" "bad mac" "bundle: hash mismatch (ota_err 22); still running seq 1" \
+           "bad ticket signature" "wrong device"; do
+    expect_eq "devT reports rejected: $why" 200 "$(rep devT "{\"app\":\"demo\",\"seq\":2,\"state\":\"rejected\",\"detail\":\"$why\"}")"
+    expect_eq "devT offered v2 again after: $why" 200 "$(poll devT demo 1)"
+done
+expect_eq "devW rejects: wrong board" 200 "$(rep devW '{"app":"demo","seq":2,"state":"rejected","detail":"wrong board (ota_err 45)"}')"
+expect_eq "devW not offered v2 again" 204 "$(poll devW demo 1)"
 
 # percentage: deterministic buckets, roughly the right share
 expect_eq "rollout v3 at 30%" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"percent":30}')"
@@ -273,7 +283,7 @@ R=$(body)
 expect_eq "rollout status: progress counts confirmed only" 1 "$(jq_ 'j.releases.find(r => r.seq === 3).progress' <<<"$R")"
 expect_eq "rollout status: rolled back" 1 "$(jq_ 'j.releases.find(r => r.seq === 3).rolled_back' <<<"$R")"
 expect_has "rollout status: reasons" "threw" "$(jq_ 'j.releases.find(r => r.seq === 3).detail.reasons' <<<"$R")"
-expect_eq "rollout status: rejected v2" 1 "$(jq_ 'j.releases.find(r => r.seq === 2).rejected' <<<"$R")"
+expect_eq "rollout status: rejected v2 (devR, devT, devW)" 3 "$(jq_ 'j.releases.find(r => r.seq === 2).rejected' <<<"$R")"
 check "rollout status: bytes served counted" test "$(jq_ 'j.releases.find(r => r.seq === 1).bytes_served' <<<"$R")" -gt 0
 check "rollout history kept" test "$(jq_ j.rollouts.length <<<"$R")" -ge 3
 expect_eq "rollout of unknown app" 404 "$(admin GET /admin/rollouts/nope)"
@@ -363,6 +373,8 @@ expect_eq "restart: releases kept" 3 "$(admin GET /admin/releases >/dev/null; bo
 expect_eq "restart: rollout kept" 2 "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.seq)"
 expect_eq "restart: reports kept" 2 "$(admin GET /admin/devices/dev1 >/dev/null; body | jq_ j.report_count)"
 expect_eq "restart: rolled-back device still not re-offered" 204 "$(poll devA demo 1)"
+expect_eq "restart: rejected for a wrong board still not re-offered" 204 "$(poll devW demo 1)"
+expect_eq "restart: rejected in transit is offered like any device" "$(poll devB demo 1)" "$(poll devT demo 1)"
 expect_eq "restart: device secret kept" 200 "$(poll pico-1 demo 1)"
 jq_ j.ticket <"$WORK/body" | base64 -d >"$WORK/ticket3.bin"
 expect_eq "restart: mac still right" "$("$OTA_BIN/otad-testsign" hmac "$SECRET" "$WORK/ticket3.bin")" "$(body | jq_ j.mac)"
