@@ -66,8 +66,13 @@ otad is running on $BASE (data in $RUN/data, log below).  Try, in another termin
   # admin: rollout state, device record (token in $RUN/data/admin.token)
   curl -s -H "Authorization: Bearer \$(cat $RUN/data/admin.token)" $BASE/admin/rollouts/logger
   curl -s -H "Authorization: Bearer \$(cat $RUN/data/admin.token)" $BASE/admin/devices/dev-1
-  # a new version: edit examples/logger.js, then
+  # a new version: edit examples/logger.js, then release, publish and roll it out to 50%
   $BIN/otasign release examples/logger.js --key $RUN/keys/demo.key --app logger --out $RUN/releases
+  R=$RUN/releases/logger-$((SEQ + 1))
+  printf '{"statement":"%s","bundle":"%s"}' "\$(base64 -w0 \$R/statement.bin)" "\$(base64 -w0 \$R/bundle.js)" |
+    curl -s -H "Authorization: Bearer \$(cat $RUN/data/admin.token)" --data-binary @- $BASE/admin/releases
+  curl -s -H "Authorization: Bearer \$(cat $RUN/data/admin.token)" $BASE/admin/rollouts \\
+    --data-binary '{"app":"logger","seq":$((SEQ + 1)),"percent":50}'
 
 Devices must trust the release key $(cat "$RUN/keys/demo.pub")
 and the server key $(cat "$RUN/data/server.pub").
