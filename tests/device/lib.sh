@@ -5,39 +5,10 @@
 # publishes releases through the admin API, provisions simulated devices
 # with otadev and runs them.  Counts checks; done_tests prints the summary
 # line "NAME: N passed, N failed".
-set -u
-: "${OTA_BIN:=build/bin}"
-: "${OTA_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-case "$OTA_BIN" in /*) ;; *) OTA_BIN="$OTA_ROOT/$OTA_BIN" ;; esac
-
-T_PASS=0
-T_FAIL=0
-T_NAME=${T_NAME:-device}
-WORK=$(mktemp -d /tmp/otadev-e2e.XXXXXX)
-OTAD_PID=
-PORT=
-BASE=
+WORK_PREFIX=otadev-e2e
 TOKEN=device-e2e-admin-token-0123456789
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/base.sh"
 APP=logger
-
-cleanup() {
-    if [ -n "$OTAD_PID" ] && kill -0 "$OTAD_PID" 2>/dev/null; then
-        kill -9 "$OTAD_PID" 2>/dev/null
-        wait "$OTAD_PID" 2>/dev/null
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ok() { T_PASS=$((T_PASS + 1)); }
-bad() { T_FAIL=$((T_FAIL + 1)); echo "FAIL: $*" >&2; }
-expect_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
-expect_has() { case "$3" in *"$2"*) ok ;; *) bad "$1: '$2' not in: ${3:0:600}" ;; esac; }
-expect_not() { case "$3" in *"$2"*) bad "$1: '$2' unexpectedly in: ${3:0:600}" ;; *) ok ;; esac; }
-done_tests() {
-    echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
-    [ "$T_FAIL" = 0 ]
-}
 
 # keys: the release key pair (otasign keygen)
 make_keys() {
@@ -46,20 +17,8 @@ make_keys() {
 }
 
 start_otad() {
-    rm -f "$WORK/port"
-    OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$WORK/data" --listen 127.0.0.1:0 --quiet \
-        --port-file "$WORK/port" --release-pub "$WORK/rel.pub" --poll-interval 60 "$@" \
-        >>"$WORK/otad.out" 2>>"$WORK/otad.err" &
-    OTAD_PID=$!
-    local i
-    for i in $(seq 1 200); do
-        [ -s "$WORK/port" ] && break
-        kill -0 "$OTAD_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    PORT=$(cat "$WORK/port" 2>/dev/null)
-    BASE="http://127.0.0.1:$PORT"
-    [ -n "$PORT" ] || { bad "otad did not start: $(cat "$WORK/otad.err")"; return 1; }
+    otad_launch "$WORK/data" --quiet --poll-interval 60 "$@" ||
+        { bad "otad did not start: $(cat "$WORK/otad.err")"; return 1; }
     SERVER_PUB=$(cat "$WORK/data/server.pub" 2>/dev/null | tr -d '\n')
     [ ${#SERVER_PUB} = 64 ] || SERVER_PUB=$(curl -s "$BASE/healthz" | sed -n 's/.*"server_key":"\([0-9a-f]*\)".*/\1/p')
 }
