@@ -246,20 +246,30 @@ static ota_err check_sig(const uint8_t *sig, const uint8_t *pub, const uint8_t *
     return bad_sig;
 }
 
+/* Steps 1-3 (or 8-10) of FORMAT.md section 5 for one signed record: framing,
+ * a trusted key for the key id at key_off, and the signature at sig_off over
+ * the body.  Fields are checked by the caller only after this returns OK. */
+static ota_err framed_and_signed(const uint8_t *buf, size_t len, const char *magic,
+                                 size_t body_size, size_t size, size_t key_off, size_t sig_off,
+                                 const ota_trusted_key *keys, size_t n_keys, ota_err bad_sig)
+{
+    ota_err err = framing(buf, len, magic, body_size, size, 0);
+    if (err != OTA_OK) return err;
+    const ota_trusted_key *k = find_key(keys, n_keys, buf + key_off);
+    if (!k) return OTA_ERR_UNKNOWN_KEY;
+    return check_sig(buf + sig_off, k->pub, buf, body_size, bad_sig);
+}
+
 ota_err ota_statement_verify(ota_statement *out, const uint8_t *buf, size_t len,
                              const ota_trusted_key *keys, size_t n_keys)
 {
     ota_err err = OTA_ERR_ARG;
-    const ota_trusted_key *k;
     if (!out) return OTA_ERR_ARG;
     memset(out, 0, sizeof *out);
     if (!buf) goto out;
-    err = framing(buf, len, OTA_STATEMENT_MAGIC, OTA_STATEMENT_BODY_SIZE, OTA_STATEMENT_SIZE, 0);
-    if (err != OTA_OK) goto out;
-    err = OTA_ERR_UNKNOWN_KEY;
-    k = find_key(keys, n_keys, buf + S_KEY_ID);
-    if (!k) goto out;
-    err = check_sig(buf + S_SIG, k->pub, buf, OTA_STATEMENT_BODY_SIZE, OTA_ERR_BAD_SIGNATURE);
+    err = framed_and_signed(buf, len, OTA_STATEMENT_MAGIC, OTA_STATEMENT_BODY_SIZE,
+                            OTA_STATEMENT_SIZE, S_KEY_ID, S_SIG, keys, n_keys,
+                            OTA_ERR_BAD_SIGNATURE);
     if (err != OTA_OK) goto out;
     err = statement_fields(out, buf, len);
 out:
@@ -353,16 +363,11 @@ ota_err ota_ticket_verify(ota_ticket *out, const uint8_t *buf, size_t len,
                           const ota_trusted_key *keys, size_t n_keys)
 {
     ota_err err = OTA_ERR_ARG;
-    const ota_trusted_key *k;
     if (!out) return OTA_ERR_ARG;
     memset(out, 0, sizeof *out);
     if (!buf) goto out;
-    err = framing(buf, len, OTA_TICKET_MAGIC, OTA_TICKET_BODY_SIZE, OTA_TICKET_SIZE, 0);
-    if (err != OTA_OK) goto out;
-    err = OTA_ERR_UNKNOWN_KEY;
-    k = find_key(keys, n_keys, buf + T_KEY_ID);
-    if (!k) goto out;
-    err = check_sig(buf + T_SIG, k->pub, buf, OTA_TICKET_BODY_SIZE, OTA_ERR_BAD_TICKET_SIG);
+    err = framed_and_signed(buf, len, OTA_TICKET_MAGIC, OTA_TICKET_BODY_SIZE, OTA_TICKET_SIZE,
+                            T_KEY_ID, T_SIG, keys, n_keys, OTA_ERR_BAD_TICKET_SIG);
     if (err != OTA_OK) goto out;
     err = ticket_fields(out, buf, len);
 out:
