@@ -246,14 +246,12 @@ static void json_escape(char *out, size_t cap, const char *s)
 }
 
 /* POST /report/<id> {app, seq, state, detail}; 0 when the server stored it. */
-static int report(uint64_t seq, const char *state, const char *detail)
+/* POST one report body.  0 delivered, -1 refused for good (4xx: resending
+ * the same bytes cannot help), 1 not delivered (network, 5xx): keep it. */
+static int post_report(const char *body)
 {
-    char url[1024], body[1024], det[600];
-    json_escape(det, sizeof det, detail ? detail : "");
+    char url[1024];
     snprintf(url, sizeof url, "%s/report/%s", o.server, o.id);
-    snprintf(body, sizeof body, "{\"app\":\"%s\",\"seq\":%llu,\"state\":\"%s\",\"detail\":\"%s\"}",
-             o.app, (unsigned long long)seq, state, det);
-    say("report %s seq %llu%s%s", state, (unsigned long long)seq, detail ? ": " : "", detail ? detail : "");
     for (int attempt = 0; attempt < 3; attempt++) {
         CURL *c = easy(url);
         struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
@@ -288,7 +286,108 @@ static int report(uint64_t seq, const char *state, const char *detail)
             return -1;
         usleep(200000u << attempt);
     }
-    return -1;
+    return 1;
+}
+
+/* Reports that could not be delivered wait in FLASH.outbox, one JSON body a
+ * line, and go out (oldest first) before the next report or poll: a device
+ * on a flaky GSM link must not lose "rolled_back" because the server was
+ * unreachable at that moment.  The file is replaced atomically (temp, fsync,
+ * rename), so a power cut leaves the old queue or the new one. */
+#define OUTBOX_MAX (64u * 1024u)
+
+static void outbox_path(char *out, size_t cap) { snprintf(out, cap, "%s.outbox", o.flash); }
+
+static int outbox_store(const char *data, size_t len)
+{
+    char path[1024], tmp[1100];
+    outbox_path(path, sizeof path);
+    if (len == 0) return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return -1;
+    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) { unlink(tmp); return -1; }
+    return 0;
+}
+
+/* Read the queue into a malloc'd, NUL-terminated buffer (NULL when empty). */
+static char *outbox_load(size_t *len)
+{
+    char path[1024];
+    outbox_path(path, sizeof path);
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(OUTBOX_MAX + 1);
+    if (buf) {
+        *len = fread(buf, 1, OUTBOX_MAX, f);
+        buf[*len] = 0;
+    }
+    fclose(f);
+    if (buf && *len == 0) { free(buf); buf = NULL; }
+    return buf;
+}
+
+/* Send what waits in the outbox; keep what still cannot go.  Returns 0 when
+ * the outbox is empty afterwards. */
+static int outbox_flush(void)
+{
+    size_t len;
+    char *q = outbox_load(&len);
+    if (!q) return 0;
+    char *line = q, *end = q + len;
+    int rc = 0;
+    while (line < end) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl) nl = end;
+        *nl = 0;
+        if (*line) {
+            say("sending a queued report");
+            if (post_report(line) == 1) { *nl = nl < end ? '\n' : 0; rc = 1; break; }
+        }
+        line = nl + 1;
+    }
+    if (rc == 0) line = end;
+    if (outbox_store(line < end ? line : "", line < end ? (size_t)(end - line) : 0) != 0)
+        say("cannot rewrite the report queue %s.outbox", o.flash);
+    free(q);
+    return rc;
+}
+
+static void outbox_add(const char *body)
+{
+    size_t len;
+    char *q = outbox_load(&len);
+    size_t bl = strlen(body);
+    if (len + bl + 1 > OUTBOX_MAX) { say("report queue full: dropping the oldest reports"); len = 0; }
+    char *n = malloc(len + bl + 2);
+    if (n) {
+        if (len) memcpy(n, q, len);
+        memcpy(n + len, body, bl);
+        n[len + bl] = '\n';
+        if (outbox_store(n, len + bl + 1) != 0) say("cannot queue the report");
+        free(n);
+    }
+    free(q);
+}
+
+static int report(uint64_t seq, const char *state, const char *detail)
+{
+    char body[1024], det[600];
+    json_escape(det, sizeof det, detail ? detail : "");
+    snprintf(body, sizeof body, "{\"app\":\"%s\",\"seq\":%llu,\"state\":\"%s\",\"detail\":\"%s\"}",
+             o.app, (unsigned long long)seq, state, det);
+    say("report %s seq %llu%s%s", state, (unsigned long long)seq, detail ? ": " : "", detail ? detail : "");
+    /* Order matters to the server (a late "downloaded" must not follow
+     * "rolled_back"): while older reports wait, this one waits behind them. */
+    int r = outbox_flush() == 0 ? post_report(body) : 1;
+    if (r == 1) {
+        say("report queued until the server can be reached");
+        outbox_add(body);
+    }
+    return r == 0 ? 0 : -1;
 }
 
 /* The download sink: bytes straight into the candidate slot. */
@@ -394,6 +493,7 @@ static int poll_once(double *next_interval)
     if (e != OTA_OK)
         die(1, "status: %s", ota_strerror(e));
     uint64_t running = ota_running_seq(&st);
+    outbox_flush();   /* reports that could not go out earlier go first */
 
     uint8_t nonce[16];
     char nonce_hex[33], url[2048];

@@ -9,6 +9,8 @@
 //   record        forward, and keep the manifest body
 //   replay        answer every manifest poll with the kept body (old nonce)
 //   lower         tell otad the device runs seq 0, so it offers what it runs
+//   no-reports    answer every report with 503 (the uplink or the server
+//                 fails just then); everything else passes
 // Usage: node mitm.mjs UPSTREAM_PORT MODE_FILE
 import http from 'node:http';
 import fs from 'node:fs';
@@ -37,6 +39,11 @@ const server = http.createServer((req, res) => {
     if (isManifest && m === 'replay' && kept) {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': kept.length });
       res.end(kept);
+      return;
+    }
+    if (m === 'no-reports' && path.startsWith('/report/')) {
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Content-Length': 2 });
+      res.end('{}');
       return;
     }
     if (isManifest && m === 'other-device') path = path.replace(/^\/manifest\/[^?]*/, '/manifest/intruder-1');

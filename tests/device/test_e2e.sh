@@ -130,6 +130,21 @@ if [ -n "$MPORT" ]; then
     via lower d1; log=$(cat "$WORK/d1.log")
     expect_has "lower sequence rejected" "report rejected seq 2: not newer" "$log"
     expect_eq "d1 keeps v2" 2 "$(field "$(status d1)" running_seq)"
+    # reports that cannot go out wait in FLASH.outbox, in order, and go out
+    # before anything else once the server answers again
+    cp "$WORK/d-key.flash" "$WORK/d-q.flash"; cp "$WORK/d-key.flash.geom" "$WORK/d-q.flash.geom"
+    via no-reports d-q; log=$(cat "$WORK/d-q.log")
+    expect_eq "reports down: v2 installed anyway" 2 "$(field "$(status d-q)" running_seq)"
+    expect_has "reports down: queued" "report queued until the server can be reached" "$log"
+    expect_eq "reports down: 4 reports wait in order" "downloading downloaded trial confirmed" \
+        "$(sed -n 's/.*"state":"\([a-z_]*\)".*/\1/p' "$WORK/d-q.flash.outbox" | tr '\n' ' ' | sed 's/ $//')"
+    admin GET /admin/devices/d-q >/dev/null
+    expect_not "reports down: otad has none yet" '"confirmed"' "$(cat "$WORK/abody")"
+    via pass d-q; log=$(cat "$WORK/d-q.log")
+    expect_has "reports back: queued reports sent" "sending a queued report" "$log"
+    [ ! -e "$WORK/d-q.flash.outbox" ] && ok || bad "outbox not emptied: $(cat "$WORK/d-q.flash.outbox")"
+    admin GET /admin/devices/d-q >/dev/null
+    expect_has "reports back: otad has d-q confirmed" '"confirmed"' "$(cat "$WORK/abody")"
 else
     bad "the network attacker (node mitm.mjs) did not start: $(cat "$WORK/mitm.err")"
 fi
