@@ -271,15 +271,17 @@ bool srv_report_blocks(const char *state, const char *detail)
      * offer keep a device off a good release for ever; the next poll gets a
      * fresh ticket instead.  Devices report ota_strerror() text first in the
      * detail, after an optional "bundle: " (otadev) prefix. */
-    static const char *const transient[] = {
-        "stale nonce", "bad mac", "hash mismatch", "bad ticket signature",
-        "ticket for another statement", "wrong device", "truncated input",
-        "input too long or output too small", "manifest:",
+    static const ota_err transient[] = {
+        OTA_ERR_STALE_NONCE, OTA_ERR_BAD_MAC, OTA_ERR_HASH_MISMATCH, OTA_ERR_BAD_TICKET_SIG,
+        OTA_ERR_WRONG_STATEMENT, OTA_ERR_WRONG_DEVICE, OTA_ERR_TRUNCATED, OTA_ERR_TOO_LONG,
     };
     const char *d = detail ? detail : "";
+    if (strncmp(d, "manifest:", 9) == 0) return false;   /* the offer did not even parse */
     if (strncmp(d, "bundle: ", 8) == 0) d += 8;
-    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
-        if (strncmp(d, transient[i], strlen(transient[i])) == 0) return false;
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
+        const char *why = ota_strerror(transient[i]);
+        if (strncmp(d, why, strlen(why)) == 0) return false;
+    }
     return true;
 }
 
