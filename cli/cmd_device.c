@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "cmd_device.h"
 #include "jsmin.h"
 #include "ota_crypto.h"
@@ -482,6 +485,64 @@ out:
     free(agent); free(gold); free(boot0); free(bootcde);
     free(adir); free(outpath);
     return rc;
+}
+
+/* ---- otasign nudge ---------------------------------------------------------- */
+static void nudge_help(FILE *f)
+{
+    fprintf(f,
+        "usage: otasign nudge ADDR:PORT [--app NAME]\n"
+        "\n"
+        "Send one UDP datagram \"OTAN <app>\" to ADDR:PORT (numeric IPv4; a broadcast\n"
+        "address such as 192.168.1.255 reaches every board on the LAN).  Boards\n"
+        "provisioned with `otasign device add --nudge PORT` (for that app, or for any\n"
+        "app when --app is not given) poll now.  A nudge carries no authority: the\n"
+        "poll it triggers is checked as always; a board heeds at most one a minute.\n"
+        "otad sends the same nudge itself when a rollout starts or changes (--nudge).\n"
+        "\n"
+        "Exit status: 0 sent, 1 failure, 2 usage.\n");
+}
+
+int cmd_nudge(int argc, char **argv)
+{
+    const char *app = "";
+    int help_flag = 0, npos = 0;
+    const char *pos[1];
+    util_opt opts[] = { { "--app", OPT_STR, &app, NULL } };
+    if (util_parse_args(argc, argv, opts, 1, pos, 1, &npos, &help_flag) != 0) { nudge_help(stderr); return EXIT_USAGE; }
+    if (help_flag) { nudge_help(stdout); return EXIT_OK; }
+    if (npos != 1) { util_err("ADDR:PORT is required"); nudge_help(stderr); return EXIT_USAGE; }
+    if (*app && ota_name_valid(app, strlen(app), OTA_NAME_MAX, 0) != OTA_OK) {
+        util_err("--app: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
+        return EXIT_USAGE;
+    }
+    const char *t = pos[0], *colon = strrchr(t, ':');
+    char host[64], *end = NULL;
+    size_t hl = colon ? (size_t)(colon - t) : 0;
+    unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    if (!colon || hl == 0 || hl >= sizeof host || !end || end == colon + 1 || *end || port == 0 || port > 65535) {
+        util_err("%s: expected IPV4ADDR:PORT", t);
+        return EXIT_USAGE;
+    }
+    memcpy(host, t, hl);
+    host[hl] = 0;
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) { util_err("%s: not a numeric IPv4 address", host); return EXIT_USAGE; }
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    char msg[64];
+    int n = snprintf(msg, sizeof msg, "OTAN %s", app);
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) { util_err("socket: %s", strerror(errno)); return EXIT_FAIL; }
+    int one = 1;
+    (void)setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+    ssize_t w = sendto(s, msg, (size_t)n, 0, (const struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    close(s);
+    if (w != n) { util_err("%s: %s", t, w < 0 ? strerror(e) : "short send"); return EXIT_FAIL; }
+    printf("nudged %s (\"%s\")\n", t, msg);
+    return EXIT_OK;
 }
 
 int cmd_device(int argc, char **argv)

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "ota_encode.h"
+#include "nudge.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -322,6 +323,7 @@ static enum MHD_Result rollout_create(srv_req *q)
             ret = srv_reply_error(q, 500, "store", "rollout not stored");
         } else {
             srv_snapshot_rebuild();
+            srv_nudge(ro.app);   /* issue 10: LAN nudge, devices poll now */
             ret = rollout_reply(q, 201, &ro);
         }
     }
@@ -388,6 +390,7 @@ static enum MHD_Result rollout_patch(srv_req *q, const char *path_app)
     rollout_json(&b, &ro);
     srv_buf_addstr(&b, "\n");
     srv_snapshot_rebuild();
+    srv_nudge(ro.app);   /* issue 10: LAN nudge, devices poll now */
     ret = srv_reply_buf(q, 200, &b);
 out:
     pthread_mutex_unlock(&g_srv.admin_mu);

@@ -13,6 +13,7 @@
  *  - E.hwRand() may repeat after a power cycle: nonces mix a boot counter
  *    kept in the state journal (saved before use) and a per-boot counter.
  *  - Storage.write throws on failure (no space, already written).
+ *  - EventEmitter.on() returns undefined: never chained.
  *
  * Storage files: ota (this), ota.cfg (config JSON, holds the device secret),
  * ota.s0/ota.s1 (state journal: two copies, newest valid wins), ota.a<seq>
@@ -399,14 +400,18 @@ function up() {
 // agent poll now; it carries no authority: the poll is checked as always.
 // At most one per C.ngap ms (default 60 s) is heeded.
 function listen() {
+  var u;
   try {
-    require("dgram").createSocket("udp4").on("message", function (m) {
+    // on() returns undefined on Espruino: not chained
+    u = require("dgram").createSocket("udp4");
+    u.on("message", function (m) {
       var t = getTime() * 1000;
       if (("" + m).substr(0, 5) != "OTAN " || (m = ("" + m).substr(5)) && m != C.app) return;
       if (t - nt < (C.ngap || 60000) || busy) return;
       nt = t;
       later(Math.random() * 1000);
-    }).bind(C.nudge);
+    });
+    u.bind(C.nudge);
   } catch (e) { print("ota: no nudges:", e); }
 }
 function confirm() {

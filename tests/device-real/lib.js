@@ -54,6 +54,7 @@ class Otad {
   constructor(work) { this.W = work; this.port = 0; this.proc = null; this.err = ''; }
   async start(extra) {
     const W = this.W;
+    if (extra) this.extra = extra; else extra = this.extra;
     if (!fs.existsSync(path.join(W, 'rel.key')))
       execFileSync(OTASIGN, ['keygen', '--out', path.join(W, 'rel')], { stdio: 'ignore' });
     fs.writeFileSync(path.join(W, 'token'), TOKEN + '\n');
@@ -62,7 +63,7 @@ class Otad {
     const args = ['--data', path.join(W, 'data'), '--listen', '127.0.0.1:' + (this.port || 0), '--quiet',
       '--port-file', pf, '--release-pub', path.join(W, 'rel.pub'), '--poll-interval', '1'].concat(extra || []);
     this.proc = spawn(OTAD, args, { env: Object.assign({}, process.env, { OTAD_ADMIN_TOKEN: TOKEN }), stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc.stderr.on('data', (d) => { this.err += d; });
+    this.proc.stderr.on("data", (d) => { this.err += d; if (process.env.DEBUG_OTAD) process.stderr.write("[otad] " + d); });
     const p = this.proc;
     await until(() => (fs.existsSync(pf) && fs.readFileSync(pf, 'utf8').trim()) || p.exitCode !== null, 10000, 'otad port');
     if (p.exitCode !== null) throw new Error('otad did not start: ' + this.err);
@@ -72,7 +73,7 @@ class Otad {
   admin(method, p, body) {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
-      const req = http.request({ host: '127.0.0.1', port: this.port, path: p, method,
+      const req = http.request({ host: '127.0.0.1', port: this.port, path: p, method, agent: false,
         headers: Object.assign({ Authorization: 'Bearer ' + TOKEN }, data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}) },
       (res) => {
         let b = '';
