@@ -97,7 +97,9 @@ function save() {
 
 // ---- reports (CONTRACT v2): queued in the state with their counter, --------
 // ---- saved before they are sent, MAC'd, sent oldest first --------------------
-function report(s, seq, code, detail) {
+// queue() only adds to the state: a change of state and its report are
+// saved together (one save), so a power cut never keeps one without the other.
+function queue(s, seq, code, detail) {
   var q = state().q, l;
   detail = detail || T[code] || "";
   l = s + seq + code + detail;
@@ -105,7 +107,10 @@ function report(s, seq, code, detail) {
   if (q.length > 5) q.splice(1, 1);  // keep the first and the newest
   q.push({ s: s, v: seq, c: code, d: detail, n: ++st.r });
   st.l = l;
-  save();                            // ctr persisted before it is ever sent
+  return 1;
+}
+function report(s, seq, code, detail) {
+  if (queue(s, seq, code, detail)) save();   // ctr persisted before it is ever sent
   flush();
 }
 // Printable ASCII, at most 200 bytes: the detail is for humans only.
@@ -292,8 +297,8 @@ function offer(m, p) {
       report("rejected", seq, 53, "bundle too big: " + d.z + " bytes, " + S.getFree() + " free in Storage");
       return later(interval(p));
     }
-    st.d = d; save();
-    report("downloading", seq, 0);
+    st.d = d; queue("downloading", seq, 0); save();
+    flush();
   }
   fetch(p);
 }
@@ -318,8 +323,8 @@ function fetch(p) {
   }, function (ok) {
     if (ok && pos == d.z) { fails = 0; return check(p); }
     if (bad) {                                  // Storage refused: start again later
-      S.erase(f); st.d = 0; save();
-      report("failed", d.s, 70);
+      S.erase(f); st.d = 0; queue("failed", d.s, 70); save();
+      flush();
     }
     backoff();                                  // dropped: the next poll resumes
   });
@@ -327,12 +332,13 @@ function fetch(p) {
 function check(p) {
   var d = st.d;
   if (hex(sha(S.read(d.f))) != d.h) {
-    S.erase(d.f); st.d = 0; save();
-    report("rejected", d.s, 22);
+    S.erase(d.f); st.d = 0; queue("rejected", d.s, 22); save();
+    flush();
     return later(interval(p));
   }
-  st.t = { f: d.f, s: d.s, h: d.h, z: d.z }; st.d = 0; st.a = 0; st.e = 0; save();
-  report("downloaded", d.s, 0);
+  st.t = { f: d.f, s: d.s, h: d.h, z: d.z }; st.d = 0; st.a = 0; st.e = 0;
+  queue("downloaded", d.s, 0); save();
+  flush();
   reboot();                                     // into the trial, through pick()
 }
 // Restart the interpreter once the reports are out (or given up on): a report
@@ -353,9 +359,9 @@ function pick() {
   if (s.t) {
     if (s.a >= (C.tries || 3) || !ok(s.t)) {
       // a program that threw (80) is told apart from one that hung (81)
-      s.q.push(!ok(s.t) ? { s: "rolled_back", v: s.t.s, c: 22, d: T[22], n: ++s.r } :
-        s.e ? { s: "rolled_back", v: s.t.s, c: 80, d: s.e, n: ++s.r } :
-        { s: "rolled_back", v: s.t.s, c: 81, d: "not confirmed after " + s.a + " attempts", n: ++s.r });
+      if (!ok(s.t)) queue("rolled_back", s.t.s, 22);
+      else if (s.e) queue("rolled_back", s.t.s, 80, s.e);
+      else queue("rolled_back", s.t.s, 81, "not confirmed after " + s.a + " attempts");
       s.x = s.t.s;
       f = s.t.f; s.t = 0; s.a = 0; s.e = 0; save();
       if (!s.c || f != s.c.f) S.erase(f);
@@ -364,7 +370,7 @@ function pick() {
     s.a++; save();
     f = s.t.f;
   } else if (ok(s.c)) f = s.c.f;
-  else if (s.c) { report("failed", s.c.s, 73); s.c = 0; save(); }
+  else if (s.c) { queue("failed", s.c.s, 73); s.c = 0; save(); }
   setTimeout(function () { load(f); }, 10);
 }
 // Runs from .boot0 on every start; at power on pick() follows in the same
@@ -417,10 +423,11 @@ function listen() {
 function confirm() {
   var s = state(), o = s.c;
   if (!s.t || !trial || down) return false;
-  s.c = s.t; s.t = 0; s.a = 0; s.e = 0; save();
+  s.c = s.t; s.t = 0; s.a = 0; s.e = 0;
+  queue("confirmed", s.c.s, 0); save();
   if (o && o.f != s.c.f) S.erase(o.f);
   stop(trialT); trialT = 0;
-  report("confirmed", s.c.s, 0);
+  flush();
   return true;
 }
 exports.up = up;

@@ -238,7 +238,7 @@ class Board {
     const args = opts.file ? [opts.file] : ['-e', ''];
     this.boots++;
     this.mark = this.out.length;
-    const p = spawn(this.bin, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(this.bin, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env || process.env });
     this.proc = p;
     const onData = (d) => { this.out += d.toString('latin1'); if (process.env.DEBUG) process.stdout.write('[' + this.name + '] ' + d); };
     p.stdout.on('data', onData);
