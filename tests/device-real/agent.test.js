@@ -44,6 +44,31 @@ function boardOnV1() {
 }
 function env(extra) { return Object.assign({}, process.env, extra); }
 
+test('every Espruino built-in the agent calls behaves as the agent assumes (probe on the real interpreter)', async () => {
+  const http = require('http');
+  let head = '';
+  const srv = http.createServer((req, res) => {
+    head = req.method + ' ' + req.url + ' ' + JSON.stringify(req.headers);
+    res.writeHead(206, { 'Content-Range': 'bytes 5-14/15', 'Content-Length': 10, Connection: 'close' });
+    res.end('0123456789');
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const b = new L.Board(path.join(W, 'probe'), ESP.espruino, 'probe');
+  boards.push(b);
+  const code = 'var PORT=' + srv.address().port + ';\n' + fs.readFileSync(path.join(__dirname, 'builtins.js'), 'latin1');
+  fs.writeFileSync(path.join(b.dir, 'probe.js'), code);
+  try {
+    await b.on({ file: 'probe.js', ms: 15000 });
+    await b.wait(/PROBE END/, 10000);
+  } finally { b.cut(); srv.close(); }
+  const lines = b.out.split(/\r?\n/).map((l) => l.replace(/^(\x1b\[J|>)+/, '')).filter((l) => /^P /.test(l));
+  const bad = lines.filter((l) => !/ ok( |$)/.test(l));
+  ok(lines.length >= 45, lines.length + ' checks ran');
+  eq(bad.length, 0, 'contradicted: ' + bad.join(' | '));
+  ok(/\"range\":\"bytes=5-\"/.test(head), 'Range header sent: ' + head);
+  console.log('# built-in checks on the real interpreter: ' + lines.length);
+});
+
 test('every rejection reason of FORMAT.md section 5, each reported with its ota_err code; v1 keeps running', async () => {
   const b = boardOnV1();
   await b.on();

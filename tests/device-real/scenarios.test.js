@@ -64,6 +64,38 @@ function idle(b) { b.cut(); }
 
 // ---- scenarios ------------------------------------------------------------------------
 
+test('otasign device add: a one-time script that provisions a real board (agent, config with secret, boot code, golden)', async () => {
+  const b = await provision('d-prov', 'prov', { tune: {} });
+  const file = path.join(W, 'd-prov.provision.js');
+  eq((fs.statSync(file).mode & 0o777).toString(8), '600', 'script mode');
+  const o = b.script('var S=require("Storage");print("FILES="+JSON.stringify(S.list(/^(ota|\\.boot)/)));print("CFG="+S.read("ota.cfg"));print("AGENT="+S.read("ota").length);');
+  const files = JSON.parse(/FILES=(.*)/.exec(o)[1]).sort().join();
+  eq(files, '.boot0,.bootcde,ota,ota.cfg,ota.gold');
+  const cfg = JSON.parse(/CFG=(.*)/.exec(o)[1]);
+  eq(cfg.id, 'd-prov'); eq(cfg.app, 'prov'); eq(cfg.port, proxy.port);
+  ok(/^[0-9a-f]{64}$/.test(cfg.key), 'every device has its secret');
+  eq(cfg.poll, 1000); eq(cfg.pmin, 1000, '--poll below 60 s is honoured (pmin)');
+  ok(+/AGENT=(\d+)/.exec(o)[1] < fs.statSync(path.join(L.ROOT, 'device/espruino/ota.js')).size, 'agent minified');
+  // power on: the golden program polls (nothing released yet: 204)
+  await b.on();
+  await until(() => proxy.polls('d-prov').filter((r) => r.status === 204).length >= 2, 8000, 'golden polls');
+  ok(!/Uncaught/.test(b.out), 'no exception: ' + b.out.slice(-300));
+  b.cut();
+  // a second add of the same id is refused: the secret is shown only once
+  let err = '';
+  try {
+    execFileSync(L.OTASIGN, ['device', 'add', 'd-prov', '--server', 'http://127.0.0.1:' + otad.port,
+      '--token-file', path.join(W, 'token'), '--app', 'prov', '--out', file, '--force'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) { err = String(e.stderr); }
+  ok(/already exists/.test(err), 'second add refused: ' + err);
+  // --poll 90: pmin stays 60 s
+  const out2 = path.join(W, 'd-prov2.provision.js');
+  execFileSync(L.OTASIGN, ['device', 'add', 'd-prov2', '--server', 'http://127.0.0.1:' + otad.port,
+    '--token-file', path.join(W, 'token'), '--app', 'prov', '--out', out2, '--poll', '90', '--nudge', '4711'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const c2 = JSON.parse(/S\.write\("ota\.cfg",("(?:[^"\\]|\\.)*")\)/.exec(fs.readFileSync(out2, 'latin1'))[1].replace(/^"|"$/g, '').replace(/\\"/g, '"'));
+  eq(c2.pmin, 60000); eq(c2.poll, 90000); eq(c2.nudge, 4711);
+});
+
 test('first install and update with confirm (reports v2 accepted; bytes per idle poll and per update)', async () => {
   const b = await onV1('d-upd', 'upd');
   // an idle poll: 204, nothing to do
@@ -239,11 +271,12 @@ test('bundle that does not fit: refused with a clear reason (over --max; over th
   idle(b2);
 });
 
-test('Storage filled so only 48 KB is free: three updates of 12 KB bundles in a row', async () => {
+test('Storage filled so only 48 KB is free: three updates of 15.5 KB bundles (the default --max is 16000) in a row', async () => {
   const b = await onV1('d-48k', 'k48', { free: 48 * 1024 });
   for (let v = 2; v <= 4; v++) {
-    await otad.publish('k48', v, APP('v' + v, 'var PAD="' + String(v).repeat(12000) + '";'));
+    await otad.publish('k48', v, APP('v' + v, 'var PAD="' + String(v).repeat(15300) + '";'));
     await until(reported('d-48k', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed');
+    ok(await bundleSize('k48', v) > 15000, 'bundle of ' + (await bundleSize('k48', v)) + ' bytes');
   }
   idle(b);
   const s = b.state();
