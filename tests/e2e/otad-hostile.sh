@@ -136,4 +136,68 @@ kill "$FRESH" 2>/dev/null; wait "$FRESH" 2>/dev/null
 start_otad "$D" --poll-interval 60
 check "with its secrets.key back, otad starts" test -n "$PORT"
 
+# ---- strict input: every client error is a JSON 4xx ---------------------------
+expect_eq "NUL in the path: 400" 400 "$(code GET "/manifest/dev1%00evil?app=demo&seq=0&nonce=$NONCE")"
+expect_eq "NUL answer is JSON" bad_request "$(body | jq_ j.error)"
+expect_eq "NUL after a valid nonce: 400" 400 "$(code GET "/manifest/dev1?app=demo&seq=0&nonce=${NONCE}%00zz")"
+expect_eq "NUL in the app: 400" 400 "$(code GET "/manifest/dev1?app=demo%00x&seq=0&nonce=$NONCE")"
+expect_eq "NUL in a bundle hash: 400" 400 "$(code GET "/bundle/%00$(printf 'a%.0s' $(seq 61))")"
+expect_eq "NUL in an unknown query key's value: 400" 400 "$(code GET "/healthz?x=%00")"
+expect_eq "a %01 is decoded and refused by the id rule: 400" 400 "$(code GET "/manifest/dev1%01?app=demo&seq=0&nonce=$NONCE")"
+expect_eq "the same poll without NUL: 204" 204 "$(poll dev1 demo 2)"
+expect_eq "GET with a body: 400 JSON" 400 "$(code GET /healthz --data-binary 'hello')"
+expect_eq "GET with a body: answer is JSON" bad_request "$(body | jq_ j.error)"
+head -c 5000 /dev/zero | tr '\0' ' ' >"$WORK/big.json"
+expect_eq "chunked report body over the limit: 411 JSON" 411 \
+    "$(code POST /report/real-1 -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big.json")"
+expect_eq "chunked answer is JSON" length_required "$(body | jq_ j.error)"
+expect_eq "chunked admin body: 411" 411 "$(admin POST /admin/releases -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big.json")"
+expect_eq "report over 768 bytes: 413 JSON" 413 "$(rep real-2 "{\"app\":\"demo\",\"seq\":2,\"state\":\"failed\",\"detail\":\"$(printf 'x%.0s' $(seq 800))\"}")"
+expect_eq "POST to a GET route: 405 before its body" 405 "$(code POST /healthz --data-binary @"$WORK/big.json")"
+# strict report JSON (each MAC'd, so only the parser refuses it)
+strict() { expect_eq "report: $1" 400 "$(rep real-2 "$2")"; expect_eq "report: $1: JSON" bad_report "$(body | jq_ j.error)"; }
+strict "trailing bytes" '{"app":"demo","seq":2,"state":"trial","code":0,"ctr":50}x'
+strict "two objects" '{"app":"demo","seq":2,"state":"trial","code":0,"ctr":51}{}'
+strict "unknown member" '{"app":"demo","seq":2,"state":"trial","code":0,"ctr":52,"n":1}'
+strict "duplicate member" '{"app":"demo","seq":2,"seq":3,"state":"trial","code":0,"ctr":53}'
+strict "missing ctr" '{"app":"demo","seq":2,"state":"trial","code":0,"ctr":0}'
+strict "ctr as a string" '{"app":"demo","seq":2,"state":"trial","code":0,"ctr":"54"}'
+strict "ctr above 2^53-1" '{"app":"demo","seq":2,"state":"trial","code":0,"ctr":9007199254740992}'
+strict "ctr with exponent" '{"app":"demo","seq":2,"state":"trial","code":0,"ctr":1e3}'
+strict "negative code" '{"app":"demo","seq":2,"state":"trial","code":-1,"ctr":55}'
+strict "seq with a leading zero" '{"app":"demo","seq":02,"state":"trial","code":0,"ctr":56}'
+strict "detail over 200 bytes" "{\"app\":\"demo\",\"seq\":2,\"state\":\"failed\",\"code\":0,\"ctr\":57,\"detail\":\"$(printf 'y%.0s' $(seq 201))\"}"
+strict "detail with a NUL escape" '{"app":"demo","seq":2,"state":"failed","code":0,"ctr":58,"detail":"a\u0000b"}'
+strict "detail with a lone surrogate" '{"app":"demo","seq":2,"state":"failed","code":0,"ctr":59,"detail":"\ud800"}'
+strict "invalid UTF-8 in detail" "$(printf '{"app":"demo","seq":2,"state":"failed","code":0,"ctr":60,"detail":"\xff\xfe"}')"
+strict "overlong UTF-8 in detail" "$(printf '{"app":"demo","seq":2,"state":"failed","code":0,"ctr":61,"detail":"\xc0\xaf"}')"
+strict "not an object" '[1]'
+expect_eq "report: 200 bytes of UTF-8 detail, escapes and all: 200" 200 \
+    "$(rep real-2 "{\"app\":\"demo\",\"seq\":2,\"state\":\"failed\",\"code\":80,\"ctr\":70,\"detail\":\"$(printf '\xc3\xa9%.0s' $(seq 99))\\u00e9\"}")"
+admin GET /admin/devices/real-2 >/dev/null
+expect_eq "stored detail reads back as strict JSON" 200 "$(body | jq_ 'Buffer.byteLength(j.reports[0].detail)')"
+expect_eq "an unauthenticated 16 MB upload gets its 401 (curl, no Expect)" 401 \
+    "$(head -c 16777216 /dev/zero | code POST /admin/releases -H 'Expect:' --data-binary @-)"
+
+# ---- immediate restart on the same port after Connection: close traffic -----
+for i in $(seq 1 200); do printf 'url = "%s/healthz"\nheader = "Connection: close"\noutput = "/dev/null"\nnext\n' "$BASE"; done | sed '$d' >"$WORK/close.cfg"
+curl -s -K "$WORK/close.cfg" >/dev/null
+TW=$(ss -tan state time-wait "( sport = :$PORT )" 2>/dev/null | tail -n +2 | wc -l)
+echo "connections in TIME_WAIT on port $PORT before the restart: $TW"
+check "the server side holds TIME_WAIT connections (the case SO_REUSEADDR is for)" test "$TW" -gt 0
+OLDPORT=$PORT
+T0=$(date +%s%N)
+stop_otad
+rm -f "$WORK/port"
+OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$D" --listen "127.0.0.1:$OLDPORT" --port-file "$WORK/port" \
+    --release-pub "$WORK/rel.pub" >>"$WORK/otad.out" 2>>"$WORK/otad.err" &
+OTAD_PID=$!
+for i in $(seq 1 400); do [ -s "$WORK/port" ] && break; kill -0 "$OTAD_PID" 2>/dev/null || break; sleep 0.01; done
+T1=$(date +%s%N)
+check "restarted on the same port at once" test "$(cat "$WORK/port" 2>/dev/null)" = "$OLDPORT"
+echo "restart on the same port (SIGTERM, exit, start, listening): $(( (T1 - T0) / 1000000 )) ms"
+expect_eq "and serving" 200 "$(code GET /healthz)"
+expect_eq "a second otad on the same port still fails (no silent sharing)" 1 \
+    "$(OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$WORK/y" --listen "127.0.0.1:$OLDPORT" --release-pub "$WORK/rel.pub" >/dev/null 2>&1; echo $?)"
+
 done_tests
