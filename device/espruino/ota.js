@@ -350,8 +350,9 @@ function reboot() {
   (function sw() { if (st.q.length && k--) setTimeout(sw, C.sw || 1000); else load(); })();
 }
 
-// ---- boot: choose the program; never from boot code directly: load() is ----
-// ---- ignored there, so it is deferred with setTimeout ------------------------
+// ---- boot: choose the program; load() is deferred with setTimeout: from ----
+// ---- boot code it takes effect only after the boot code has finished ---------
+// ---- (checked on 2v29) ----------------------------------------------------------
 function ok(p) { return p && S.read(p.f) && hex(sha(S.read(p.f))) == p.h; }
 function pick() {
   var s = state(), f = "ota.gold";
