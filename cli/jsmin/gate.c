@@ -48,7 +48,9 @@ static const struct feature {
     [G_NUMSEP]           = { 0,   "numeric separators" },
     [G_PRIVATE]          = { 0,   "private class members #x" },
     [G_STATIC_BLOCK]     = { 0,   "class static blocks" },
+    [G_RETURN_TOP]       = { 0,   "'return' outside a function" },
     [G_WARN_REGEX_SLASH] = { 0,   "an unescaped '/' inside a regex class (Espruino ends the regex there; write \\/)" },
+    [G_WARN_RETURN_END]  = { 0,   "a bare 'return' ends this function body: Espruino throws \"Unexpected end of Input\" at every call (write 'return;')" },
 };
 
 /* Built-ins (global, or global.member) missing from the firmware. */

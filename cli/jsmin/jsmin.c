@@ -8,7 +8,9 @@
  *   - a space only where gluing would change the tokens (in the ECMAScript
  *     lexer and in Espruino's): word+word, `a- -b`, `a+ +b`, `y/ /re/`,
  *     `1 .x`, `a-- >b` (`-->` comment after a newline), `a< !--b` (`<!--`).
- * A ';' that ends a statement is dropped before '}' and at the end.
+ * A ';' that ends a statement is dropped before '}' and at the end, except
+ * after a `return` that ends a function body (TF_KEEP: Espruino re-parses the
+ * body without its '}' and `return` then end of input is a syntax error).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +88,7 @@ static void print_tokens(jp *p, obuf *o)
     for (uint32_t i = 0; i < p->ntok; i++) {
         const jtok *t = &p->toks[i];
         if (t->type == T_EOF) break;
-        if ((t->flags & TF_TERM) && is_punct(t, ';')) {
+        if ((t->flags & TF_TERM) && !(t->flags & TF_KEEP) && is_punct(t, ';')) {
             const jtok *nx = &p->toks[i + 1];
             if (nx->type == T_EOF || is_punct(nx, '}')) continue;
         }

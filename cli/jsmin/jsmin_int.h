@@ -57,6 +57,9 @@ enum {
 #define TF_RECLASS 0x0100u  /* regex with an unescaped '/' in a class */
 #define TF_DIGITS  0x0200u  /* number made only of decimal digits ('1 .x' needs the space) */
 #define TF_PREFIX  0x0400u  /* '++'/'--' used as a prefix operator */
+#define TF_KEEP    0x0800u  /* ';' after the `return` that ends a function body: never dropped
+                               (Espruino re-parses the body without its '}': `return` then
+                               end of input throws "Unexpected end of Input") */
 
 typedef struct jtok {
     uint32_t start, len;   /* bytes in the source */
@@ -157,7 +160,9 @@ enum {
     G_ASYNC, G_GENERATOR, G_TAGGED, G_LABEL, G_UBRACE, G_NEWTARGET, G_NULLISH,
     G_OPTCATCH, G_SHORTHAND, G_LOGICAL_ASSIGN, G_CLASS_FIELD, G_BIGINT,
     G_REGEX_FLAG_U, G_REGEX_FLAG_S, G_REGEX_FLAG_Y, G_IMPORT, G_NUMSEP, G_PRIVATE, G_STATIC_BLOCK,
+    G_RETURN_TOP,
     G_WARN_REGEX_SLASH,   /* warnings from here on */
+    G_WARN_RETURN_END,
     G_COUNT
 };
 /* Report use of feature f at token t (no-op when allowed or gate off). */

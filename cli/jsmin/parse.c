@@ -352,6 +352,28 @@ static void semicolon(jp *p)
             (const char *)p->src + t->start);
 }
 
+/* The current token is the '}' closing a function body opened at `open`.
+ * Espruino stores a body as its text without that '}' and parses it at each
+ * call (jsparse.c jspeFunctionDefinitionInternal, then jspeBlockNoBrackets
+ * until end of input); jspeStatementReturn parses an expression unless the
+ * next token is ';' or '}', so a `return` that is the last token of the
+ * stored text reads the end of input as an expression and throws
+ * "SyntaxError: Unexpected end of Input" at every call, even when that
+ * `return` never runs.  So the ';' in `return;}` must stay.  Exception: a body
+ * that is exactly `return;` (Espruino skips a leading `return` and stores
+ * nothing after it: jspeFunctionDefinitionInternal's JSV_FUNCTION_RETURN). */
+static void body_end(jp *p, uint32_t open)
+{
+    uint32_t c = p->cur;
+    if (c >= open + 3 && p->toks[c - 1].type == T_KW && p->toks[c - 1].sub == K_RETURN)
+        js_gate(p, c - 1, G_WARN_RETURN_END);   /* the source has `return}` itself */
+    if (c < open + 3) return;
+    jtok *semi = &p->toks[c - 1], *ret = &p->toks[c - 2];
+    if (semi->type == T_PUNCT && semi->sub == ';' && (semi->flags & TF_TERM) &&
+        ret->type == T_KW && ret->sub == K_RETURN && c - 2 != open + 1)
+        semi->flags |= TF_KEEP;
+}
+
 /* ---- expressions ---------------------------------------------------- */
 
 static int parse_assign(jp *p, int fl);
@@ -402,11 +424,13 @@ static void make_arrow(jp *p, uint32_t cs, uint32_t rs, uint32_t ss, int is_asyn
     advance(p, 1);    /* past '=>' */
     if (is_p(p, '{')) {
         body_scope(p, rs);
+        uint32_t open = p->cur;
         advance(p, 1);
         while (!is_p(p, '}')) {
             if (TK(p)->type == T_EOF) unexpected(p);
             parse_statement(p);
         }
+        body_end(p, open);
         advance(p, 1);
     } else {
         uint32_t c0 = p->ncand;
@@ -1067,6 +1091,7 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
     advance(p, 0);
     if (!is_p(p, '{')) unexpected(p);
     body_scope(p, rs);
+    uint32_t open = p->cur;
     advance(p, 1);
     int ss = p->strict;
     if (use_strict(p)) p->strict = 1;
@@ -1074,6 +1099,7 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
         if (TK(p)->type == T_EOF) unexpected(p);
         parse_statement(p);
     }
+    body_end(p, open);
     p->strict = ss;
     p->in_async = sa; p->in_gen = sg; p->in_func = sf;
     p->scope = fs;
@@ -1328,6 +1354,7 @@ static void parse_statement(jp *p)
             semicolon(p);
             goto done;
         case K_RETURN:
+            if (!p->in_func) js_gate(p, p->cur, G_RETURN_TOP);
             advance(p, 1);
             t = TK(p);
             if (!(t->flags & TF_NLB) && starts_expr(p)) parse_expr(p, 0);
@@ -1486,4 +1513,10 @@ void js_parse(jp *p)
     advance(p, 1);
     if (use_strict(p)) p->strict = 1;
     while (TK(p)->type != T_EOF) parse_statement(p);
+    /* the end of the input ends the text Espruino parses, as the end of a
+     * stored function body does: `if(0)return` then end of input throws */
+    uint32_t c = p->cur;
+    if (c >= 2 && p->toks[c - 1].type == T_PUNCT &&
+        p->toks[c - 1].sub == ';' && p->toks[c - 2].type == T_KW && p->toks[c - 2].sub == K_RETURN)
+        p->toks[c - 1].flags |= TF_KEEP;
 }
