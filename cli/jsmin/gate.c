@@ -176,6 +176,9 @@ void js_gate_builtins(jp *p)
     char tv[16];
     target_text(p->o->target, tv);
     lexer_hazards(p);
+    if (p->html_comment)
+        js_diag(p, p->html_comment - 1, 0, "an HTML-like comment (<!-- or --> at a line start): "
+                "Espruino's lexer has none and reads it as code; the minifier removes it");
     for (uint32_t i = 0; i < p->ntok; i++) {
         jtok *t = &p->toks[i];
         if (t->type != T_IDENT) continue;

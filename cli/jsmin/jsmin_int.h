@@ -126,6 +126,7 @@ typedef struct jp {
     int depth;
     int uesc_seen;          /* some identifier has a \u escape: no mangling */
     int track;              /* record declarations and references (mangle or gate) */
+    size_t html_comment;    /* 1 + offset of the first HTML-like comment, 0 if none */
 
     /* line:col cache for diagnostics */
     size_t lc_pos; unsigned lc_line, lc_col;
