@@ -419,8 +419,8 @@ static void make_arrow(jp *p, uint32_t cs, uint32_t rs, uint32_t ss, int is_asyn
         js_declare(p, a, p->cand[c]);
     }
     p->ncand = cs;
-    int sa = p->in_async, sg = p->in_gen, sf = p->in_func;
-    p->in_async = is_async; p->in_gen = 0; p->in_func = 1;
+    int sa = p->in_async, sg = p->in_gen, sf = p->in_func, sfi = p->for_init;
+    p->in_async = is_async; p->in_gen = 0; p->in_func = 1; p->for_init = 0;
     advance(p, 1);    /* past '=>' */
     if (is_p(p, '{')) {
         body_scope(p, rs);
@@ -437,7 +437,7 @@ static void make_arrow(jp *p, uint32_t cs, uint32_t rs, uint32_t ss, int is_asyn
         parse_assign(p, fl);
         p->ncand = c0;
     }
-    p->in_async = sa; p->in_gen = sg; p->in_func = sf;
+    p->in_async = sa; p->in_gen = sg; p->in_func = sf; p->for_init = sfi;
     p->scope = outer;
 }
 
@@ -565,6 +565,8 @@ static int parse_object(jp *p)
             if (is_p(p, '*')) { js_gate(p, p->cur, G_GENERATOR); is_gen = 1; advance(p, 0); }
             uint32_t nt = p->cur;
             int ident = TK(p)->type == T_IDENT;
+            if (accessor && (!ident || js_espruino_reserved(p, TK(p))))
+                js_gate(p, nt, G_ACCESSOR_NAME);
             parse_prop_name(p);
             if (accessor || is_async || is_gen || is_p(p, '(')) {
                 uint32_t outer = p->scope;
@@ -905,6 +907,7 @@ static int parse_binary(jp *p, int minprec, int fl)
         jtok *t = TK(p);
         if (t->type == T_PUNCT && t->sub == P_EXP) js_gate(p, p->cur, G_EXP);
         if (t->type == T_PUNCT && t->sub == P_NULLISH) js_gate(p, p->cur, G_NULLISH);
+        if (t->type == T_KW && t->sub == K_IN && p->for_init) js_gate(p, p->cur, G_FOR_INIT_IN);
         int right = t->type == T_PUNCT && t->sub == P_EXP;
         enter(p);
         advance(p, 1);
@@ -1071,8 +1074,8 @@ static int use_strict(jp *p)
 /* Parameters and body of a function whose scope is current; ends on '}'. */
 static void parse_fn_rest(jp *p, int is_async, int is_gen)
 {
-    int sa = p->in_async, sg = p->in_gen, sf = p->in_func;
-    p->in_async = is_async; p->in_gen = is_gen; p->in_func = 1;
+    int sa = p->in_async, sg = p->in_gen, sf = p->in_func, sfi = p->for_init;
+    p->in_async = is_async; p->in_gen = is_gen; p->in_func = 1; p->for_init = 0;
     uint32_t rs = p->nref, fs = p->scope;
     expect(p, '(', 0);
     while (!is_p(p, ')')) {
@@ -1101,7 +1104,7 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
     }
     body_end(p, open);
     p->strict = ss;
-    p->in_async = sa; p->in_gen = sg; p->in_func = sf;
+    p->in_async = sa; p->in_gen = sg; p->in_func = sf; p->for_init = sfi;
     p->scope = fs;
 }
 
@@ -1180,6 +1183,8 @@ static void parse_class(jp *p, int decl)
         }
         if (is_p(p, '*')) { js_gate(p, p->cur, G_GENERATOR); is_gen = 1; advance(p, 0); }
         uint32_t nt = p->cur;
+        if (TK(p)->type != T_IDENT || js_espruino_reserved(p, TK(p)))
+            js_gate(p, nt, G_CLASS_MEMBER_NAME);
         parse_prop_name(p);
         uint32_t so = p->scope;
         new_scope(p, S_FUNC);
@@ -1189,6 +1194,9 @@ static void parse_class(jp *p, int decl)
             advance(p, 0);
         } else {
             js_gate(p, nt, G_CLASS_FIELD);
+            if (!is_p(p, '=')) js_gate(p, nt, G_CLASS_FIELD_NOINIT);
+            else if (!(nt > 0 && tok_is(p, &p->toks[nt - 1], "static")))
+                js_gate(p, nt, G_WARN_FIELD_PROTO);
             if (is_p(p, '=')) {
                 int sf = p->in_func;
                 p->in_func = 1;
@@ -1258,6 +1266,8 @@ static void parse_for(jp *p)
     new_scope(p, S_BLOCK);
     expect(p, '(', 1);
     uint32_t c0 = p->ncand;
+    int sfi = p->for_init;
+    p->for_init = 1;
     if (!is_p(p, ';')) {
         if (is_kw(p, K_VAR)) { advance(p, 0); parse_var_list(p, B_VAR, F_NOIN); }
         else if (is_kw(p, K_CONST) || (is_id(p, "let") && let_decl(p))) {
@@ -1267,6 +1277,7 @@ static void parse_for(jp *p)
             parse_expr(p, F_NOIN);
         }
     }
+    p->for_init = sfi;
     p->ncand = c0;
     if (is_kw(p, K_IN) || is_id(p, "of")) {
         int of = is_id(p, "of");

@@ -31,19 +31,9 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve, basename } from 'node:path';
 import { ROOT, NODE_MODULES, minifierCommand, runMinifier } from './lib.mjs';
+import { findEspruino } from './espruino-find.mjs';
 
 const SUITE = 'espruino-diff';
-
-export function findEspruino() {
-  const env = process.env.ESPRUINO;
-  if (env) {
-    const p = existsSync(env) && statSync(env).isDirectory() ? join(env, 'espruino') : env;
-    return existsSync(p) ? p : { missing: `ESPRUINO=${env}: no espruino binary there` };
-  }
-  const p = resolve(ROOT, '../shared/espruino/bin/espruino');
-  if (existsSync(p)) return p;
-  return { missing: 'no Espruino interpreter: set ESPRUINO to the directory of an espruino binary built from espruino/Espruino 2v29 (or put it in ../shared/espruino/bin/)' };
-}
 
 const esp = findEspruino();
 if (typeof esp !== 'string') {
@@ -115,7 +105,8 @@ function runEspruino(file, dir) {
   out = out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
   const lines = out.split('\n');
   const i = lines.findIndex((l) => /^http:\/\/espruino\.com\/Donate/.test(l));
-  let body = i >= 0 ? lines.slice(i + 1) : lines;
+  // output that comes after the console prompt (timers) starts with '>'
+  let body = (i >= 0 ? lines.slice(i + 1) : lines).map((l) => l.replace(/^>/, ''));
   while (body.length && /^\s*>?\s*$/.test(body[body.length - 1])) body.pop();
   while (body.length && body[0] === '') body.shift();
   return { lines: body, status: r.status, signal: r.signal, timedOut: !!(r.error && r.error.code === 'ETIMEDOUT') };
