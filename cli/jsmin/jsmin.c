@@ -146,7 +146,7 @@ int jsmin_run(const char *filename, const uint8_t *src, size_t len, const jsmin_
     p->file = filename ? filename : "<input>";
     p->diag = diag;
     p->o = o;
-    p->track = (o->minify && o->mangle) || o->gate;
+    p->track = o->minify || o->gate;   /* scopes also give the duplicate-declaration errors */
     obuf ob = { 0 };
     if (len > JS_MAX_INPUT) {
         if (diag) fprintf(diag, "%s: error: input too large (%zu bytes, limit %u)\n", p->file,

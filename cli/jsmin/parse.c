@@ -225,10 +225,22 @@ static void push_cand(jp *p, uint32_t tok)
     p->cand[p->ncand++] = tok;
 }
 
+static void dup_error(jp *p, uint32_t tok)
+{
+    jtok *t = &p->toks[tok];
+    js_fail(p, t->start, "'%.*s' has already been declared", (int)(t->len > 40 ? 40 : t->len),
+            (const char *)p->src + t->start);
+}
+
 /* var (and function, Annex B function-in-block) declarations go to the
  * function's var scope: the function itself, or its S_BODY when it has one
  * (then a name that is also a parameter is the parameter's symbol). */
-static void declare_var(jp *p, uint32_t tok)
+static void declare_var_x(jp *p, uint32_t tok, int check);
+static void declare_var(jp *p, uint32_t tok) { declare_var_x(p, tok, 1); }
+
+/* check: a var/function conflicting with a let/const/class is an error (not
+ * for an Annex B function in a block: its var binding is then skipped) */
+static void declare_var_x(jp *p, uint32_t tok, int check)
 {
     uint32_t fn = p->scopes[p->scope].fn, s = p->scope;
     jtok *t = &p->toks[tok];
@@ -237,6 +249,10 @@ static void declare_var(jp *p, uint32_t tok)
             js_lookup(p, s, p->src + t->start, t->len) != JS_NONE)
             p->scopes[fn].flags |= SF_NOMANGLE;   /* var e inside catch(e): keep names */
     if (s != fn && p->track && js_lookup(p, fn, p->src + t->start, t->len) != JS_NONE) s = fn;
+    if (p->track && check) {
+        uint32_t e = js_lookup(p, s, p->src + t->start, t->len);
+        if (e != JS_NONE && (p->syms[e].flags & SYF_LEXICAL)) dup_error(p, tok);  /* let x; var x */
+    }
     js_declare(p, s, tok);
 }
 
@@ -251,6 +267,12 @@ static void body_scope(jp *p, uint32_t rs)
 /* let/const (B_LET), parameters and catch bindings: in the current scope. */
 static void declare_lex(jp *p, uint32_t tok, int kind)
 {
+    /* ECMA-262 early error: a let/const/class name declared twice in one
+     * scope, or also declared there by var/function/parameter */
+    if (kind == B_LET && p->track) {
+        jtok *t = &p->toks[tok];
+        if (js_lookup(p, p->scope, p->src + t->start, t->len) != JS_NONE) dup_error(p, tok);
+    }
     uint32_t s = js_declare(p, p->scope, tok);
     if (kind == B_LET && s != JS_NONE) p->syms[s].flags |= SYF_LEXICAL;
 }
@@ -1120,7 +1142,7 @@ static void parse_function(jp *p, int decl, int is_async)
     uint32_t outer = p->scope;
     if (decl) {
         int in_block = p->scopes[outer].kind == S_BLOCK || p->scopes[outer].kind == S_CATCH;
-        if (in_block && !p->strict) declare_var(p, name);   /* Annex B: also a var */
+        if (in_block && !p->strict) declare_var_x(p, name, 0);   /* Annex B: also a var */
         else if (in_block) declare_lex(p, name, B_LET);      /* strict: block scoped */
         else if (p->scopes[outer].kind == S_BODY) declare_var(p, name);
         else js_declare(p, outer, name);
@@ -1141,6 +1163,8 @@ static void parse_class(jp *p, int decl)
     if (TK(p)->type == T_IDENT && !is_kw(p, K_EXTENDS)) { name = p->cur; advance(p, 0); }
     else if (decl) unexpected(p);
     if (decl) {
+        if (p->track && js_lookup(p, outer, p->src + p->toks[name].start, p->toks[name].len) != JS_NONE)
+            dup_error(p, name);
         uint32_t s = js_declare(p, outer, name);
         if (s != JS_NONE) p->syms[s].flags |= SYF_LEXICAL;
     } else if (name != JS_NONE) {
@@ -1218,10 +1242,19 @@ static void parse_class(jp *p, int decl)
 
 /* ---- statements ----------------------------------------------------- */
 
-static void parse_var_list(jp *p, int kind, int fl)
+/* A declaration list; is_const: `const`.  ECMA-262 early errors: a
+ * destructuring pattern, and every const binding, needs an initializer,
+ * except as the single binding of a for-in/of head (F_NOIN, then in/of). */
+static void parse_var_list(jp *p, int kind, int fl, int is_const)
 {
     for (;;) {
+        uint32_t bt = p->cur;
+        int pattern = is_p(p, '[') || is_p(p, '{');
         parse_binding(p, kind);
+        if (!is_p(p, '=') && (pattern || is_const) &&
+            !((fl & F_NOIN) && (is_kw(p, K_IN) || is_id(p, "of"))))
+            js_fail(p, p->toks[bt].start, pattern ? "a destructuring declaration needs an initializer"
+                                                   : "missing initializer in const declaration");
         if (is_p(p, '=')) {
             advance(p, 1);
             uint32_t c0 = p->ncand;
@@ -1269,10 +1302,11 @@ static void parse_for(jp *p)
     int sfi = p->for_init;
     p->for_init = 1;
     if (!is_p(p, ';')) {
-        if (is_kw(p, K_VAR)) { advance(p, 0); parse_var_list(p, B_VAR, F_NOIN); }
+        if (is_kw(p, K_VAR)) { advance(p, 0); parse_var_list(p, B_VAR, F_NOIN, 0); }
         else if (is_kw(p, K_CONST) || (is_id(p, "let") && let_decl(p))) {
+            int c = is_kw(p, K_CONST);
             advance(p, 0);
-            parse_var_list(p, B_LET, F_NOIN);
+            parse_var_list(p, B_LET, F_NOIN, c);
         } else {
             parse_expr(p, F_NOIN);
         }
@@ -1316,9 +1350,9 @@ static void parse_statement(jp *p)
     if (t->type == T_KW) {
         switch (t->sub) {
         case K_VAR: case K_CONST: {
-            int kind = t->sub == K_VAR ? B_VAR : B_LET;
+            int kind = t->sub == K_VAR ? B_VAR : B_LET, c = t->sub == K_CONST;
             advance(p, 0);   /* may move the token array: t is stale after this */
-            parse_var_list(p, kind, 0);
+            parse_var_list(p, kind, 0, c);
             semicolon(p);
             goto done;
         }
@@ -1467,7 +1501,7 @@ static void parse_statement(jp *p)
     } else if (t->type == T_IDENT) {
         if (tok_is(p, t, "let") && let_decl(p)) {
             advance(p, 0);
-            parse_var_list(p, B_LET, 0);
+            parse_var_list(p, B_LET, 0, 0);
             semicolon(p);
             goto done;
         }
