@@ -6,8 +6,11 @@
  * that supports a feature; 0 means no version does.  Sources: EspruinoDocs
  * info/Features.md ("labels, destructuring, default params, spread, `**`,
  * `?.`: unsupported; `??` 2v14+, optional catch binding 2v20+, shorthand
- * properties 2v14+"), and the Espruino lexer (identifiers are ASCII only, a
- * '/' inside a regex class ends the regex).
+ * properties 2v14+"), Espruino's ChangeLog (the version each row names), and
+ * the Espruino 2v29 source (jslex.c, jsparse.c: identifiers are ASCII only, a
+ * '/' inside a regex class ends the regex, of/static/let are reserved words,
+ * ...).  Every row is probed on the real 2v29 interpreter by
+ * tests/minify/gate-probes.mjs, which fails for a row without a probe.
  *
  * Syntax the target lacks is an error (gate mode 1) or a warning (mode 2);
  * missing built-ins and lexer hazards are always warnings.
@@ -35,9 +38,9 @@ static const struct feature {
     [G_LABEL]            = { 0,   "labels" },
     [G_UBRACE]           = { 0,   "\\u{...} escapes" },
     [G_NEWTARGET]        = { 0,   "new.target" },
-    [G_NULLISH]          = { 214, "the ?? operator" },
-    [G_OPTCATCH]         = { 220, "optional catch binding" },
-    [G_SHORTHAND]        = { 214, "shorthand properties {a}" },
+    [G_NULLISH]          = { 214, "the ?? operator" },          /* ChangeLog 2v14: "Add Nullish coalescing operator" */
+    [G_OPTCATCH]         = { 220, "optional catch binding" },   /* ChangeLog 2v20: "Add ES9 optional catch binding" */
+    [G_SHORTHAND]        = { 214, "shorthand properties {a}" }, /* ChangeLog 2v14: "Added Object shorthand, eg. x={a}" */
     [G_LOGICAL_ASSIGN]   = { 0,   "logical assignment &&= ||= ?\?=" },
     [G_CLASS_FIELD]      = { 222, "class fields" },      /* ChangeLog 2v22: "Add support for static+nonstatic fields in Classes" */
     [G_BIGINT]           = { 0,   "BigInt literals" },
