@@ -62,8 +62,12 @@ static const struct feature {
     [G_FOR_INIT_IN]      = { 0,   "the 'in' operator inside the first clause of a for(;;) head" },
     /* jsparse.c jspeClassDefinition: a field needs '=' */
     [G_CLASS_FIELD_NOINIT] = { 0, "a class field without an initializer" },
+    /* jsparse.c jspeStatementDoOrWhile: a body that is not a block must be followed by ';' */
+    [G_DO_BODY]          = { 0,   "a do-while body that is not a block and is not followed by its own ';' (write do{...}while)" },
     [G_WARN_REGEX_SLASH] = { 0,   "an unescaped '/' inside a regex class (Espruino ends the regex there; write \\/)" },
     [G_WARN_FIELD_PROTO] = { 0,   "a class field: Espruino evaluates its initializer once and puts the value on the prototype (an object or array is shared by every instance; `this` is not the instance)" },
+    [G_WARN_RETURN_NL]   = { 0,   "a line break after 'return': ECMAScript returns undefined here, Espruino (no semicolon insertion) returns the next line's value" },
+    [G_WARN_NL_INCDEC]   = { 0,   "'++'/'--' at the start of a line: ECMAScript applies it to the next operand, Espruino (no semicolon insertion) to the previous line's" },
     [G_WARN_RETURN_END]  = { 0,   "a bare 'return' ends this function body: Espruino throws \"Unexpected end of Input\" at every call (write 'return;')" },
 };
 

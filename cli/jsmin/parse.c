@@ -888,6 +888,8 @@ static int parse_unary(jp *p)
             !(t->flags & TF_NLB)) {
             advance(p, 0);
             k = X_OTHER;
+        } else if (k != X_ARROW && t->type == T_PUNCT && (t->sub == P_INC || t->sub == P_DEC)) {
+            js_gate(p, p->cur, G_WARN_NL_INCDEC);
         }
     }
     p->depth--;
@@ -1332,6 +1334,28 @@ static void parse_for(jp *p)
     p->scope = outer;
 }
 
+/* Espruino's do-while (jsparse.c jspeStatementDoOrWhile: needSemiColon)
+ * wants a ';' token right after a body that is not a block; its `if`
+ * consumes the ';' after its then-branch itself, and an empty body `;` is
+ * the body.  The body's tokens are [b0, w), w the `while`. */
+static void do_body_gate(jp *p, uint32_t b0, uint32_t w)
+{
+    jtok *b = &p->toks[b0], *last = &p->toks[w - 1];
+    if (b->type == T_PUNCT && b->sub == '{') return;
+    int bad = !(last->type == T_PUNCT && last->sub == ';') || w - 1 == b0;
+    if (!bad && b->type == T_KW && b->sub == K_IF) {
+        int depth = 0, has_else = 0;
+        for (uint32_t i = b0; i < w; i++) {
+            jtok *t = &p->toks[i];
+            if (t->type == T_PUNCT && (t->sub == '(' || t->sub == '[' || t->sub == '{')) depth++;
+            else if (t->type == T_PUNCT && (t->sub == ')' || t->sub == ']' || t->sub == '}')) depth--;
+            else if (depth == 0 && t->type == T_KW && t->sub == K_ELSE) has_else = 1;
+        }
+        bad = !has_else;
+    }
+    if (bad) js_gate(p, b0, G_DO_BODY);
+}
+
 static void parse_statement(jp *p)
 {
     enter(p);
@@ -1381,10 +1405,12 @@ static void parse_statement(jp *p)
             paren_expr(p);
             parse_statement(p);
             goto done;
-        case K_DO:
+        case K_DO: {
             advance(p, 1);
+            uint32_t b0 = p->cur;
             parse_statement(p);
             if (!is_kw(p, K_WHILE)) unexpected(p);
+            do_body_gate(p, b0, p->cur);
             advance(p, 0);
             paren_expr(p);
             t = TK(p);
@@ -1393,6 +1419,7 @@ static void parse_statement(jp *p)
                      (t->flags & TF_NLB))
                 t->flags |= TF_NL;
             goto done;
+        }
         case K_CONTINUE: case K_BREAK:
             advance(p, 1);
             if (TK(p)->type == T_IDENT && !(TK(p)->flags & TF_NLB)) advance(p, 1);
@@ -1402,6 +1429,8 @@ static void parse_statement(jp *p)
             if (!p->in_func) js_gate(p, p->cur, G_RETURN_TOP);
             advance(p, 1);
             t = TK(p);
+            if ((t->flags & TF_NLB) && starts_expr(p) && !is_p(p, '{'))
+                js_gate(p, p->cur - 1, G_WARN_RETURN_NL);
             if (!(t->flags & TF_NLB) && starts_expr(p)) parse_expr(p, 0);
             p->ncand = c0;
             semicolon(p);

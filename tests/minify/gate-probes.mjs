@@ -48,6 +48,9 @@ const F = {
   G_CLASS_MEMBER_NAME: `class A{"x"(){return 1}}if(new A().x()===1)${OK}`,
   G_FOR_INIT_IN: `var o={a:1},n=0;for(var i=("a" in o)?0:5;i<1;i++)n++;if(n===1)${OK}`,
   G_CLASS_FIELD_NOINIT: `class A{x}if(new A().x===undefined)${OK}`,
+  G_DO_BODY: `var a=0;do a++\nwhile(a<5)\nif(a===5)${OK}`,
+  G_WARN_RETURN_NL: `function f(){return\n7}if(f()===undefined)${OK}`,
+  G_WARN_NL_INCDEC: `var x=1,y=5\nx\n++y\nif(x===1&&y===6)${OK}`,
   G_WARN_REGEX_SLASH: `if(/[/]/.test("/"))${OK}`,
   G_WARN_FIELD_PROTO: `class A{x=[]}var a=new A(),b=new A();a.x.push(1);if(b.x.length===0&&a.hasOwnProperty("x"))${OK}`,
   G_WARN_RETURN_END: `function f(){f.x=1;return}f();if(f.x===1)${OK}`,
@@ -67,6 +70,8 @@ const SILENT = {
   S_FOR_IN: `var o={a:1},n=0;for(var k in o)n++;if(n===1)${OK}`,
   S_FOR_TEST_IN: `var o={a:1},n=0;for(var i=0;("a" in o)&&i<1;i++)n++;if(n===1)${OK}`,
   S_STATIC_METHOD: `class A{static s(){return 1}}if(A.s()===1)${OK}`,
+  S_DO_SEMI: `var a=0;do a++;while(a<5)if(a===5)${OK}`,
+  S_DO_IF_ELSE: `var a=0;do if(a<9)a++;else a=0;while(a<5)if(a===5)${OK}`,
   S_RETURN_SEMI: `function f(){f.x=1;return;}f();if(f.x===1)${OK}`,
 };
 

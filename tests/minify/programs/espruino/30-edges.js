@@ -37,6 +37,8 @@ class B extends A {
   constructor(a) { super(a + 1); g("B.ctor"); return; }
   m() { super.m(); g("B.m"); return; }
 }
+class C { m() { g("C.m"); }; n() { g("C.n"); return; }; }
+function doWhile(a) { do a--; while (a > 0); g("doWhile" + a); }
 function outer(a) {
   function inner(b) { g("inner" + b); return; }
   var innerArrow = () => { inner(a); return; };
@@ -51,5 +53,6 @@ obj.m(9); g(obj.p); obj.p = 1; obj.p = 0; obj.q(10);
 var a = new A(11); a.m(); g(a.v); a.v = 12; A.s();
 var b = new B(13); b.m();
 outer(14);
+new C().m(); new C().n(); doWhile(3);
 console.log(log.join(" "));
 setTimeout(function () { console.log("timer ran"); return; }, 1);
