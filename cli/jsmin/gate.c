@@ -209,6 +209,15 @@ void js_gate_builtins(jp *p)
         if (t->flags & TF_UESC)
             js_diag(p, t->start, 0, "\\u escape in an identifier: Espruino identifiers are "
                     "ASCII [A-Za-z0-9_$] only");
+        else {
+            const uint8_t *q = p->src + t->start;
+            for (uint32_t k = 0; k < t->len; k++)
+                if (q[k] >= 0x80) {
+                    js_diag(p, t->start, 0, "a non-ASCII identifier: Espruino identifiers are "
+                            "ASCII [A-Za-z0-9_$] only");
+                    break;
+                }
+        }
         if ((t->flags & (TF_DECL | TF_REF)) && js_espruino_reserved(p, t) &&
             !tok_eq(p, t, "undefined"))
             js_gate(p, i, G_RESERVED_NAME);

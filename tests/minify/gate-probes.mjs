@@ -60,6 +60,7 @@ const F = {
   H_TEMPLATE_BRACE: 'var t=`${"}"}`;if(t==="}")' + OK,
   H_TEMPLATE_ESCAPED_SUBST: 'var t=`a\\${b}`;if(t==="a${b}")' + OK,
   H_IDENT_UESC: `var \\u0061b=1;if(ab===1)${OK}`,
+  H_IDENT_NONASCII: `var café=1;if(café===1)${OK}`,
   H_HTML_COMMENT: `var x=1 <!-- c\nif(x===1)${OK}`,
 };
 // Probes that show the gate is silent where Espruino runs the code (issue 11).
