@@ -337,6 +337,19 @@ test('whole update on espruino-pico (5100 variables): peak variables in use', as
 
 test('UDP nudge: `otasign nudge` makes the board poll now, rate-limited; otad nudges when a rollout starts', async () => {
   const nport = NPORT;
+  // bad targets: a clear refusal, exit status 2
+  for (const bad of [['nudge', 'localhost:1'], ['nudge', '127.0.0.1:0'], ['nudge', '127.0.0.1:99999'], ['nudge', '127.0.0.1']]) {
+    let st = 0, err = '';
+    try { execFileSync(L.OTASIGN, bad, { stdio: ['ignore', 'pipe', 'pipe'] }); } catch (e) { st = e.status; err = String(e.stderr); }
+    eq(st, 2, 'otasign ' + bad.join(' ') + ': ' + err);
+  }
+  {
+    let st = 0, err = '';
+    try { execFileSync(L.OTAD, ['--nudge', 'nowhere', '--data', path.join(W, 'x'), '--listen', '127.0.0.1:0', '--release-pub', path.join(W, 'rel.pub')], { stdio: ['ignore', 'pipe', 'pipe'] }); }
+    catch (e) { st = e.status; err = String(e.stderr); }
+    eq(st, 2, 'otad --nudge nowhere');
+    ok(/--nudge: expected IPV4ADDR:PORT/.test(err), err);
+  }
   const b = await onV1('d-nudge', 'nudge', { args: ['--nudge', String(NPORT)], tune: { pmin: 20000, pmax: 20000, ngap: 3000 } });
   await sleep(1200);
   const n0 = proxy.polls('d-nudge').length, t0 = Date.now();
