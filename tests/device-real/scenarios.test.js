@@ -164,7 +164,7 @@ test('release that never confirms, with power cuts during its trial: reverted, r
   idle(b);
 });
 
-test('power cut mid-download: resumed with Range at the first unwritten byte, hash checked, confirmed', async () => {
+test('power cut mid-download: resumed with Range at the first unwritten byte; a damaged resume is caught by the hash; confirmed', async () => {
   const b = await onV1('d-cut', 'cut');
   const big = APP('v2', 'var PAD="' + 'abcdefghij'.repeat(800) + '";');
   proxy.pace = { match: /^GET \/bundle\//, bytes: 512, ms: 60 };
@@ -174,15 +174,24 @@ test('power cut mid-download: resumed with Range at the first unwritten byte, ha
   b.cut();                                  // power cut in the middle of it
   const got = first.res.length;
   proxy.pace = null;
+  // the resumed part arrives damaged once: the hash over the whole file
+  // catches it (rejected, hash mismatch), then a clean download installs
+  let flipped = false;
+  proxy.onResponse = (rec, head, body) => {
+    if (!flipped && /^GET \/bundle\//.test(rec.head) && /\r\nRange:/i.test(rec.head) && body.length > 100) { flipped = true; body[body.length - 50] ^= 0x01; return body; }
+  };
   await b.on();
+  await until(reported('d-cut', 2, 'rejected', 22, /^hash mismatch/), 20000, 'damaged resume caught by the hash');
   await until(reported('d-cut', 2, 'confirmed', 0), 20000, 'v2 confirmed');
+  proxy.onResponse = null;
   const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head));
   ok(gets.length >= 2, 'two bundle requests');
   ok(!/\r\nRange:/i.test(gets[0].head), 'the first from 0');
   const m = /\r\nRange: bytes=(\d+)-/i.exec(gets[1].head);
   ok(m && +m[1] > 0 && +m[1] <= got, 'resumed with ' + gets[1].head.split('\r\n').join(' | ') + ' after ' + got + ' bytes on the wire');
   eq(gets[1].status, 206, 'partial content');
-  eq(proxy.reports('d-cut').filter((r) => r.body.seq === 2 && r.body.state === 'downloading').length, 1, 'one download, resumed');
+  eq(proxy.reports('d-cut').filter((r) => r.body.seq === 2 && r.body.state === 'downloading').length, 2, 'downloads: the resumed one, then one after the hash mismatch');
+  ok(flipped, 'the resumed range was damaged');
   await b.wait(/TICK v2/, 5000);
   idle(b);
 });
