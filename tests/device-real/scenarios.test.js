@@ -65,7 +65,7 @@ function idle(b) { b.cut(); }
 // ---- scenarios ------------------------------------------------------------------------
 
 test('otasign device add: a one-time script that provisions a real board (agent, config with secret, boot code, golden)', async () => {
-  const b = await provision('d-prov', 'prov', { tune: {} });
+  const b = await provision('d-prov', 'prov', { tune: {}, args: ['--board', 'PICO_R1_3'] });
   const file = path.join(W, 'd-prov.provision.js');
   eq((fs.statSync(file).mode & 0o777).toString(8), '600', 'script mode');
   const o = b.script('var S=require("Storage");print("FILES="+JSON.stringify(S.list(/^(ota|\\.boot)/)));print("CFG="+S.read("ota.cfg"));print("AGENT="+S.read("ota").length);');
@@ -79,6 +79,8 @@ test('otasign device add: a one-time script that provisions a real board (agent,
   // power on: the golden program polls (nothing released yet: 204)
   await b.on();
   await until(() => proxy.polls('d-prov').filter((r) => r.status === 204).length >= 2, 8000, 'golden polls');
+  const q = proxy.polls('d-prov')[0].head.split(' ')[1];
+  ok(/^\/manifest\/d-prov\?app=prov&seq=0&nonce=[0-9a-f]{32}&board=PICO_R1_3$/.test(q), 'poll: ' + q);
   ok(!/Uncaught/.test(b.out), 'no exception: ' + b.out.slice(-300));
   b.cut();
   // a second add of the same id is refused: the secret is shown only once
@@ -102,7 +104,7 @@ test('first install and update with confirm (reports v2 accepted; bytes per idle
   const idleRec = await until(() => proxy.polls('d-upd').find((r) => r.status === 204), 8000, 'an idle poll');
   figures.push('bytes per idle poll (request + response): ' + bytesOf([idleRec]) +
     ' (' + idleRec.req.length + ' + ' + idleRec.res.length + ')');
-  ok(/&board=|\?app=upd&seq=1&nonce=[0-9a-f]{32}/.test(idleRec.head), idleRec.head.split('\r\n')[0]);
+  ok(/^GET \/manifest\/d-upd\?app=upd&seq=1&nonce=[0-9a-f]{32} HTTP/.test(idleRec.head), 'no board, no board=: ' + idleRec.head.split('\r\n')[0]);
   const from = proxy.log.length;
   await otad.publish('upd', 2, APP('v2'));
   await until(reported('d-upd', 2, 'confirmed', 0), 20000, 'v2 confirmed');
