@@ -61,6 +61,8 @@ const F = {
   H_TEMPLATE_ESCAPED_SUBST: 'var t=`a\\${b}`;if(t==="a${b}")' + OK,
   H_IDENT_UESC: `var \\u0061b=1;if(ab===1)${OK}`,
   H_IDENT_NONASCII: `var café=1;if(café===1)${OK}`,
+  H_BOM: `\uFEFFvar x=1;if(x===1)${OK}`,
+  H_NBSP: `var x\u00A0=1;if(x===1)${OK}`,
   H_HTML_COMMENT: `var x=1 <!-- c\nif(x===1)${OK}`,
 };
 // Probes that show the gate is silent where Espruino runs the code (issue 11).
