@@ -398,6 +398,8 @@ int main(void)
                 static world w;
                 if (cycles >= 4 && sc == SC_FIRST)
                     continue;   /* golden only: no journal record to renumber */
+                T_CASE("%s %s cycles %d%s: every cut point", geoms[gi].name, sc_name[sc],
+                       cycles >= 4 ? cycles - 3 : cycles, cycles >= 4 ? ", journal at 0xFFFFFFFF" : "");
                 memset(&w, 0, sizeof w);
                 if (!CHECKF(build_start(&w, &geoms[gi], sc, cycles >= 4 ? cycles - 3 : cycles),
                             "%s %s: start state", geoms[gi].name, sc_name[sc]))
@@ -439,12 +441,16 @@ int main(void)
     long walk_cuts = 0;
     for (size_t gi = 0; gi < sizeof geoms / sizeof geoms[0]; gi++)
         for (uint32_t seed = 1; seed <= 3; seed++) {
-            long c = random_walk(&geoms[gi], seed * 7919u, 1000);
+            /* seeds from the run's seed (printed; OTA_SEED=N reruns it) */
+            uint32_t s = (uint32_t)(t_seed() * 2654435761u) + seed * 7919u;
+            T_CASE("%s random walk seed %u", geoms[gi].name, s);
+            long c = random_walk(&geoms[gi], s, 1000);
             if (c > 0)
                 walk_cuts += c;
         }
     printf("random walks: %zu x 1000 steps, %ld of them cut by a power failure\n",
            3 * (sizeof geoms / sizeof geoms[0]), walk_cuts);
+    T_CASE("totals");
     CHECK(resumed > 0);
     CHECK_EQ(bad_cases, 0);
     printf("power-cut points: %ld (install %ld, trial+confirm %ld, revert %ld, first-install %ld)\n",

@@ -477,22 +477,27 @@ static void test_journal_wrap(const geom *g, uint32_t top, int spread)
 int main(void)
 {
     t_suite_name = "test_update";
-    test_crc();
-    test_args();
-    test_layout_checks();
+    T_RUN(test_crc());
+    T_RUN(test_args());
+    T_RUN(test_layout_checks());
     for (size_t i = 0; i < sizeof geoms / sizeof geoms[0]; i++) {
+        T_CASE("lifecycle %s", geoms[i].name);
         test_lifecycle(&geoms[i]);
+        T_CASE("many cycles %s", geoms[i].name);
         test_many_cycles(&geoms[i]);
     }
     static const uint32_t tops[] = { 0xFFFFFFFFu, 0xFFFFFFFEu, 0xFFFFFFFDu, 0x7FFFFFFFu, 0x80000000u, 1u };
     for (size_t i = 0; i < sizeof geoms / sizeof geoms[0]; i++) {
-        for (size_t t = 0; t < sizeof tops / sizeof tops[0]; t++)
+        for (size_t t = 0; t < sizeof tops / sizeof tops[0]; t++) {
+            T_CASE("journal wrap %s newest %08x", geoms[i].name, tops[t]);
             test_journal_wrap(&geoms[i], tops[t], 0);
+        }
+        T_CASE("journal spread %s", geoms[i].name);
         test_journal_wrap(&geoms[i], 0xFFFFFFFFu, 1);
         test_journal_wrap(&geoms[i], 0x12345678u, 1);
     }
-    test_from_golden();
-    test_dirty_flash();
-    test_write_failures();
+    T_RUN(test_from_golden());
+    T_RUN(test_dirty_flash());
+    T_RUN(test_write_failures());
     return t_done();
 }
