@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 build_pkgs=(gcc make pkg-config libsodium-dev libmicrohttpd-dev libcjson-dev
             libcurl4-openssl-dev libsqlite3-dev sqlite3 curl ca-certificates)
 test_pkgs=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
-           qemu-system-arm nodejs npm valgrind)
+           qemu-system-arm nodejs npm valgrind iproute2)
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
