@@ -389,7 +389,7 @@ static void keyset_vectors(void)
     emit_ks("k-version-zero", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
     k = v; le64(k.b + 24, CREATED); ks_resign(&k);
     emit_ks("k-expires-not-after-created", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
-    k = v; le64(k.b + 24, CREATED + 86400ull * 365); ks_resign(&k);
+    k = v; le64(k.b + 24, 4102444800ull); ks_resign(&k);   /* 2100-01-01 */
     emit_ks("k-expires", k.b, k.len, "OTA_OK", "OTA_OK", NULL);
     k = v; memcpy(k.b + 32, rel2_id, 8); ks_resign(&k);
     emit_ks("k-keyid-lies", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
