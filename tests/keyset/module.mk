@@ -11,3 +11,4 @@ $(BIN)/test_keyset: tests/keyset/test_keyset.c $(KEYSET_SAN_OBJS) tests/harness.
 
 TEST_PROGS += $(BIN)/test_keyset
 TEST_DEPS  += $(BIN)/test_keyset
+TEST_SCRIPTS += tests/device/test_keyset_e2e.sh
