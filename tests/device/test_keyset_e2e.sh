@@ -65,7 +65,10 @@ publish_status "$R3"
 expect_eq "new-key release refused before the rotation" 422 "$(cat "$WORK/status")"
 "$O" keyset make --version 2 --key "$WORK/rel.pub" --key "$WORK/new.pub" --root "$WORK/root1.key" \
     --out "$WORK/ks2.ks" >/dev/null || bad "keyset make v2"
-admin POST /admin/keysets "{\"keyset\":\"$(base64 -w0 <"$WORK/ks2.ks")\"}" >/dev/null
+# exactly the README's command
+(cd "$WORK" && curl -s -o "$WORK/abody" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d "{\"keyset\":\"$(base64 -w0 ks2.ks)\"}" \
+    "$BASE/admin/keysets" >"$WORK/status")
 expect_eq "publish key set v2" 200 "$(cat "$WORK/status")"
 expect_has "GET /admin/keysets" '"version":2' "$(admin GET /admin/keysets)"
 admin POST /admin/keysets "{\"keyset\":\"$(base64 -w0 <"$WORK/fleet.ks")\"}" >/dev/null
