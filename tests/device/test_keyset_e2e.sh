@@ -15,7 +15,8 @@
 #     injected on the network, are refused by the device;
 #   - a power cut at every flash operation of the device's key-set update
 #     leaves the old set or the new one;
-#   - the new key rolls out to everyone after the revocation.
+#   - the new key rolls out to everyone after the revocation, a stock-firmware
+#     (MAC tier) otadev included: for it the server relays trust.
 T_NAME=test_keyset_e2e
 source "$(dirname "$0")/lib.sh"
 O="$OTA_BIN/otasign"
@@ -47,7 +48,7 @@ release 1 'var v=1; function poll(){}' && R1=$RDIR
 release 2 'var v=2; function poll(){}' && R2=$RDIR
 publish "$R1"; publish "$R2"
 provision d1
-for d in d2 d4 d5; do cp "$WORK/d1.flash" "$WORK/$d.flash"; cp "$WORK/d1.flash.geom" "$WORK/$d.flash.geom"; done
+for d in d2 d4 d5 d-mac; do cp "$WORK/d1.flash" "$WORK/$d.flash"; cp "$WORK/d1.flash.geom" "$WORK/$d.flash.geom"; done
 
 # ---- key set v1 arrives with the first offer -------------------------------------
 rollout "{\"app\":\"$APP\",\"seq\":2,\"percent\":100}"
@@ -107,8 +108,10 @@ expect_eq "bad ks parameter" 400 "$(manifest d2 1 x)"
 publish_status "$R4"
 expect_eq "old-key upload refused after the revocation" 422 "$(cat "$WORK/status")"
 # stock-firmware tier: otad relays trust and MACs nothing signed by the old key
-admin POST /admin/devices '{"id":"d-mac","secret":true}' >/dev/null
+expect_eq "MAC-tier device registered" 64 "$(secret_for d-mac | tr -d '\n' | wc -c)"
 expect_eq "MAC-tier device: nothing offered" 204 "$(manifest d-mac 1)"
+dev d-mac --tier mac
+expect_has "MAC-tier otadev: nothing new" "nothing new (running seq 1)" "$(cat "$WORK/d-mac.log")"
 
 # ---- an idle device gets the key set on its own ---------------------------------------
 dev d2 "${ROOTS[@]}"
@@ -193,6 +196,9 @@ echo "test_keyset_e2e: power cut at each of $cuts flash operations of the key-se
 release 5 'var v=5; function poll(){}' new && R5=$RDIR
 publish "$R5"
 rollout "{\"app\":\"$APP\",\"seq\":5,\"percent\":100}"
+dev d-mac --tier mac
+expect_has "MAC tier: the new-key release is offered and MAC'd" "report confirmed seq 5" "$(cat "$WORK/d-mac.log")"
+expect_eq "MAC-tier device ends on v5 (new key)" 5 "$(field "$(status d-mac)" running_seq)"
 for d in d1 d2 d4; do
     dev "$d" "${ROOTS[@]}"
     expect_eq "$d on v5 (new key)" 5 "$(field "$(status "$d")" running_seq)"
