@@ -161,6 +161,25 @@ static int build(ks_state *st)
     return 0;
 }
 
+/* Keep the set in force in DIR/keyset.ks too, so that a restart with an
+ * older --keyset file never goes back to it.  0, or -1 (logged). */
+static int persist(const ks_state *st)
+{
+    char path[4096];
+    size_t len = 0;
+    if (!st->have) return 0;
+    published_path(path, sizeof path);
+    uint8_t *old = srv_read_file(path, 4096, &len);
+    int same = old && len == st->len && memcmp(old, st->bytes, len) == 0;
+    free(old);
+    if (same) return 0;
+    if (srv_write_file_atomic(path, st->bytes, st->len, 0644) != 0) {
+        fprintf(stderr, "otad: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static void announce(const ks_state *st, const char *how)
 {
     if (st->have)
@@ -178,6 +197,7 @@ int srv_keyset_init(void)
         fprintf(stderr, "otad: no release key trusted (--release-pub or --keyset)\n");
         return -1;
     }
+    if (persist(&st) != 0) return -1;
     pthread_mutex_lock(&ks_mu);
     cur = st;
     pthread_mutex_unlock(&ks_mu);
@@ -188,30 +208,43 @@ int srv_keyset_init(void)
 int srv_keyset_reload(void)
 {
     static ks_state st;     /* only the main thread reloads */
+    int rc = -1;
+    /* admin_mu serialises this with POST /admin/keysets (lock order:
+     * admin_mu, then ks_mu), so neither can undo the other. */
+    pthread_mutex_lock(&g_srv.admin_mu);
     if (build(&st) != 0 || (!st.have && st.n_pubs == 0)) {
         fprintf(stderr, "otad: SIGHUP: reload failed, keys unchanged\n");
-        return -1;
+        goto out;
     }
     pthread_mutex_lock(&ks_mu);
-    if (cur.have && (!st.have || st.version < cur.version)) {
+    bool back = cur.have && (!st.have || st.version < cur.version);
+    uint8_t b[OTA_KEYSET_MAX_SIZE];
+    size_t len = cur.len;
+    if (back) memcpy(b, cur.bytes, len);
+    pthread_mutex_unlock(&ks_mu);
+    if (back) {
         /* Never go back to an older set (or to none): a file was replaced by
-         * an older one, or the published one is gone.  Keep the newest, with
-         * the re-read roots and --release-pub keys. */
-        uint8_t b[OTA_KEYSET_MAX_SIZE];
-        size_t len = cur.len;
+         * an older one.  Keep the newest, with the re-read roots and
+         * --release-pub keys. */
         char why[160];
-        memcpy(b, cur.bytes, len);
-        pthread_mutex_unlock(&ks_mu);
         if (accept_set(&st, b, len, 0, why, sizeof why) != 0) {
             fprintf(stderr, "otad: SIGHUP: the key set in force no longer verifies (%s); keys unchanged\n", why);
-            return -1;
+            goto out;
         }
-        pthread_mutex_lock(&ks_mu);
     }
+    /* Durable before in force (the admin publish does the same). */
+    if (persist(&st) != 0) {
+        fprintf(stderr, "otad: SIGHUP: reload failed, keys unchanged\n");
+        goto out;
+    }
+    pthread_mutex_lock(&ks_mu);
     cur = st;
     pthread_mutex_unlock(&ks_mu);
     announce(&st, "SIGHUP:");
-    return 0;
+    rc = 0;
+out:
+    pthread_mutex_unlock(&g_srv.admin_mu);
+    return rc;
 }
 
 /* ---- trust --------------------------------------------------------------------------- */

@@ -32,8 +32,9 @@ void srv_keyset_usage(FILE *f);
 bool srv_keyset_configured(void);
 
 /* Load roots, --release-pub keys and the key set (the newer of --keyset FILE
- * and DIR/keyset.ks, which POST /admin/keysets writes).  Returns 0, or -1
- * after printing why (a key set that does not verify stops the start). */
+ * and DIR/keyset.ks; the set in force is always kept in DIR/keyset.ks, so a
+ * restart never goes back to an older one).  Returns 0, or -1 after printing
+ * why (a key set that does not verify stops the start). */
 int  srv_keyset_init(void);
 /* SIGHUP: re-read all of it.  Anything that fails to load or verify, or a
  * key set older than the one in force, leaves the current state unchanged

@@ -140,11 +140,50 @@ else
 fi
 OTAD_PID=$MAIN_PID; BASE=$MAIN_BASE; PORT=$MAIN_PORT
 
+# ---- SIGHUP never goes back: a damaged or older key-set file keeps v3 in force ----------
+cp "$WORK/fleet.ks" "$WORK/ks3-good.ks"
+head -c 100 "$WORK/ks3-good.ks" >"$WORK/fleet.ks"
+kill -HUP "$OTAD_PID"
+for i in $(seq 1 50); do grep -q "reload failed" "$WORK/otad.err" && break; sleep 0.1; done
+expect_has "SIGHUP with a damaged file: reload refused" "SIGHUP: reload failed, keys unchanged" "$(cat "$WORK/otad.err")"
+expect_has "...v3 still in force" '"version":3' "$(admin GET /admin/keysets)"
+cp "$WORK/ks2.ks" "$WORK/fleet.ks"
+n0=$(grep -c "SIGHUP: key set version 3 in force" "$WORK/otad.err")
+kill -HUP "$OTAD_PID"
+for i in $(seq 1 50); do [ "$(grep -c "SIGHUP: key set version 3 in force" "$WORK/otad.err")" -gt "$n0" ] && break; sleep 0.1; done
+expect_has "SIGHUP with an older file: v3 kept" '"version":3' "$(admin GET /admin/keysets)"
+cp "$WORK/ks3-good.ks" "$WORK/fleet.ks"
+
+# ---- otad refuses to start with a key set it cannot trust ------------------------------
+SOURCE_DATE_EPOCH=1700000000 "$O" keyset make --version 7 --key "$WORK/new.pub" --expires 1700000100 \
+    --root "$WORK/root1.key" --out "$WORK/expired.ks" --force >/dev/null || bad "make an expired set"
+try_start() {   # try_start ARGS...: otad's exit status within 10 s (it must refuse)
+    timeout 10 "$OTA_BIN/otad" --data "$WORK/try" --listen 127.0.0.1:0 --quiet "$@" >"$WORK/try.out" 2>&1
+}
+try_start --keyset "$WORK/expired.ks" "${ROOTS[@]}"
+expect_eq "otad refuses an expired key set" 1 "$?"
+expect_has "...saying so" "expired" "$(cat "$WORK/try.out")"
+try_start --keyset "$WORK/fleet.ks"
+expect_eq "otad refuses --keyset without --root-pub" 1 "$?"
+expect_has "...saying so" "no --root-pub" "$(cat "$WORK/try.out")"
+try_start --keyset "$WORK/fleet.ks" --root-pub "$WORK/root9.pub"
+expect_eq "otad refuses a key set by another root" 1 "$?"
+try_start --keyset "$WORK/fleet.ks" "${ROOTS[@]}" --root-pub "$WORK/root9.pub" --root-threshold 2
+expect_eq "otad refuses a key set below its root threshold" 1 "$?"
+try_start --keyset "$WORK/fleet.ks" "${ROOTS[@]}" --root-threshold 9
+expect_eq "otad: --root-threshold 9 is a usage error" 2 "$?"
+
 # ---- restart with the old key still on the command line: still not offered ----------
 stop_otad || bad "otad exit status"
 start_otad --keyset "$WORK/fleet.ks" "${ROOTS[@]}" || { done_tests; exit 1; }
 expect_eq "after a restart: old-key release still not offered" 204 "$(manifest d4 1)"
 expect_eq "after a restart: ks=3 gets nothing" 204 "$(manifest d4 1 3)"
+stop_otad || bad "otad exit status"
+cp "$WORK/ks2.ks" "$WORK/fleet.ks"
+start_otad --keyset "$WORK/fleet.ks" "${ROOTS[@]}" || { done_tests; exit 1; }
+expect_has "restart with an older --keyset file: v3 stays in force" '"version":3' "$(admin GET /admin/keysets)"
+expect_eq "...and the old-key release is still not offered" 204 "$(manifest d4 1)"
+cp "$WORK/ks3-good.ks" "$WORK/fleet.ks"
 
 # ---- key sets injected on the network: lower version, bad signature, unknown root -----
 node "$OTA_ROOT/tests/device/keyset-mitm.mjs" "$PORT" "$WORK/ksmode" >"$WORK/mitm.port" 2>"$WORK/mitm.err" &
