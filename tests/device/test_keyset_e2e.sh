@@ -12,7 +12,8 @@
 #   - a rogue server holding the fleet's server key offers the old-key
 #     release with a valid ticket: the device refuses it (unknown key);
 #   - key sets with a lower version, a bad signature or an unknown root,
-#     injected on the network, are refused by the device;
+#     injected on the network, are refused by the device; a 2-of-2 device
+#     refuses one root's signature and takes a set signed offline by both;
 #   - a power cut at every flash operation of the device's key-set update
 #     leaves the old set or the new one;
 #   - the new key rolls out to everyone after the revocation, a stock-firmware
@@ -204,6 +205,24 @@ if [ -n "$MPORT" ]; then
         expect_has "device refuses $f" "key set refused: $why" "$(cat "$WORK/d2.log")"
         expect_eq "d2 keeps key set v3 after $f" "{\"keyset\":3,\"keys\":[\"$newid\"]}" "$(kso d2)"
     done
+    # a 2-of-2 device (root1 + root9): one root's signature is not enough
+    cp "$WORK/d1.flash" "$WORK/dk.flash"; cp "$WORK/d1.flash.geom" "$WORK/dk.flash.geom"
+    K2=(--root-pub "$WORK/root1.pub" --root-pub "$WORK/root9.pub" --root-threshold 2)
+    echo pass >"$WORK/ksmode"
+    SAVE=$BASE; BASE="http://127.0.0.1:$MPORT"; dev dk "${K2[@]}"; BASE=$SAVE
+    expect_has "2-of-2 device refuses a set signed by one root" "key set refused: unknown key" "$(cat "$WORK/dk.log")"
+    "$O" keyset make --version 5 --threshold 2 --key "$WORK/new.pub" --unsigned --out "$WORK/ks5.kstbs" >/dev/null
+    "$O" keyset sign "$WORK/ks5.kstbs" --key "$WORK/root1.key" --out "$WORK/ks5.r1.kssig" >/dev/null
+    "$O" keyset sign "$WORK/ks5.kstbs" --key "$WORK/root9.key" --out "$WORK/ks5.r9.kssig" >/dev/null
+    "$O" keyset attach "$WORK/ks5.kstbs" --sig "$WORK/ks5.r1.kssig" --sig "$WORK/ks5.r9.kssig" \
+        --root "$WORK/root1.pub" --root "$WORK/root9.pub" --threshold 2 --out "$WORK/ks5.ks" >/dev/null \
+        || bad "offline 2-of-2 key set"
+    echo "$WORK/ks5.ks" >"$WORK/ksmode"
+    SAVE=$BASE; BASE="http://127.0.0.1:$MPORT"; dev dk "${K2[@]}"; BASE=$SAVE
+    expect_has "2-of-2 device accepts a set signed by both roots (offline sign + attach)" \
+        "accepted and stored key set version 5" "$(cat "$WORK/dk.log")"
+    expect_eq "dk key set" "{\"keyset\":5,\"keys\":[\"$newid\"]}" \
+        "$("$OTA_BIN/otadev" keyset --flash "$WORK/dk.flash" "${K2[@]}" 2>/dev/null)"
     echo pass >"$WORK/ksmode"
     kill "$MITM_PID" 2>/dev/null; wait "$MITM_PID" 2>/dev/null
 else
