@@ -93,6 +93,7 @@ static int read_pub(ota_trusted_key *k, const char *f, const char *what)
     size_t n = len;
     while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ')) n--;
     int ok = n == 64 && ota_hex_decode(k->pub, 32, &got, (char *)b, 64) == OTA_OK && got == 32;
+    if (!ok && len == 32) { memcpy(k->pub, b, 32); ok = 1; }   /* raw bytes, as keys.c accepts */
     free(b);
     if (!ok) { fprintf(stderr, "otad: %s: not a %s (one line of 64 hex)\n", f, what); return -1; }
     ota_release_key_id(k->id, k->pub);
