@@ -285,8 +285,15 @@ test('bundle that does not fit: refused with a clear reason (over --max; over th
 test('Storage filled so only 48 KB is free: three updates of 15.5 KB bundles (the default --max is 16000) in a row', async () => {
   const b = await onV1('d-48k', 'k48', { free: 48 * 1024 });
   for (let v = 2; v <= 4; v++) {
+    const from = proxy.log.length;
     await otad.publish('k48', v, APP('v' + v, 'var PAD="' + String(v).repeat(15300) + '";'));
     await until(reported('d-48k', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed');
+    if (v === 2) {
+      const upd = proxy.log.slice(from).filter((r) => r.status !== 204 && (/ \/(manifest|report)\/d-48k[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head)));
+      const bs = await bundleSize('k48', v);
+      figures.push('bytes per whole update with a ' + bs + '-byte bundle (request + response): ' + bytesOf(upd) +
+        ' in ' + upd.length + ' exchanges (' + (bytesOf(upd) - bs) + ' besides the bundle)');
+    }
     ok(await bundleSize('k48', v) > 15000, 'bundle of ' + (await bundleSize('k48', v)) + ' bytes');
   }
   idle(b);
