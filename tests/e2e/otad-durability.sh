@@ -70,7 +70,7 @@ check "device report count matches the store" test "$(body | jq_ j.report_count)
 # ---- SIGTERM during a burst -----------------------------------------------------
 sqlite3 "$D/otad.db" "DELETE FROM reports"
 STOP_ON_DOWN=1 burst 4 3
-sleep 1.5
+until_acked 11
 # polls from new devices: only in memory until the batch is flushed
 for i in 1 2 3; do poll "seen-$i" demo 0 >/dev/null; done
 kill -TERM "$OTAD_PID"
