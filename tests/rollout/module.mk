@@ -9,8 +9,8 @@ $(BIN)/ota-errtable: tests/rollout/errtable.c common/ota_err.h $(BUILD)/lib/libo
 
 $(BIN)/test_rollout: tests/unit/test_rollout.c server/rollout.c server/rollout.h tests/harness.h $(CRYPTO_SAN_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Iserver $(CFLAGS) $(SANFLAGS) -o $@ tests/unit/test_rollout.c server/rollout.c \
-	    $(CRYPTO_SAN_OBJS) $(LDFLAGS) $(SANFLAGS)
+	$(CC) $(CPPFLAGS) -Iserver -Itests $(CFLAGS) $(SANFLAGS) -o $@ tests/unit/test_rollout.c server/rollout.c \
+	    $(CRYPTO_SAN_OBJS) $(LDFLAGS) $(SANFLAGS) -lsodium -lm
 
 TEST_PROGS   += $(BIN)/test_rollout
 TEST_DEPS    += $(BIN)/test_rollout $(BIN)/ota-errtable
