@@ -587,9 +587,9 @@ static int sq_seen_flush(srv_store *base, const srv_seen *v, size_t n)
     a = prep(s, "INSERT INTO device_apps(device,app,seq,last_seen,board) VALUES(?1,?2,?3,?4,?5) "
                 "ON CONFLICT(device,app) DO UPDATE SET seq=?3, last_seen=?4, "
                 "board=CASE WHEN ?5 <> '' THEN ?5 ELSE board END "
-                /* A batched poll must not undo a newer report; within one
-                 * second (our resolution) the higher sequence wins. */
-                "WHERE last_seen < ?4 OR (last_seen = ?4 AND seq <= ?3)");
+                /* A batched poll must not undo a report of the same second
+                 * or later (our resolution is one second). */
+                "WHERE last_seen < ?4 OR (last_seen = ?4 AND state = '')");
     o = prep(s, "INSERT INTO device_releases(device,app,seq,state,updated) VALUES(?1,?2,?3,'offered',?4) "
                 "ON CONFLICT(device,app,seq) DO NOTHING");
     if (!d || !a || !o) goto rollback;
@@ -739,11 +739,15 @@ static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *c
     sqlite3_bind_int64(q, 2, r->when);
     if (step_done(s, q, "device seen") != 0) goto rollback;
     sqlite3_finalize(q);
-    /* Per app: the latest report, and the running sequence once confirmed. */
+    /* Per app: the latest report, and the running sequence once confirmed:
+     * the confirmed sequence itself, not the highest ever claimed (a poll
+     * batched earlier in the same second, saying something else, must not
+     * win over it either: seen_flush only overwrites older rows). */
     bool confirmed = strcmp(r->state, "confirmed") == 0;
     q = prep(s, "INSERT INTO device_apps(device,app,seq,last_seen,state,state_seq) "
                 "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(device,app) DO UPDATE SET "
-                "seq=CASE WHEN ?7 THEN max(seq, ?6) ELSE seq END, last_seen=?4, state=?5, state_seq=?6");
+                "seq=CASE WHEN ?7 THEN ?6 ELSE seq END, last_seen=max(last_seen, ?4), "
+                "state=?5, state_seq=?6");
     if (!q) goto rollback;
     sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, r->app, -1, SQLITE_STATIC);
