@@ -19,3 +19,4 @@ TEST_SCRIPTS += tests/rollout/test_errtable.sh
 .PHONY: errtable
 errtable: $(BIN)/ota-errtable
 	$(BIN)/ota-errtable js >device/espruino/ota_err.js
+TEST_SCRIPTS += tests/device/test_waves.sh
