@@ -523,11 +523,14 @@ srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, 
     if (!s || s->apps.count == 0) return NULL;
     srv_appview *a = srv_map_get(&s->apps, app, strlen(app));
     if (!a) return NULL;
-    uint64_t bl[HIST_MAX];
-    ro_history h = { bl, blocks_copy(device, app, bl, HIST_MAX) };
     ro_device d = { device, running, board };
     uint64_t seq = 0;
-    if (ro_decide(&a->pol, a->rels, a->n_rels, &d, &h, &seq) != RO_OFFER) return NULL;
+    /* Blocks are the policy's last rule: look them up (a lock) only for a
+     * device that would otherwise get an offer, so a 204 poll takes no lock. */
+    if (ro_decide(&a->pol, a->rels, a->n_rels, &d, NULL, &seq) != RO_OFFER) return NULL;
+    uint64_t bl[HIST_MAX];
+    ro_history h = { bl, blocks_copy(device, app, bl, HIST_MAX) };
+    if (h.n_blocked && ro_decide(&a->pol, a->rels, a->n_rels, &d, &h, &seq) != RO_OFFER) return NULL;
     if (seq == a->ro.seq && a->target) return a->target;
     char key[64];
     size_t klen = relkey(key, sizeof key, app, seq);
