@@ -1,7 +1,7 @@
 /*
  * routes_device.c: what devices call, plus /healthz and /metrics.
  *
- *   GET  /manifest/<device>?app=&seq=&nonce=   200 offer (JSON) or 204
+ *   GET  /manifest/<device>?app=&seq=&nonce=&board=   200 offer (JSON) or 204
  *   GET  /bundle/<sha256>  (and HEAD)          200, 206 (Range), 304, 416
  *   POST /report/<device>  {app,seq,state,code,ctr,detail} + X-OTA-MAC  200 once stored
  *
@@ -62,6 +62,10 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     const char *app = srv_query(q, "app");
     const char *seqs = srv_query(q, "seq");
     const char *nonce = srv_query(q, "nonce");
+    const char *board = srv_query(q, "board");
+    if (board && *board && ota_name_valid(board, strlen(board), OTA_NAME_MAX, 0) != OTA_OK)
+        return srv_reply_error(q, 400, "bad_board",
+                               "board: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
     if (!app || !srv_app_ok(app, strlen(app)))
         return srv_reply_error(q, 400, "bad_app",
                                "app: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
@@ -85,13 +89,13 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
 
     SRV_ADD(polls, 1);
     int64_t now = srv_now();
-    srv_seen_note(device, app, running, now);
 
     pthread_rwlock_rdlock(&g_srv.snap_lock);
-    srv_rel *rel = srv_decide(g_srv.snap, device, app, running);
+    srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
     pthread_rwlock_unlock(&g_srv.snap_lock);
     /* Only releases signed by a key trusted now (keyset.c), whatever the db holds. */
     if (rel && !srv_keyset_offerable(rel->r.statement + 8)) rel = NULL;
+    srv_seen_note(device, app, running, now, board, rel ? rel->r.seq : 0);
     if (!rel && ksn) return srv_keyset_reply_alone(q, ksb64);
     if (!rel) {
         SRV_ADD(polls_204, 1);
@@ -330,6 +334,9 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     snprintf(r.detail, sizeof r.detail, "%s", in.detail);
     r.code = in.code;
     r.ctr = in.ctr;
+    /* Which reports block is the policy's (rollout.c): state and code only,
+     * never the free text. */
+    r.blocks = ro_report_blocks(ro_state_parse(r.state), (int)r.code);
     r.when = srv_now();
 
     /* The block (never offer this release again) is taken before the report
@@ -337,14 +344,15 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
      * cannot be taken, nothing is stored and the device retries; if the
      * store then refuses the report, the block is undone (a refused report
      * changes nothing). */
-    bool blocks = srv_report_blocks(r.state, r.detail);
+    bool blocks = r.blocks;
     bool was_blocked = blocks && srv_blocked(r.device, r.app, r.seq);
     if (blocks && !was_blocked && srv_block(r.device, r.app, r.seq) != 0) {
         SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 503, "memory", "report not applied; retry");
     }
     srv_release_counts counts;
-    int rc = g_srv.store->ops->report(g_srv.store, &r, &counts);
+    bool blocked = false;
+    int rc = g_srv.store->ops->report(g_srv.store, &r, &counts, &blocked);
     if (rc != 0 && blocks && !was_blocked) srv_unblock(r.device, r.app, r.seq);
     if (rc == SRV_STORE_CONFLICT) {
         SRV_ADD(reports_failed, 1);
@@ -356,8 +364,13 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         return srv_reply_error(q, 503, "store", "report not stored; retry");
     }
     /* Durable from here on: the reply below acknowledges it. */
-    int si = srv_state_index(r.state);
-    if (si >= 3) srv_rollout_after_report(r.app, r.seq, &counts);
+    /* A device the store already had blocked (a block cleared in memory
+     * only by a failed earlier attempt) is blocked in memory too. */
+    if (blocked && !blocks && srv_block(r.device, r.app, r.seq) != 0)
+        fprintf(stderr, "otad: block of %s from %s seq %llu kept in the store only (no memory)\n",
+                r.device, r.app, (unsigned long long)r.seq);
+    srv_fleet_note(r.app, r.device, NULL, r.seq, strcmp(r.state, "confirmed") == 0);
+    srv_rollout_after_report(r.app, r.seq, &counts);
     static const char ok[] = "{\"ok\":true}\n";
     return srv_reply_json(q, 200, ok, sizeof ok - 1);
 }

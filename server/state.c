@@ -6,14 +6,22 @@
  *              precomputed manifest members and a shared bundle response
  *   snapshot   apps -> current rollout (active or paused), rebuilt from the
  *              store after every change and swapped under snap_lock
- *   devices    per-device secrets (decrypted at start), and the offers never
- *              to be made again (device rolled back from or rejected them)
+ *   devices    per-device secrets (decrypted at start), and the releases never
+ *              to be offered again (blocks; decided by ro_report_blocks)
+ *   waves      the last evaluation of each rollout's wave (ro_wave_eval over
+ *              the app's known devices), redone at most once a second after
+ *              reports or polls; an advance is stored, logged and recorded
+ *   reload     release keys and admin token re-read (SIGHUP, POST /admin/reload)
+ *
+ * Every rule lives in rollout.c (pure); this file only feeds it.
  *   last seen  polls note (device, app, seq, time) in a map; the main loop
  *              flushes it to the store once a second and at shutdown
  */
 #include "otad.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +30,7 @@
 #include <unistd.h>
 
 #include "ota_encode.h"
+#include "keyset.h"
 
 #define SEEN_MAX 262144   /* pending last-seen entries; beyond it polls are not noted */
 
@@ -156,11 +165,15 @@ static void appview_free(const char *k, void *v, void *arg)
 {
     (void)k; (void)arg;
     srv_appview *a = v;
+    if (!a) return;
     free(a->ro.allow_json);
     free(a->ro.pins_json);
     free(a->ro.waves_json);
-    srv_map_free(&a->allow);
-    srv_map_free(&a->pins);
+    for (size_t i = 0; i < a->n_allow; i++) free(a->allow[i]);
+    free(a->allow);
+    for (size_t i = 0; i < a->n_pins; i++) free((char *)a->pins[i].device);
+    free(a->pins);
+    free(a->rels);
     free(a);
 }
 
@@ -175,6 +188,7 @@ static void snapshot_free(srv_snapshot *s)
     srv_map_free(&s->apps);
     srv_map_free(&s->rels);
     srv_map_free(&s->bundles);
+    free(s->relv);
     free(s);
 }
 
@@ -192,12 +206,89 @@ static void rel_cb(const srv_release *r, void *arg)
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
     srv_map_put(&s->rels, key, klen, x, &s->failed);
     srv_map_put(&s->bundles, r->bundle_sha256, strlen(r->bundle_sha256), x, &s->failed);
+    srv_rel **nv = realloc(s->relv, (s->n_relv + 1) * sizeof *nv);
+    if (!nv) { s->failed = true; return; }
+    s->relv = nv;
+    s->relv[s->n_relv++] = x;
 }
 
 static char *dupstr(const char *s)
 {
     return strdup(s ? s : "");
 }
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_pin(const void *a, const void *b)
+{
+    return strcmp(((const ro_pin *)a)->device, ((const ro_pin *)b)->device);
+}
+
+/* The policy view (ro_rollout) of a stored rollout; arrays owned by a. */
+/* An allow list or pins that cannot be read in full would let devices in
+ * that must not be: the snapshot is marked failed instead (fail closed). */
+static void appview_policy(srv_appview *a, srv_snapshot *s)
+{
+    cJSON *j = cJSON_Parse(a->ro.allow_json), *it;
+    if (!cJSON_IsArray(j)) s->failed = true;
+    int n = cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 0;
+    a->allow = n ? calloc((size_t)n, sizeof *a->allow) : NULL;
+    if (n && !a->allow) s->failed = true;
+    if (a->allow)
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsString(it) && !(a->allow[a->n_allow++] = strdup(it->valuestring))) s->failed = true;
+    cJSON_Delete(j);
+    if (a->n_allow) qsort(a->allow, a->n_allow, sizeof *a->allow, cmp_str);
+    j = cJSON_Parse(a->ro.pins_json);
+    if (!cJSON_IsObject(j)) s->failed = true;
+    n = cJSON_IsObject(j) ? cJSON_GetArraySize(j) : 0;
+    a->pins = n ? calloc((size_t)n, sizeof *a->pins) : NULL;
+    if (n && !a->pins) s->failed = true;
+    if (a->pins)
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsNumber(it) && it->valuedouble >= 0) {
+                if (!(a->pins[a->n_pins].device = strdup(it->string))) { s->failed = true; continue; }
+                a->pins[a->n_pins++].seq = (uint64_t)it->valuedouble;
+            }
+    cJSON_Delete(j);
+    if (a->n_pins) qsort(a->pins, a->n_pins, sizeof *a->pins, cmp_pin);
+    j = cJSON_Parse(a->ro.waves_json);
+    if (!cJSON_IsArray(j)) s->failed = true;
+    else
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsNumber(it) && a->nwaves < SRV_MAX_WAVES) a->waves[a->nwaves++] = it->valuedouble;
+    cJSON_Delete(j);
+    size_t nr = 0;
+    for (size_t i = 0; i < s->n_relv; i++) nr += strcmp(s->relv[i]->r.app, a->ro.app) == 0;
+    a->rels = nr ? calloc(nr, sizeof *a->rels) : NULL;
+    if (nr && !a->rels) s->failed = true;
+    for (size_t i = 0; a->rels && i < s->n_relv; i++)
+        if (strcmp(s->relv[i]->r.app, a->ro.app) == 0) {
+            a->rels[a->n_rels].seq = s->relv[i]->r.seq;
+            a->rels[a->n_rels++].board = s->relv[i]->r.board;
+        }
+    ro_rollout *p = &a->pol;
+    p->id = a->ro.id;
+    p->seq = a->ro.seq;
+    int ph = ro_phase_parse(a->ro.state);
+    p->phase = ph < 0 ? RO_PAUSED : (ro_phase)ph;
+    p->percent = a->ro.percent;
+    p->allow = (const char *const *)a->allow;
+    p->n_allow = a->n_allow;
+    p->pins = a->pins;
+    p->n_pins = a->n_pins;
+    p->waves = a->waves;
+    p->n_waves = a->nwaves;
+    p->wave_fraction = a->ro.wave_fraction;
+    p->error_threshold = a->ro.error_threshold;
+    p->min_reports = a->ro.min_reports;
+    p->wave_since = a->ro.updated;
+}
+
+typedef struct rb_ctx { srv_snapshot *s; } rb_ctx;
 
 static void rollout_cb(const srv_rollout *r, void *arg)
 {
@@ -217,29 +308,7 @@ static void rollout_cb(const srv_rollout *r, void *arg)
     char key[64];
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
     a->target = srv_map_get(&s->rels, key, klen);
-    /* An allow list or pins that cannot be read in full would let devices
-     * in that must not be: the snapshot fails instead. */
-    cJSON *j = cJSON_Parse(a->ro.allow_json);
-    cJSON *it;
-    if (!cJSON_IsArray(j)) s->failed = true;
-    else
-        cJSON_ArrayForEach(it, j)
-            if (cJSON_IsString(it)) srv_map_put(&a->allow, it->valuestring, strlen(it->valuestring), a, &s->failed);
-    cJSON_Delete(j);
-    j = cJSON_Parse(a->ro.pins_json);
-    if (!cJSON_IsObject(j)) s->failed = true;
-    else
-        cJSON_ArrayForEach(it, j)
-            if (cJSON_IsNumber(it) && it->valuedouble >= 0)
-                srv_map_put(&a->pins, it->string, strlen(it->string),
-                            (void *)(uintptr_t)((uint64_t)it->valuedouble + 1), &s->failed);
-    cJSON_Delete(j);
-    j = cJSON_Parse(a->ro.waves_json);
-    if (!cJSON_IsArray(j)) s->failed = true;
-    else
-        cJSON_ArrayForEach(it, j)
-            if (cJSON_IsNumber(it) && a->nwaves < SRV_MAX_WAVES) a->waves[a->nwaves++] = it->valuedouble;
-    cJSON_Delete(j);
+    appview_policy(a, s);
     /* Later rollouts of the same app replace earlier ones (ordered by id). */
     bool put_failed = false;
     srv_appview *old = srv_map_put(&s->apps, r->app, strlen(r->app), a, &put_failed);
@@ -251,7 +320,7 @@ static void count_active(const char *k, void *v, void *arg)
 {
     (void)k;
     srv_appview *a = v;
-    if (strcmp(a->ro.state, SRV_RO_ACTIVE) == 0) ((srv_snapshot *)arg)->n_rollouts_active++;
+    if (a && strcmp(a->ro.state, SRV_RO_ACTIVE) == 0) ((srv_snapshot *)arg)->n_rollouts_active++;
 }
 
 /* Fail closed: when the new snapshot cannot be built in full, polls get the
@@ -283,7 +352,14 @@ int srv_snapshot_rebuild(void)
     g_srv.snap = s;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     snapshot_free(old);
+    atomic_fetch_add(&g_srv.wave_dirty, 1);   /* a change: evaluate again */
     return 0;
+}
+
+srv_appview *srv_appview_get(const char *app)
+{
+    return g_srv.snap && g_srv.snap->apps.count ? srv_map_get(&g_srv.snap->apps, app, strlen(app))
+                                                : NULL;
 }
 
 /* ---- devices ---------------------------------------------------------------- */
@@ -297,9 +373,20 @@ int srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE
     pthread_mutex_lock(&g_srv.dev_mu);
     uint8_t *old = srv_map_put(&g_srv.secrets, device, strlen(device), copy, &failed);
     pthread_mutex_unlock(&g_srv.dev_mu);
+    if (old) sodium_memzero(old, SRV_SECRET_SIZE);
     free(old);
     if (failed) { free(copy); return -1; }
     return 0;
+}
+
+void srv_secret_forget(const char *device)
+{
+    pthread_mutex_lock(&g_srv.dev_mu);
+    uint8_t *old = g_srv.secrets.count ? srv_map_put(&g_srv.secrets, device, strlen(device), NULL, NULL)
+                                       : NULL;
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    if (old) sodium_memzero(old, SRV_SECRET_SIZE);
+    free(old);
 }
 
 bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE])
@@ -311,70 +398,100 @@ bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE])
     return v != NULL;
 }
 
-bool srv_report_blocks(const char *state, const char *detail)
+/* Blocks of one (device, app): a few sequences. */
+typedef struct srv_blocks {
+    size_t n, cap;
+    uint64_t seq[];
+} srv_blocks;
+
+#define HIST_MAX 64   /* blocks of one device and app looked at per poll */
+
+static int devapp_key(char *key, size_t cap, const char *device, const char *app)
 {
-    if (!state) return false;
-    if (strcmp(state, "rolled_back") == 0) return true;
-    if (strcmp(state, "rejected") != 0) return false;
-    /* Reasons that say nothing about the release itself: the bytes or the
-     * ticket were damaged or replayed on the way (a GSM link, a proxy, an
-     * attacker).  Blocking on them would let whoever can tamper with one
-     * offer keep a device off a good release for ever; the next poll gets a
-     * fresh ticket instead.  Devices report ota_strerror() text first in the
-     * detail, after an optional "bundle: " (otadev) prefix. */
-    static const ota_err transient[] = {
-        OTA_ERR_STALE_NONCE, OTA_ERR_BAD_MAC, OTA_ERR_HASH_MISMATCH, OTA_ERR_BAD_TICKET_SIG,
-        OTA_ERR_WRONG_STATEMENT, OTA_ERR_WRONG_DEVICE, OTA_ERR_TRUNCATED, OTA_ERR_TOO_LONG,
-    };
-    const char *d = detail ? detail : "";
-    if (strncmp(d, "manifest:", 9) == 0) return false;   /* the offer did not even parse */
-    if (strncmp(d, "bundle: ", 8) == 0) d += 8;
-    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
-        const char *why = ota_strerror(transient[i]);
-        if (strncmp(d, why, strlen(why)) == 0) return false;
-    }
-    return true;
+    return snprintf(key, cap, "%s/%s", device, app);
 }
 
 int srv_block(const char *device, const char *app, uint64_t seq)
 {
-    char key[128];
-    int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
-    bool failed = false;
+    char key[80];
+    int n = devapp_key(key, sizeof key, device, app);
+    int rc = 0;
     pthread_mutex_lock(&g_srv.dev_mu);
-    srv_map_put(&g_srv.blocked, key, (size_t)n, (void *)1, &failed);
+    srv_blocks *b = g_srv.blocked.count ? srv_map_get(&g_srv.blocked, key, (size_t)n) : NULL;
+    bool have = false;
+    for (size_t i = 0; b && i < b->n; i++) have |= b->seq[i] == seq;
+    if (!have) {
+        if (!b || b->n == b->cap) {
+            size_t cap = b ? b->cap * 2 : 4;
+            srv_blocks *nb = realloc(b, sizeof *nb + cap * sizeof nb->seq[0]);
+            bool failed = false;
+            if (nb) {
+                if (!b) nb->n = 0;
+                nb->cap = cap;
+                srv_map_put(&g_srv.blocked, key, (size_t)n, nb, &failed);
+                if (failed && !b) { free(nb); nb = NULL; }
+                b = nb;
+            }
+            if (!nb || failed) rc = -1;
+        }
+        if (rc == 0 && b && b->n < b->cap) b->seq[b->n++] = seq;
+    }
     pthread_mutex_unlock(&g_srv.dev_mu);
-    return failed ? -1 : 0;
+    return rc;
+}
+
+typedef struct unblock_ctx { const char *prefix; size_t plen; } unblock_ctx;
+
+static void unblock_prefix(const char *k, void *v, void *arg)
+{
+    unblock_ctx *u = arg;
+    if (v && strncmp(k, u->prefix, u->plen) == 0) ((srv_blocks *)v)->n = 0;
 }
 
 void srv_unblock(const char *device, const char *app, uint64_t seq)
 {
-    char key[128];
-    int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
     pthread_mutex_lock(&g_srv.dev_mu);
-    /* The key is there (srv_block put it): replacing its value allocates
-     * nothing, so this cannot fail. */
-    if (g_srv.blocked.count && srv_map_get(&g_srv.blocked, key, (size_t)n))
-        srv_map_put(&g_srv.blocked, key, (size_t)n, NULL, NULL);
+    if (app) {
+        char key[80];
+        int n = devapp_key(key, sizeof key, device, app);
+        srv_blocks *b = g_srv.blocked.count ? srv_map_get(&g_srv.blocked, key, (size_t)n) : NULL;
+        for (size_t i = 0; b && i < b->n; i++)
+            if (b->seq[i] == seq) b->seq[i--] = b->seq[--b->n];
+    } else {
+        char pre[40];
+        int n = snprintf(pre, sizeof pre, "%s/", device);
+        unblock_ctx u = { pre, (size_t)n };
+        srv_map_each(&g_srv.blocked, unblock_prefix, &u);
+    }
     pthread_mutex_unlock(&g_srv.dev_mu);
+}
+
+static size_t blocks_copy(const char *device, const char *app, uint64_t *out, size_t cap)
+{
+    char key[80];
+    int n = devapp_key(key, sizeof key, device, app);
+    size_t got = 0;
+    pthread_mutex_lock(&g_srv.dev_mu);
+    const srv_blocks *b = g_srv.blocked.count ? srv_map_get(&g_srv.blocked, key, (size_t)n) : NULL;
+    for (size_t i = 0; b && i < b->n && got < cap; i++) out[got++] = b->seq[i];
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    return got;
 }
 
 bool srv_blocked(const char *device, const char *app, uint64_t seq)
 {
-    char key[128];
-    int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
-    pthread_mutex_lock(&g_srv.dev_mu);
-    bool b = g_srv.blocked.count && srv_map_get(&g_srv.blocked, key, (size_t)n) != NULL;
-    pthread_mutex_unlock(&g_srv.dev_mu);
-    return b;
+    uint64_t v[HIST_MAX];
+    ro_history h = { v, blocks_copy(device, app, v, HIST_MAX) };
+    return ro_blocked(&h, seq);
 }
 
 /* ---- last seen ----------------------------------------------------------------- */
 
-void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when)
+void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when,
+                   const char *board, uint64_t offered)
 {
     char key[80];
-    int n = snprintf(key, sizeof key, "%s/%s", device, app);
+    int n = devapp_key(key, sizeof key, device, app);
     uint64_t h = srv_hash_bytes(key, (size_t)n);
     /* The shard comes from the high bits; the map uses the low ones. */
     unsigned sh = (unsigned)(h >> 60) % SRV_SEEN_SHARDS;
@@ -384,11 +501,15 @@ void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t wh
     if (e) {
         e->seq = seq;
         e->when = when;
+        if (board && *board) snprintf(e->board, sizeof e->board, "%s", board);
+        if (offered) e->offered = offered;
     } else if (m->count < SEEN_MAX / SRV_SEEN_SHARDS && (e = malloc(sizeof *e)) != NULL) {
         snprintf(e->device, sizeof e->device, "%s", device);
         snprintf(e->app, sizeof e->app, "%s", app);
+        snprintf(e->board, sizeof e->board, "%s", board ? board : "");
         e->seq = seq;
         e->when = when;
+        e->offered = offered;
         bool failed = false;
         srv_map_put(m, key, (size_t)n, e, &failed);
         if (failed) { free(e); SRV_ADD(seen_dropped, 1); }
@@ -443,110 +564,374 @@ void srv_seen_flush(void)
     if (sv.v && sv.n && g_srv.store->ops->seen_flush(g_srv.store, sv.v, sv.n) == 0) {
         SRV_ADD(seen_flushes, 1);
         SRV_ADD(seen_flushed, sv.n);
+        atomic_fetch_add(&g_srv.wave_dirty, 1);
+        for (size_t i = 0; i < sv.n; i++)
+            srv_fleet_note(sv.v[i].app, sv.v[i].device, sv.v[i].board, sv.v[i].seq, true);
     }
     free(sv.v);
     pthread_mutex_lock(&g_srv.admin_mu);
     srv_map_each(&g_srv.rels_all, served_flush, NULL);
+    srv_waves_tick(false);
     pthread_mutex_unlock(&g_srv.admin_mu);
 }
 
-/* ---- rollout rules ---------------------------------------------------------- */
+/* ---- rollout rules (the policy is rollout.c) ----------------------------------- */
 
-unsigned srv_bucket(int64_t rollout_id, const char *device)
-{
-    /* SHA-256("otad-bucket-v1" 0x00 || u64le rollout id || device id). */
-    uint8_t msg[15 + 8 + OTA_DEVICE_ID_MAX], h[32];
-    size_t dl = strlen(device);
-    if (dl > OTA_DEVICE_ID_MAX) dl = OTA_DEVICE_ID_MAX;
-    memcpy(msg, "otad-bucket-v1", 15);
-    for (int i = 0; i < 8; i++) msg[15 + i] = (uint8_t)((uint64_t)rollout_id >> (8 * i));
-    memcpy(msg + 23, device, dl);
-    ota_sha256(h, msg, 23 + dl);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)h[i] << (8 * i);
-    return (unsigned)(v % 10000);
-}
-
-srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running)
+srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running,
+                    const char *board)
 {
     if (!s || s->apps.count == 0) return NULL;
     srv_appview *a = srv_map_get(&s->apps, app, strlen(app));
     if (!a) return NULL;
-    size_t dl = strlen(device);
-    srv_rel *t;
-    void *pin = a->pins.count ? srv_map_get(&a->pins, device, dl) : NULL;
-    if (pin) {
-        /* A pin names the release this device gets, whatever the rollout's
-         * state and percentage; a pin to 0 holds the device where it is. */
-        uint64_t ps = (uint64_t)(uintptr_t)pin - 1;
-        if (ps == 0) return NULL;
-        char key[64];
-        size_t klen = relkey(key, sizeof key, app, ps);
-        t = srv_map_get(&s->rels, key, klen);
-    } else {
-        if (strcmp(a->ro.state, SRV_RO_ACTIVE) != 0) return NULL;
-        if (a->allow.count && !srv_map_get(&a->allow, device, dl)) return NULL;
-        if (a->ro.percent < 100.0) {
-            unsigned limit = a->ro.percent <= 0 ? 0 : (unsigned)(a->ro.percent * 100.0 + 0.5);
-            if (srv_bucket(a->ro.id, device) >= limit) return NULL;
-        }
-        t = a->target;
-    }
-    if (!t || t->r.seq <= running) return NULL;
-    if (srv_blocked(device, app, t->r.seq)) return NULL;
-    return t;
+    ro_device d = { device, running, board };
+    uint64_t seq = 0;
+    /* Blocks are the policy's last rule: look them up (a lock) only for a
+     * device that would otherwise get an offer, so a 204 poll takes no lock. */
+    if (ro_decide(&a->pol, a->rels, a->n_rels, &d, NULL, &seq) != RO_OFFER) return NULL;
+    uint64_t bl[HIST_MAX];
+    ro_history h = { bl, blocks_copy(device, app, bl, HIST_MAX) };
+    if (h.n_blocked && ro_decide(&a->pol, a->rels, a->n_rels, &d, &h, &seq) != RO_OFFER) return NULL;
+    if (seq == a->ro.seq && a->target) return a->target;
+    char key[64];
+    size_t klen = relkey(key, sizeof key, app, seq);
+    return srv_map_get(&s->rels, key, klen);
+}
+
+void srv_rollout_event(int64_t rollout, const char *event, const char *by, const char *detail)
+{
+    if (g_srv.store->ops->event_add(g_srv.store, rollout, srv_now(), event, by, detail) != 0)
+        fprintf(stderr, "otad: rollout %lld: history event %s not stored\n", (long long)rollout, event);
 }
 
 void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_counts *c)
 {
+    atomic_fetch_add(&g_srv.wave_dirty, 1);
     pthread_mutex_lock(&g_srv.admin_mu);
     /* Holding admin_mu, the snapshot cannot be swapped under us. */
-    srv_appview *a = g_srv.snap ? srv_map_get(&g_srv.snap->apps, app, strlen(app)) : NULL;
-    if (!a || a->ro.seq != seq || strcmp(a->ro.state, SRV_RO_ACTIVE) != 0) goto out;
-    int64_t confirmed = c->by_state[3];
-    int64_t bad = c->by_state[4] + c->by_state[5] + c->by_state[6];
-    int64_t outcomes = bad + confirmed;
+    srv_appview *a = srv_appview_get(app);
+    if (!a || a->ro.seq != seq || a->pol.phase != RO_ACTIVE) goto out;
+    ro_counts rc;
+    memcpy(rc.by_state, c->by_state, sizeof rc.by_state);
     srv_rollout ro = a->ro;
-    bool change = false;
-    if (ro.error_threshold <= 1.0 && outcomes >= ro.min_reports && outcomes > 0 &&
-        (double)bad > ro.error_threshold * (double)outcomes) {
+    if (ro_threshold_crossed(&a->pol, &rc, ro.reason, sizeof ro.reason)) {
         snprintf(ro.state, sizeof ro.state, "%s", SRV_RO_PAUSED);
-        snprintf(ro.reason, sizeof ro.reason,
-                 "error threshold crossed: %lld of %lld outcomes failed (%lld rolled back, "
-                 "%lld rejected, %lld failed) > %.0f%%",
-                 (long long)bad, (long long)outcomes, (long long)c->by_state[4],
-                 (long long)c->by_state[5], (long long)c->by_state[6], ro.error_threshold * 100);
         SRV_ADD(rollouts_paused_auto, 1);
         fprintf(stderr, "otad: rollout %lld (%s seq %llu) paused: %s\n", (long long)ro.id, app,
                 (unsigned long long)seq, ro.reason);
-        change = true;
-    } else if (a->nwaves > 0 && ro.wave_confirmed > 0) {
-        /* Waves advance on confirmed devices only: after wave k (k waves at or
-         * below the current percentage) the next needs k * wave_confirmed. */
-        int passed = 0;
-        double next = -1;
-        for (int i = 0; i < a->nwaves; i++) {
-            if (a->waves[i] <= ro.percent) passed++;
-            else if (next < 0 || a->waves[i] < next) next = a->waves[i];
-        }
-        if (next > 0 && confirmed >= (int64_t)(passed > 0 ? passed : 1) * ro.wave_confirmed) {
-            ro.percent = next > 100 ? 100 : next;
-            change = true;
-        }
-    }
-    if (change) {
         ro.updated = srv_now();
-        if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) == 0) srv_snapshot_rebuild();
+        if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) == 0) {
+            srv_rollout_event(ro.id, "threshold", "otad", ro.reason);
+            srv_snapshot_rebuild();
+        }
     }
 out:
     pthread_mutex_unlock(&g_srv.admin_mu);
+}
+
+/* ---- waves --------------------------------------------------------------------- */
+
+/* The known devices of each app, in memory, for the wave evaluations: loaded
+ * from the store once per app, then kept up to date by the batched polls
+ * (srv_seen_flush) and by confirmed reports (srv_fleet_note), so a wave
+ * evaluation is one pass over memory, and each device's bucket is hashed
+ * once per rollout, not once per evaluation. */
+typedef struct fleet_ent {
+    char     id[OTA_DEVICE_ID_MAX + 1];
+    char     board[OTA_NAME_MAX + 1];
+    uint64_t running;
+    int64_t  bucket_for;                /* rollout id the bucket belongs to (0: none) */
+    unsigned bucket;
+    bool     gone;                      /* retired */
+} fleet_ent;
+
+typedef struct app_fleet {
+    srv_map  idx;                       /* device -> (uintptr_t)(index + 1) */
+    fleet_ent *v;
+    size_t   n, cap;
+} app_fleet;
+
+static pthread_mutex_t fleet_mu = PTHREAD_MUTEX_INITIALIZER;
+static srv_map fleets;                  /* app -> app_fleet* (under fleet_mu) */
+
+static fleet_ent *fleet_put(app_fleet *f, const char *device)
+{
+    size_t dl = strlen(device);
+    uintptr_t i = f->idx.count ? (uintptr_t)srv_map_get(&f->idx, device, dl) : 0;
+    if (i) return &f->v[i - 1];
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        fleet_ent *nv = realloc(f->v, cap * sizeof *nv);
+        if (!nv) return NULL;
+        f->v = nv;
+        f->cap = cap;
+    }
+    fleet_ent *e = &f->v[f->n];
+    memset(e, 0, sizeof *e);
+    snprintf(e->id, sizeof e->id, "%s", device);
+    bool failed = false;
+    srv_map_put(&f->idx, device, dl, (void *)(uintptr_t)(f->n + 1), &failed);
+    if (failed) return NULL;
+    f->n++;
+    return e;
+}
+
+static void fleet_load_cb(const char *id, const char *board, uint64_t running, void *arg)
+{
+    fleet_ent *e = fleet_put(arg, id);
+    if (!e) return;
+    snprintf(e->board, sizeof e->board, "%s", board);
+    e->running = running;
+}
+
+/* The app's fleet (fleet_mu held), loaded from the store on first use. */
+static app_fleet *fleet_of(const char *app, bool load)
+{
+    app_fleet *f = fleets.count ? srv_map_get(&fleets, app, strlen(app)) : NULL;
+    if (f || !load) return f;
+    f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    if (g_srv.store->ops->app_fleet(g_srv.store, app, fleet_load_cb, f) != 0) {
+        srv_map_free(&f->idx);
+        free(f->v);
+        free(f);
+        return NULL;
+    }
+    srv_map_put(&fleets, app, strlen(app), f, NULL);
+    return f;
+}
+
+void srv_fleet_note(const char *app, const char *device, const char *board, uint64_t running,
+                    bool set_running)
+{
+    pthread_mutex_lock(&fleet_mu);
+    app_fleet *f = fleet_of(app, false);   /* not loaded yet: the load will see it */
+    fleet_ent *e = f ? fleet_put(f, device) : NULL;
+    if (e) {
+        if (board && *board) snprintf(e->board, sizeof e->board, "%s", board);
+        if (set_running) e->running = running;
+        e->gone = false;
+    }
+    pthread_mutex_unlock(&fleet_mu);
+}
+
+typedef struct forget_ctx { const char *device; } forget_ctx;
+
+static void fleet_forget_one(const char *k, void *v, void *arg)
+{
+    (void)k;
+    app_fleet *f = v;
+    const char *d = ((forget_ctx *)arg)->device;
+    uintptr_t i = f && f->idx.count ? (uintptr_t)srv_map_get(&f->idx, d, strlen(d)) : 0;
+    if (i) f->v[i - 1].gone = true;
+}
+
+void srv_fleet_forget(const char *device)
+{
+    forget_ctx c = { device };
+    pthread_mutex_lock(&fleet_mu);
+    srv_map_each(&fleets, fleet_forget_one, &c);
+    pthread_mutex_unlock(&fleet_mu);
+}
+
+static void fleet_free_one(const char *k, void *v, void *arg)
+{
+    (void)k; (void)arg;
+    app_fleet *f = v;
+    if (!f) return;
+    srv_map_free(&f->idx);
+    free(f->v);
+    free(f);
+}
+
+/* Evaluate one app's rollout; advance its wave if it may (stored: the
+ * caller rebuilds the snapshot).  admin_mu held.  True when advanced. */
+static bool wave_eval_app(const char *app, srv_appview *a, bool may_advance)
+{
+    /* The policy's input: every known device of the app, with its bucket
+     * in this rollout (hashed once per device and rollout). */
+    pthread_mutex_lock(&fleet_mu);
+    app_fleet *fl = fleet_of(app, true);
+    size_t n = 0;
+    ro_fleet_dev *devs = fl && fl->n ? malloc(fl->n * sizeof *devs) : NULL;
+    for (size_t i = 0; devs && i < fl->n; i++) {
+        fleet_ent *e = &fl->v[i];
+        if (e->gone) continue;
+        if (e->bucket_for != a->ro.id) {
+            e->bucket = ro_bucket(a->ro.id, e->id);
+            e->bucket_for = a->ro.id;
+        }
+        devs[n++] = (ro_fleet_dev){ e->id, e->board, e->running, (int)e->bucket };
+    }
+    ro_wave_status *st = srv_map_get(&g_srv.waves, app, strlen(app));
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st) { pthread_mutex_unlock(&fleet_mu); free(devs); return false; }
+        srv_map_put(&g_srv.waves, app, strlen(app), st, NULL);
+    }
+    ro_wave_eval(&a->pol, a->target ? a->target->r.board : "", devs, n, srv_now(), st);
+    pthread_mutex_unlock(&fleet_mu);
+    free(devs);
+    if (!may_advance || !st->advance || st->next_percent < 0) return false;
+    srv_rollout ro = a->ro;
+    char detail[256];
+    snprintf(detail, sizeof detail, "wave %d -> %g%%: %s", st->wave, st->next_percent, st->waiting);
+    fprintf(stderr, "otad: rollout %lld (%s seq %llu): %s\n", (long long)ro.id, app,
+            (unsigned long long)ro.seq, detail);
+    ro.percent = st->next_percent;
+    ro.updated = srv_now();
+    if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) != 0) return false;
+    srv_rollout_event(ro.id, "wave", "otad", detail);
+    st->advance = false;
+    return true;
+}
+
+typedef struct app_list { char (*v)[33]; size_t n; } app_list;
+
+static void collect_app(const char *k, void *v, void *arg)
+{
+    app_list *l = arg;
+    if (v) snprintf(l->v[l->n++], 33, "%s", k);
+}
+
+void srv_waves_tick(bool force)
+{
+    if (!force && atomic_exchange(&g_srv.wave_dirty, 0) == 0) return;
+    if (!g_srv.snap || g_srv.snap->apps.count == 0) return;
+    app_list l = { calloc(g_srv.snap->apps.count, 33), 0 };
+    if (!l.v) return;
+    srv_map_each(&g_srv.snap->apps, collect_app, &l);
+    bool changed = false;
+    for (size_t i = 0; i < l.n; i++) {
+        srv_appview *a = srv_appview_get(l.v[i]);
+        if (a) changed |= wave_eval_app(l.v[i], a, true);
+    }
+    free(l.v);
+    /* Advances are stored; polls see them after one rebuild (which marks
+     * the waves dirty again: the next tick looks at the new wave). */
+    if (changed) srv_snapshot_rebuild();
+}
+
+const ro_wave_status *srv_wave_status(const char *app)
+{
+    ro_wave_status *st = srv_map_get(&g_srv.waves, app, strlen(app));
+    srv_appview *a = st ? NULL : srv_appview_get(app);
+    if (a) {
+        /* Evaluate only: an advance (which rebuilds the snapshot under the
+         * caller's feet) waits for the next tick. */
+        wave_eval_app(app, a, false);
+        st = srv_map_get(&g_srv.waves, app, strlen(app));
+    }
+    return st;
+}
+
+/* ---- reload ---------------------------------------------------------------------- */
+
+static int read_release_key(const char *f, ota_trusted_key *k, char *err, size_t cap)
+{
+    size_t len;
+    uint8_t *b = srv_read_file(f, 4096, &len);
+    if (!b) { snprintf(err, cap, "cannot read release key %s: %s", f, strerror(errno)); return -1; }
+    size_t n = len, got = 0;
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ')) n--;
+    int ok = 0;
+    if (n == 64) ok = ota_hex_decode(k->pub, 32, &got, (char *)b, 64) == OTA_OK && got == 32;
+    else if (len == 32) { memcpy(k->pub, b, 32); ok = 1; }
+    free(b);
+    if (!ok) { snprintf(err, cap, "%s: not a release public key (one line of 64 hex)", f); return -1; }
+    ota_release_key_id(k->id, k->pub);
+    return 0;
+}
+
+/* Check every --release-pub file and read the admin token (the same source
+ * as at start; an environment token cannot change).  *tok: a new token
+ * buffer, or NULL when the token comes from the environment. */
+static int read_token(char *err, size_t cap, char **tok, size_t *tlen)
+{
+    *tok = NULL;
+    *tlen = 0;
+    const char *file = g_srv.cfg.admin_token_file;
+    char path[4096];
+    const char *env = getenv("OTAD_ADMIN_TOKEN");
+    if (!file && env && *env) return 0;
+    if (!file) {
+        snprintf(path, sizeof path, "%s/admin.token", g_srv.cfg.data_dir);
+        file = path;
+    }
+    size_t len;
+    uint8_t *b = srv_read_file(file, 4096, &len);
+    if (!b) { snprintf(err, cap, "cannot read admin token %s: %s", file, strerror(errno)); return -1; }
+    while (len > 0 && (b[len - 1] == '\n' || b[len - 1] == '\r' || b[len - 1] == ' ')) len--;
+    if (len < 16) {
+        sodium_memzero(b, len);
+        free(b);
+        snprintf(err, cap, "admin token in %s is shorter than 16 characters", file);
+        return -1;
+    }
+    /* Padded to at least the old length: a request checked while the
+     * pointer and the length change reads inside the buffer (and fails). */
+    size_t old = __atomic_load_n(&g_srv.admin_token_len, __ATOMIC_SEQ_CST);
+    *tok = calloc(1, (len > old ? len : old) + 1);
+    if (!*tok) { free(b); snprintf(err, cap, "out of memory"); return -1; }
+    memcpy(*tok, b, len);
+    *tlen = len;
+    sodium_memzero(b, len);
+    free(b);
+    return 0;
+}
+
+int srv_reload(char *err, size_t cap, int *nkeys)
+{
+    char *tok;
+    size_t tlen;
+    /* Everything is checked first: on a bad file nothing changes. */
+    ota_trusted_key k;
+    *nkeys = 0;
+    for (int i = 0; i < g_srv.cfg.n_release_pub; i++, (*nkeys)++)
+        if (read_release_key(g_srv.cfg.release_pub[i], &k, err, cap) != 0) return -1;
+    if (read_token(err, cap, &tok, &tlen) != 0) return -1;
+    /* The release keys in force are keyset.c's (it re-reads --release-pub
+     * and any key set; it takes admin_mu itself). */
+    if (srv_keyset_reload() != 0) {
+        free(tok);
+        snprintf(err, cap, "the release keys could not be reloaded (see otad's log); nothing changed");
+        return -1;
+    }
+    if (tok) {
+        /* The old token stays allocated: a request may be reading it now. */
+        __atomic_store_n(&g_srv.admin_token, tok, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&g_srv.admin_token_len, tlen, __ATOMIC_SEQ_CST);
+    }
+    fprintf(stderr, "otad: reloaded %d release key file(s)%s\n", *nkeys, tok ? " and the admin token" : "");
+    return 0;
+}
+
+void srv_reload_signal(void)
+{
+    /* The release keys as keyset.c reloads them (it logs what it did), and
+     * the admin token: each all or nothing. */
+    char err[300] = "";
+    char *tok;
+    size_t tlen;
+    int krc = srv_keyset_reload();
+    int trc = read_token(err, sizeof err, &tok, &tlen);
+    if (trc == 0 && tok) {
+        __atomic_store_n(&g_srv.admin_token, tok, __ATOMIC_SEQ_CST);   /* old one kept: may be in use */
+        __atomic_store_n(&g_srv.admin_token_len, tlen, __ATOMIC_SEQ_CST);
+        fprintf(stderr, "otad: SIGHUP: reloaded the admin token\n");
+    } else if (trc != 0) {
+        fprintf(stderr, "otad: SIGHUP: admin token unchanged: %s\n", err);
+    }
+    if (krc != 0 && !err[0]) snprintf(err, sizeof err, "release keys unchanged (see the log)");
+    if (g_srv.store->ops->audit_add(g_srv.store, srv_now(), "signal:SIGHUP", "SIGHUP", "/admin/reload",
+                                    krc == 0 && trc == 0 ? 200 : 422,
+                                    krc == 0 && trc == 0 ? "reloaded" : err) != 0)
+        fprintf(stderr, "otad: audit entry not stored: SIGHUP\n");
 }
 
 /* ---- init ------------------------------------------------------------------- */
 
 static void secret_cb(const char *id, const uint8_t *enc, size_t len, void *arg)
 {
-    (void)arg;
     uint8_t secret[SRV_SECRET_SIZE];
     if (srv_secret_open(secret, enc, len, id) != 0) {
         fprintf(stderr, "otad: secret of device %s does not decrypt (wrong secrets.key?)\n", id);
@@ -556,10 +941,9 @@ static void secret_cb(const char *id, const uint8_t *enc, size_t len, void *arg)
     memset(secret, 0, sizeof secret);
 }
 
-static void blocked_cb(const char *dev, const char *app, uint64_t seq, const char *state,
-                       const char *detail, void *arg)
+static void blocked_cb(const char *dev, const char *app, uint64_t seq, void *arg)
 {
-    if (srv_report_blocks(state, detail) && srv_block(dev, app, seq) != 0) *(bool *)arg = true;
+    if (srv_block(dev, app, seq) != 0) *(bool *)arg = true;
 }
 
 int srv_state_init(void)
@@ -606,7 +990,12 @@ void srv_state_free(void)
     srv_map_free(&g_srv.rels_all);
     srv_map_each(&g_srv.secrets, free_value, NULL);
     srv_map_free(&g_srv.secrets);
+    srv_map_each(&g_srv.blocked, free_value, NULL);
     srv_map_free(&g_srv.blocked);
+    srv_map_each(&g_srv.waves, free_value, NULL);
+    srv_map_free(&g_srv.waves);
+    srv_map_each(&fleets, fleet_free_one, NULL);
+    srv_map_free(&fleets);
     for (int i = 0; i < SRV_SEEN_SHARDS; i++) {
         srv_map_each(&g_srv.seen[i].map, free_value, NULL);
         srv_map_free(&g_srv.seen[i].map);

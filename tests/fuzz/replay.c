@@ -2,8 +2,8 @@
  * replay.c: runs a fuzz target's LLVMFuzzerTestOneInput over every file of
  * its corpus (tests/fuzz/corpus/<FUZZ_NAME>/, or the directories/files on
  * the command line), with no libFuzzer: the corpus as regression inputs in
- * `make test`.  Each input is one case; a property failure aborts (one
- * failure, and the runner sees the exit status).
+ * `make test`.  The whole corpus is one test case (a loop over its inputs);
+ * a property failure aborts (the runner sees the exit status).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -79,6 +79,6 @@ int main(int argc, char **argv)
         printf("fuzz-replay-%s: 0 passed, 1 failed (corpus missing or unreadable)\n", STR(FUZZ_NAME));
         return 1;
     }
-    printf("fuzz-replay-%s: %ld passed, 0 failed\n", STR(FUZZ_NAME), n_inputs);
+    printf("fuzz-replay-%s: 1 passed, 0 failed (%ld corpus inputs)\n", STR(FUZZ_NAME), n_inputs);
     return 0;
 }

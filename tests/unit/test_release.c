@@ -491,6 +491,28 @@ static void test_random_inputs(void)
     free(st);
 }
 
+/* Board names compare ASCII case-insensitively, nothing else folds. */
+static void test_board_case(void)
+{
+    ota_statement st;
+    memset(&st, 0, sizeof st);
+    st.app = "demo"; st.app_len = 4;
+    st.board = "PICO"; st.board_len = 4;
+    st.seq = 5; st.size = 10; st.installed_size = 10;
+    ota_device dev;
+    memset(&dev, 0, sizeof dev);
+    dev.app = "demo"; dev.app_len = 4;
+    dev.board = "pico"; dev.board_len = 4;
+    dev.running_seq = 4;
+    CHECK_EQ(ota_release_applies(&st, &dev), OTA_OK);
+    dev.board = "pic0";
+    CHECK_EQ(ota_release_applies(&st, &dev), OTA_ERR_WRONG_BOARD);
+    dev.board = "picoo"; dev.board_len = 5;
+    CHECK_EQ(ota_release_applies(&st, &dev), OTA_ERR_WRONG_BOARD);
+    dev.app = "DEMO"; dev.board = "pico"; dev.board_len = 4;
+    CHECK_EQ(ota_release_applies(&st, &dev), OTA_ERR_WRONG_APP);   /* apps stay case-sensitive */
+}
+
 int main(void)
 {
     t_suite_name = "test_release";
@@ -503,6 +525,7 @@ int main(void)
     T_RUN(test_flip_every_byte());
     T_RUN(test_libsodium_agrees());
     T_RUN(test_rules());
+    T_RUN(test_board_case());
     T_RUN(test_guard_page());
     T_RUN(test_random_inputs());
     return t_done();
