@@ -96,7 +96,8 @@ class Otad {
     let r = await this.admin('POST', '/admin/releases', {
       statement: fs.readFileSync(path.join(dir, 'statement.bin')).toString('base64'), bundle: bundle.toString('base64') });
     if (r.status !== 200 && r.status !== 201) throw new Error('publish: ' + r.status + ' ' + r.body);
-    r = await this.admin('POST', '/admin/rollouts', { app, seq, percent: 100 });
+    // a new rollout supersedes the app's current one (replace: true)
+    r = await this.admin('POST', '/admin/rollouts', { app, seq, percent: 100, replace: true });
     if (r.status !== 200 && r.status !== 201) throw new Error('rollout: ' + r.status + ' ' + r.body);
     return bundle;
   }
