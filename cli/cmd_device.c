@@ -292,7 +292,8 @@ out:
  *    offsets into a file pre-allocated to its full size; nothing the board runs
  *    is touched while the pieces arrive.
  *  - Every piece re-arms a 10 s watchdog: an upload cut short prints
- *    "otasign: provisioning FAILED: the upload stopped before its end ...".
+ *    "otasign: provisioning FAILED: the upload stopped before its end ...";
+ *    every fifth of the bytes prints "otasign: received N of M bytes".
  *  - The last line runs otaC() (defined at the top): it checks the length and
  *    SHA-256 of every staged file against the values in this script, and only
  *    then replaces the old files, checks the copies, erases the staging files
@@ -329,20 +330,21 @@ static void prov_esc(buf *b, unsigned char c)
 /* The lines require("Storage").write(".otapI","piece",OFFSET,SIZE);otaW() of
  * file i (EspruinoTools pauses 250 ms after each line that matches
  * /require\("Storage"\).write\([^\n]*\);?\n/, which these do). */
-static void prov_pieces(buf *s, int i, const prov_file *f)
+static void prov_pieces(buf *s, int i, const prov_file *f, size_t *sent, size_t total)
 {
     size_t off = 0;
     while (off < f->len) {
         char head[64], tail[48];
         int hn = snprintf(head, sizeof head, "require(\"Storage\").write(\".otap%d\",\"", i);
         /* the tail is longest with the largest offset: reserve for that */
-        int tn = snprintf(tail, sizeof tail, "\",%zu,%zu);otaW()\n", f->len, f->len);
+        int tn = snprintf(tail, sizeof tail, "\",%zu,%zu);otaW(%zu)\n", f->len, f->len, total);
         size_t room = PROV_LINE_MAX - (size_t)hn - (size_t)tn, used = 0, end = off;
         while (end < f->len && used + prov_esc_len(f->data[end]) <= room)
             used += prov_esc_len(f->data[end++]);
         badd(s, head, (size_t)hn);
         for (size_t k = off; k < end; k++) prov_esc(s, f->data[k]);
-        bfmt(s, "\",%zu,%zu);otaW()\n", off, f->len);
+        *sent += end - off;
+        bfmt(s, "\",%zu,%zu);otaW(%zu)\n", off, f->len, *sent);
         off = end;
     }
 }
@@ -351,6 +353,7 @@ static void prov_pieces(buf *s, int i, const prov_file *f)
 static void write_script(buf *s, const char *id, const prov_file *files, size_t agent_len,
                          size_t agent_raw, int minified)
 {
+    size_t total = 0, sent = 0;
     bfmt(s,
          "// otasign provisioning for device %s: upload ONCE to the board (Espruino IDE\n"
          "// with \"Reset before Send\", or the espruino CLI), then DELETE this file:\n"
@@ -362,11 +365,17 @@ static void write_script(buf *s, const char *id, const prov_file *files, size_t 
          "// Success ends with \"otasign: provisioned, restarting\"; a cut or damaged\n"
          "// upload prints \"otasign: provisioning FAILED: ...\", changes nothing the\n"
          "// board runs, and is simply uploaded again.\n");
-    /* a watchdog, re-armed by every piece: an upload that stops says so */
-    bstr(s, "clearTimeout();clearInterval();var otaT=0;\n"
-            "function otaW(){if(otaT)clearTimeout(otaT);otaT=setTimeout(function(){otaT=0;"
+    /* otaW(bytes so far), called by every piece: re-arms a watchdog (an upload
+     * that stops says so) and prints progress every fifth of the way (which
+     * also keeps the espruino CLI, which leaves after 500 ms of silence,
+     * listening until the board has answered) */
+    for (int i = 0; i < PROV_FILES; i++) total += files[i].len;
+    bstr(s, "clearTimeout();clearInterval();var otaT=0,otaD=0;\n");
+    bfmt(s, "function otaW(n){if(otaT)clearTimeout(otaT);otaT=setTimeout(function(){otaT=0;"
             "print(\"otasign: provisioning FAILED: the upload stopped before its end; "
-            "nothing was changed: upload again\")},10000)}otaW();\n");
+            "nothing was changed: upload again\")},10000);var k=Math.floor(n*5/%zu);"
+            "if(k>otaD){otaD=k;print(\"otasign: received \"+n+\" of %zu bytes\")}}otaW(0);\n",
+         total, total);
     bstr(s,
          "function otaC(){var S=require(\"Storage\"),e=[],n=0,P=[\n");
     for (int i = 0; i < PROV_FILES; i++) {
@@ -384,15 +393,15 @@ static void write_script(buf *s, const char *id, const prov_file *files, size_t 
          "else if(d.length!=p[2])e.push(p[1]+\" \"+d.length+\" of \"+p[2]+\" bytes\");"
          "else if(h(d)!=p[3])e.push(p[1]+\" damaged (SHA-256)\");n+=p[2]});\n"
          "if(e.length)return print(\"otasign: provisioning FAILED: \"+e.join(\", \")+\"; nothing was changed: upload again\");\n"
+         "print(\"otasign: \"+P.length+\" files, \"+n+\" bytes checked (SHA-256), installing\");\n"
          "clearTimeout();clearInterval();\n"
          "[\".boot0\",\".bootcde\"].concat(S.list(/^ota/)).forEach(function(f){S.erase(f)});\n"
          "P.forEach(function(p){if(e.length)return;try{S.write(p[1],S.read(p[0]));var d=S.read(p[1]);"
          "if(!d||d.length!=p[2]||h(d)!=p[3])e.push(p[1]+\" not stored\")}catch(x){e.push(p[1]+\": \"+x)}});\n"
          "if(e.length){S.erase(\".boot0\");return print(\"otasign: provisioning FAILED while installing: \"+e.join(\", \")+\": upload again\")}\n"
          "P.forEach(function(p){S.erase(p[0])});\n"
-         "print(\"otasign: \"+P.length+\" files, \"+n+\" bytes checked (SHA-256)\");\n"
          "print(\"otasign: provisioned, restarting\");load()}\n");
-    for (int i = 0; i < PROV_FILES; i++) prov_pieces(s, i, &files[i]);
+    for (int i = 0; i < PROV_FILES; i++) prov_pieces(s, i, &files[i], &sent, total);
     bstr(s,
          "clearTimeout();if(typeof otaC==\"function\")otaC();"
          "else print(\"otasign: provisioning FAILED: the checking code was lost on the way; upload again\");\n");
