@@ -293,7 +293,9 @@ out:
  *    is touched while the pieces arrive.
  *  - Every piece re-arms a 10 s watchdog: an upload cut short prints
  *    "otasign: provisioning FAILED: the upload stopped before its end ...";
- *    every fifth of the bytes prints "otasign: received N of M bytes".
+ *    every fifth of the bytes prints "otasign: received N of M bytes", and
+ *    each file checked and installed prints a line: the espruino CLI leaves
+ *    after 500 ms of silence, so it stays to show the end on most boards.
  *  - The last line runs otaC() (defined at the top): it checks the length and
  *    SHA-256 of every staged file against the values in this script, and only
  *    then replaces the old files, checks the copies, erases the staging files
@@ -391,13 +393,14 @@ static void write_script(buf *s, const char *id, const prov_file *files, size_t 
          "function h(d){return btoa(E.toString(require(\"crypto\").SHA256(d)))}\n"
          "P.forEach(function(p){var d=S.read(p[0]);if(d===undefined)e.push(p[1]+\" missing\");"
          "else if(d.length!=p[2])e.push(p[1]+\" \"+d.length+\" of \"+p[2]+\" bytes\");"
-         "else if(h(d)!=p[3])e.push(p[1]+\" damaged (SHA-256)\");n+=p[2]});\n"
+         "else if(h(d)!=p[3])e.push(p[1]+\" damaged (SHA-256)\");else print(\"otasign: checked \"+p[1]);n+=p[2]});\n"
          "if(e.length)return print(\"otasign: provisioning FAILED: \"+e.join(\", \")+\"; nothing was changed: upload again\");\n"
          "print(\"otasign: \"+P.length+\" files, \"+n+\" bytes checked (SHA-256), installing\");\n"
          "clearTimeout();clearInterval();\n"
          "[\".boot0\",\".bootcde\"].concat(S.list(/^ota/)).forEach(function(f){S.erase(f)});\n"
          "P.forEach(function(p){if(e.length)return;try{S.write(p[1],S.read(p[0]));var d=S.read(p[1]);"
-         "if(!d||d.length!=p[2]||h(d)!=p[3])e.push(p[1]+\" not stored\")}catch(x){e.push(p[1]+\": \"+x)}});\n"
+         "if(!d||d.length!=p[2]||h(d)!=p[3])e.push(p[1]+\" not stored\");else print(\"otasign: installed \"+p[1])}"
+         "catch(x){e.push(p[1]+\": \"+x)}});\n"
          "if(e.length){S.erase(\".boot0\");return print(\"otasign: provisioning FAILED while installing: \"+e.join(\", \")+\": upload again\")}\n"
          "P.forEach(function(p){S.erase(p[0])});\n"
          "print(\"otasign: provisioned, restarting\");load()}\n");
