@@ -7,7 +7,7 @@
  *                                     wave_confirmed, error_threshold, min_reports}
  *   PATCH /admin/rollouts[/<app>]    same members, and action: pause|resume|abort
  *   GET   /admin/rollouts/<app>      rollouts and per-release device states
- *   POST  /admin/devices             {id, secret: true|false} -> secret shown once
+ *   POST  /admin/devices             {id} -> secret (always made) shown once
  *   GET   /admin/devices/<id>
  *
  * Every answer is JSON; errors are {"error": code, "message": text}.
@@ -487,9 +487,11 @@ static enum MHD_Result device_create(srv_req *q)
     }
     if (sec && !cJSON_IsBool(sec)) {
         cJSON_Delete(j);
-        return srv_reply_error(q, 400, "bad_device", "secret: true (MAC tier, default) or false");
+        return srv_reply_error(q, 400, "bad_device", "secret: true or false (accepted, ignored)");
     }
-    bool want_secret = !sec || cJSON_IsTrue(sec);
+    /* Every device gets a secret, in every tier: its reports are MAC'd
+     * (report wire format v2).  "secret" is still accepted, but ignored. */
+    bool want_secret = true;
     char dev[OTA_DEVICE_ID_MAX + 1];
     snprintf(dev, sizeof dev, "%s", id->valuestring);
     cJSON_Delete(j);

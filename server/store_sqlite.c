@@ -64,6 +64,11 @@ static const char *const migrations[] = {
     "  seq INTEGER NOT NULL, state TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '',"
     "  at INTEGER NOT NULL);"
     "CREATE INDEX reports_device ON reports(device, id);",
+    /* 1 -> 2 (report wire format v2): the last report counter accepted from
+     * each device (replay protection) and the ota_err code of each report. */
+    "ALTER TABLE devices ADD COLUMN report_ctr INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE reports ADD COLUMN code INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE device_releases ADD COLUMN code INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -429,7 +434,22 @@ static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *c
     sqlite3_stmt *q = NULL;
     pthread_mutex_lock(&s->mu);
     if (exec(s, "BEGIN IMMEDIATE") != 0) goto out;
-    q = prep(s, "INSERT INTO reports(device,app,seq,state,detail,at) VALUES(?,?,?,?,?,?)");
+    /* Replay protection, first and in the same transaction: the counter
+     * must rise, and only a registered device (one with a secret) reports. */
+    q = prep(s, "UPDATE devices SET report_ctr=?2 WHERE id=?1 AND secret_enc IS NOT NULL "
+                "AND report_ctr < ?2");
+    if (!q) goto rollback;
+    sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)r->ctr);
+    if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "report counter"); goto rollback; }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (sqlite3_changes(s->db) != 1) {
+        exec(s, "ROLLBACK");
+        rc = SRV_STORE_CONFLICT;
+        goto out;
+    }
+    q = prep(s, "INSERT INTO reports(device,app,seq,state,detail,at,code) VALUES(?,?,?,?,?,?,?)");
     if (!q) goto rollback;
     sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, r->app, -1, SQLITE_STATIC);
@@ -437,13 +457,14 @@ static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *c
     sqlite3_bind_text(q, 4, r->state, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, r->detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, r->when);
+    sqlite3_bind_int64(q, 7, (sqlite3_int64)r->code);
     if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "report insert"); goto rollback; }
     sqlite3_finalize(q);
     /* The device's latest state for this release.  A device that rolled
      * back stays rolled back: a late "downloaded" must not wipe it. */
-    q = prep(s, "INSERT INTO device_releases(device,app,seq,state,detail,updated) "
-                "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(device,app,seq) DO UPDATE SET "
-                "state=?4, detail=?5, updated=?6 WHERE device_releases.state <> 'rolled_back'");
+    q = prep(s, "INSERT INTO device_releases(device,app,seq,state,detail,updated,code) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(device,app,seq) DO UPDATE SET "
+                "state=?4, detail=?5, updated=?6, code=?7 WHERE device_releases.state <> 'rolled_back'");
     if (!q) goto rollback;
     sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, r->app, -1, SQLITE_STATIC);
@@ -451,6 +472,7 @@ static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *c
     sqlite3_bind_text(q, 4, r->state, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, r->detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, r->when);
+    sqlite3_bind_int64(q, 7, (sqlite3_int64)r->code);
     if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "device release"); goto rollback; }
     sqlite3_finalize(q);
     q = prep(s, "INSERT INTO devices(id,created,last_seen) VALUES(?1,?2,?2) "
