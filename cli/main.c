@@ -24,6 +24,7 @@ static const struct {
     { "inspect", cmd_inspect, "print every field of a statement, ticket or key file" },
     { "minify",  cmd_minify,  "minify and gate a script for Espruino" },
     { "device",  cmd_device,  "register a device with otad and write its provisioning script" },
+    { "nudge",   cmd_nudge,   "UDP nudge: boards on the LAN poll now (carries no authority)" },
 };
 
 static void usage(FILE *f)

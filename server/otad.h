@@ -84,6 +84,7 @@ typedef struct srv_snapshot {
     srv_map rels;                       /* "app/seq" -> srv_rel* */
     srv_map bundles;                    /* sha256 hex -> srv_rel* */
     size_t  n_rollouts_active;
+    bool    failed;                     /* building it failed: never used */
 } srv_snapshot;
 
 /* Counters, one set per thread (no cache line shared between the HTTP
@@ -183,18 +184,21 @@ bool srv_admin_authorized(const char *header);
 /* ---- state (state.c) --------------------------------------------------------- */
 int  srv_state_init(void);              /* load everything from the store */
 void srv_state_free(void);
-/* Rebuild the snapshot from the store; call with admin_mu held. */
+/* Rebuild the snapshot from the store; call with admin_mu held.  -1 when it
+ * could not be built in full: polls then get a closed snapshot (no offers)
+ * until a rebuild succeeds, and the caller must report the failure. */
 int  srv_snapshot_rebuild(void);
 /* Register a newly stored release (admin_mu held); returns the kept object. */
 srv_rel *srv_rel_add(const srv_release *r);
 /* Device-scoped memory: */
-void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE]);
+int  srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE]); /* -1: no memory */
 bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE]);
 /* Whether a report (state, detail) means "never offer this release to this
  * device again": rolled_back always; rejected unless the reason is damage or
  * replay in transit (stale nonce, bad mac, hash mismatch, ...). */
 bool srv_report_blocks(const char *state, const char *detail);
-void srv_block(const char *device, const char *app, uint64_t seq);
+int  srv_block(const char *device, const char *app, uint64_t seq);   /* -1: no memory */
+void srv_unblock(const char *device, const char *app, uint64_t seq); /* undo a srv_block */
 bool srv_blocked(const char *device, const char *app, uint64_t seq);
 /* Record a poll in the pending last-seen batch (memory only). */
 void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when);

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "ota_encode.h"
+#include "nudge.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -163,7 +164,11 @@ static enum MHD_Result release_upload(srv_req *q)
         pthread_mutex_unlock(&g_srv.admin_mu);
         return srv_reply_error(q, 500, "store", "release not stored");
     }
-    srv_snapshot_rebuild();
+    if (srv_snapshot_rebuild() != 0) {
+        pthread_mutex_unlock(&g_srv.admin_mu);
+        return srv_reply_error(q, 500, "snapshot",
+                               "release stored, but the server could not apply it: no offers until it can");
+    }
     pthread_mutex_unlock(&g_srv.admin_mu);
     srv_buf b = {0};
     release_json(&b, &r, 0);
@@ -320,8 +325,11 @@ static enum MHD_Result rollout_create(srv_req *q)
         ro.created = ro.updated = srv_now();
         if (g_srv.store->ops->rollout_put(g_srv.store, &ro, true) != 0) {
             ret = srv_reply_error(q, 500, "store", "rollout not stored");
+        } else if (srv_snapshot_rebuild() != 0) {
+            ret = srv_reply_error(q, 500, "snapshot",
+                                  "rollout stored, but the server could not apply it: no offers until it can");
         } else {
-            srv_snapshot_rebuild();
+            srv_nudge(ro.app);   /* issue 10: LAN nudge, devices poll now */
             ret = rollout_reply(q, 201, &ro);
         }
     }
@@ -387,8 +395,14 @@ static enum MHD_Result rollout_patch(srv_req *q, const char *path_app)
     srv_buf b = {0};
     rollout_json(&b, &ro);
     srv_buf_addstr(&b, "\n");
-    srv_snapshot_rebuild();
-    ret = srv_reply_buf(q, 200, &b);
+    if (srv_snapshot_rebuild() != 0) {
+        srv_buf_free(&b);
+        ret = srv_reply_error(q, 500, "snapshot",
+                              "rollout stored, but the server could not apply it: no offers until it can");
+    } else {
+        srv_nudge(ro.app);   /* issue 10: LAN nudge, devices poll now */
+        ret = srv_reply_buf(q, 200, &b);
+    }
 out:
     pthread_mutex_unlock(&g_srv.admin_mu);
     cJSON_free(allow);
@@ -513,8 +527,13 @@ static enum MHD_Result device_create(srv_req *q)
     srv_buf b = {0};
     srv_buf_addstr(&b, "{\"id\":");
     srv_buf_json_str(&b, dev);
+    if (want_secret && srv_secret_remember(dev, secret) != 0) {
+        sodium_memzero(secret, sizeof secret);
+        srv_buf_free(&b);
+        return srv_reply_error(q, 500, "memory",
+                               "device stored, but its secret could not be loaded: restart otad");
+    }
     if (want_secret) {
-        srv_secret_remember(dev, secret);
         char hex[65];
         ota_hex_encode(hex, sizeof hex, secret, sizeof secret);
         srv_buf_printf(&b, ",\"secret\":\"%s\"", hex);

@@ -319,8 +319,20 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     r.ctr = in.ctr;
     r.when = srv_now();
 
+    /* The block (never offer this release again) is taken before the report
+     * is stored, so that a stored report is never left without it: if it
+     * cannot be taken, nothing is stored and the device retries; if the
+     * store then refuses the report, the block is undone (a refused report
+     * changes nothing). */
+    bool blocks = srv_report_blocks(r.state, r.detail);
+    bool was_blocked = blocks && srv_blocked(r.device, r.app, r.seq);
+    if (blocks && !was_blocked && srv_block(r.device, r.app, r.seq) != 0) {
+        SRV_ADD(reports_failed, 1);
+        return srv_reply_error(q, 503, "memory", "report not applied; retry");
+    }
     srv_release_counts counts;
     int rc = g_srv.store->ops->report(g_srv.store, &r, &counts);
+    if (rc != 0 && blocks && !was_blocked) srv_unblock(r.device, r.app, r.seq);
     if (rc == SRV_STORE_CONFLICT) {
         SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 409, "replay",
@@ -331,8 +343,6 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         return srv_reply_error(q, 503, "store", "report not stored; retry");
     }
     /* Durable from here on: the reply below acknowledges it. */
-    if (srv_report_blocks(r.state, r.detail))
-        srv_block(r.device, r.app, r.seq);
     int si = srv_state_index(r.state);
     if (si >= 3) srv_rollout_after_report(r.app, r.seq, &counts);
     static const char ok[] = "{\"ok\":true}\n";

@@ -38,11 +38,16 @@ static size_t relkey(char *out, size_t cap, const char *app, uint64_t seq)
 
 /* ---- releases ------------------------------------------------------------ */
 
+/* Set by srv_rel_add when it skips a stored release that does not parse
+ * (damage, reported), as opposed to failing for lack of memory. */
+static _Thread_local bool rel_skipped;
+
 srv_rel *srv_rel_add(const srv_release *r)
 {
     char key[64];
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
     srv_rel *x = srv_map_get(&g_srv.rels_all, key, klen);
+    rel_skipped = false;
     if (x) return x;
     x = calloc(1, sizeof *x);
     if (!x) return NULL;
@@ -54,6 +59,7 @@ srv_rel *srv_rel_add(const srv_release *r)
     ota_statement st;
     if (ota_statement_parse(&st, x->r.statement, x->r.statement_len) != OTA_OK) {
         fprintf(stderr, "otad: stored statement %s does not parse; skipped\n", key);
+        rel_skipped = true;
         free(x->r.statement);
         free(x);
         return NULL;
@@ -134,6 +140,13 @@ srv_rel *srv_rel_add(const srv_release *r)
     }
     bool failed = false;
     srv_map_put(&g_srv.rels_all, key, klen, x, &failed);
+    if (failed) {   /* not registered: do not hand out an object nobody owns */
+        if (x->full) MHD_destroy_response(x->full);
+        free(x->mem);
+        free(x->r.statement);
+        free(x);
+        return NULL;
+    }
     return x;
 }
 
@@ -151,9 +164,13 @@ static void appview_free(const char *k, void *v, void *arg)
     free(a);
 }
 
+/* What polls see after a failed rebuild: nothing offered, nothing served,
+ * until a rebuild succeeds (never freed). */
+static srv_snapshot closed_snap;
+
 static void snapshot_free(srv_snapshot *s)
 {
-    if (!s) return;
+    if (!s || s == &closed_snap) return;
     srv_map_each(&s->apps, appview_free, NULL);
     srv_map_free(&s->apps);
     srv_map_free(&s->rels);
@@ -161,15 +178,20 @@ static void snapshot_free(srv_snapshot *s)
     free(s);
 }
 
+/* Every failure while building a snapshot (memory, a member that does not
+ * parse) marks it failed: it is then never used (fail closed). */
 static void rel_cb(const srv_release *r, void *arg)
 {
     srv_snapshot *s = arg;
     srv_rel *x = srv_rel_add(r);
-    if (!x) return;
+    if (!x) {
+        if (!rel_skipped) s->failed = true;
+        return;
+    }
     char key[64];
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
-    srv_map_put(&s->rels, key, klen, x, NULL);
-    srv_map_put(&s->bundles, r->bundle_sha256, strlen(r->bundle_sha256), x, NULL);
+    srv_map_put(&s->rels, key, klen, x, &s->failed);
+    srv_map_put(&s->bundles, r->bundle_sha256, strlen(r->bundle_sha256), x, &s->failed);
 }
 
 static char *dupstr(const char *s)
@@ -182,34 +204,46 @@ static void rollout_cb(const srv_rollout *r, void *arg)
     srv_snapshot *s = arg;
     if (strcmp(r->state, SRV_RO_ACTIVE) != 0 && strcmp(r->state, SRV_RO_PAUSED) != 0) return;
     srv_appview *a = calloc(1, sizeof *a);
-    if (!a) return;
+    if (!a) { s->failed = true; return; }
     a->ro = *r;
     a->ro.allow_json = dupstr(r->allow_json);
     a->ro.pins_json = dupstr(r->pins_json);
     a->ro.waves_json = dupstr(r->waves_json);
+    if (!a->ro.allow_json || !a->ro.pins_json || !a->ro.waves_json) {
+        s->failed = true;
+        appview_free(NULL, a, NULL);
+        return;
+    }
     char key[64];
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
     a->target = srv_map_get(&s->rels, key, klen);
+    /* An allow list or pins that cannot be read in full would let devices
+     * in that must not be: the snapshot fails instead. */
     cJSON *j = cJSON_Parse(a->ro.allow_json);
     cJSON *it;
-    if (cJSON_IsArray(j))
+    if (!cJSON_IsArray(j)) s->failed = true;
+    else
         cJSON_ArrayForEach(it, j)
-            if (cJSON_IsString(it)) srv_map_put(&a->allow, it->valuestring, strlen(it->valuestring), a, NULL);
+            if (cJSON_IsString(it)) srv_map_put(&a->allow, it->valuestring, strlen(it->valuestring), a, &s->failed);
     cJSON_Delete(j);
     j = cJSON_Parse(a->ro.pins_json);
-    if (cJSON_IsObject(j))
+    if (!cJSON_IsObject(j)) s->failed = true;
+    else
         cJSON_ArrayForEach(it, j)
             if (cJSON_IsNumber(it) && it->valuedouble >= 0)
                 srv_map_put(&a->pins, it->string, strlen(it->string),
-                            (void *)(uintptr_t)((uint64_t)it->valuedouble + 1), NULL);
+                            (void *)(uintptr_t)((uint64_t)it->valuedouble + 1), &s->failed);
     cJSON_Delete(j);
     j = cJSON_Parse(a->ro.waves_json);
-    if (cJSON_IsArray(j))
+    if (!cJSON_IsArray(j)) s->failed = true;
+    else
         cJSON_ArrayForEach(it, j)
             if (cJSON_IsNumber(it) && a->nwaves < SRV_MAX_WAVES) a->waves[a->nwaves++] = it->valuedouble;
     cJSON_Delete(j);
     /* Later rollouts of the same app replace earlier ones (ordered by id). */
-    srv_appview *old = srv_map_put(&s->apps, r->app, strlen(r->app), a, NULL);
+    bool put_failed = false;
+    srv_appview *old = srv_map_put(&s->apps, r->app, strlen(r->app), a, &put_failed);
+    if (put_failed) { s->failed = true; appview_free(NULL, a, NULL); }
     if (old) appview_free(NULL, old, NULL);
 }
 
@@ -220,14 +254,28 @@ static void count_active(const char *k, void *v, void *arg)
     if (strcmp(a->ro.state, SRV_RO_ACTIVE) == 0) ((srv_snapshot *)arg)->n_rollouts_active++;
 }
 
+/* Fail closed: when the new snapshot cannot be built in full, polls get the
+ * closed one (no offers) rather than the old one, which may hold what the
+ * admin just withdrew (a pause, a pin to 0, a narrower allow list). */
+static int snapshot_close(void)
+{
+    pthread_rwlock_wrlock(&g_srv.snap_lock);
+    srv_snapshot *old = g_srv.snap;
+    g_srv.snap = &closed_snap;
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    snapshot_free(old);
+    fprintf(stderr, "otad: the rollout snapshot could not be rebuilt: no offers until it is\n");
+    return -1;
+}
+
 int srv_snapshot_rebuild(void)
 {
     srv_snapshot *s = calloc(1, sizeof *s);
-    if (!s) return -1;
+    if (!s) return snapshot_close();
     if (g_srv.store->ops->release_list(g_srv.store, rel_cb, s) != 0 ||
-        g_srv.store->ops->rollout_list(g_srv.store, rollout_cb, s) != 0) {
+        g_srv.store->ops->rollout_list(g_srv.store, rollout_cb, s) != 0 || s->failed) {
         snapshot_free(s);
-        return -1;
+        return snapshot_close();
     }
     srv_map_each(&s->apps, count_active, s);
     pthread_rwlock_wrlock(&g_srv.snap_lock);
@@ -240,15 +288,18 @@ int srv_snapshot_rebuild(void)
 
 /* ---- devices ---------------------------------------------------------------- */
 
-void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE])
+int srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE])
 {
     uint8_t *copy = malloc(SRV_SECRET_SIZE);
-    if (!copy) return;
+    if (!copy) return -1;
     memcpy(copy, secret, SRV_SECRET_SIZE);
+    bool failed = false;
     pthread_mutex_lock(&g_srv.dev_mu);
-    uint8_t *old = srv_map_put(&g_srv.secrets, device, strlen(device), copy, NULL);
+    uint8_t *old = srv_map_put(&g_srv.secrets, device, strlen(device), copy, &failed);
     pthread_mutex_unlock(&g_srv.dev_mu);
     free(old);
+    if (failed) { free(copy); return -1; }
+    return 0;
 }
 
 bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE])
@@ -285,12 +336,26 @@ bool srv_report_blocks(const char *state, const char *detail)
     return true;
 }
 
-void srv_block(const char *device, const char *app, uint64_t seq)
+int srv_block(const char *device, const char *app, uint64_t seq)
+{
+    char key[128];
+    int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
+    bool failed = false;
+    pthread_mutex_lock(&g_srv.dev_mu);
+    srv_map_put(&g_srv.blocked, key, (size_t)n, (void *)1, &failed);
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    return failed ? -1 : 0;
+}
+
+void srv_unblock(const char *device, const char *app, uint64_t seq)
 {
     char key[128];
     int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
     pthread_mutex_lock(&g_srv.dev_mu);
-    srv_map_put(&g_srv.blocked, key, (size_t)n, (void *)1, NULL);
+    /* The key is there (srv_block put it): replacing its value allocates
+     * nothing, so this cannot fail. */
+    if (g_srv.blocked.count && srv_map_get(&g_srv.blocked, key, (size_t)n))
+        srv_map_put(&g_srv.blocked, key, (size_t)n, NULL, NULL);
     pthread_mutex_unlock(&g_srv.dev_mu);
 }
 
@@ -487,15 +552,14 @@ static void secret_cb(const char *id, const uint8_t *enc, size_t len, void *arg)
         fprintf(stderr, "otad: secret of device %s does not decrypt (wrong secrets.key?)\n", id);
         return;
     }
-    srv_secret_remember(id, secret);
+    if (srv_secret_remember(id, secret) != 0) *(bool *)arg = true;
     memset(secret, 0, sizeof secret);
 }
 
 static void blocked_cb(const char *dev, const char *app, uint64_t seq, const char *state,
                        const char *detail, void *arg)
 {
-    (void)arg;
-    if (srv_report_blocks(state, detail)) srv_block(dev, app, seq);
+    if (srv_report_blocks(state, detail) && srv_block(dev, app, seq) != 0) *(bool *)arg = true;
 }
 
 int srv_state_init(void)
@@ -509,8 +573,9 @@ int srv_state_init(void)
     pthread_mutex_init(&g_srv.admin_mu, NULL);
     pthread_mutex_init(&g_srv.dev_mu, NULL);
     for (int i = 0; i < SRV_SEEN_SHARDS; i++) pthread_mutex_init(&g_srv.seen[i].mu, NULL);
-    if (g_srv.store->ops->device_secrets(g_srv.store, secret_cb, NULL) != 0) return -1;
-    if (g_srv.store->ops->blocked_list(g_srv.store, blocked_cb, NULL) != 0) return -1;
+    bool failed = false;
+    if (g_srv.store->ops->device_secrets(g_srv.store, secret_cb, &failed) != 0 || failed) return -1;
+    if (g_srv.store->ops->blocked_list(g_srv.store, blocked_cb, &failed) != 0 || failed) return -1;
     pthread_mutex_lock(&g_srv.admin_mu);
     int rc = srv_snapshot_rebuild();
     pthread_mutex_unlock(&g_srv.admin_mu);
