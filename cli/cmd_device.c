@@ -406,7 +406,7 @@ static void write_script(buf *s, const char *id, const prov_file *files, size_t 
          "P.forEach(function(p){if(e.length)return;try{S.write(p[1],S.read(p[0]));var d=S.read(p[1]);"
          "if(!d||d.length!=p[2]||h(d)!=p[3])e.push(p[1]+\" not stored\");else print(\"otasign: installed \"+p[1])}"
          "catch(x){e.push(p[1]+\": \"+x)}});\n"
-         "if(e.length){S.erase(\".boot0\");return print(\"otasign: provisioning FAILED while installing: \"+e.join(\", \")+\": upload again\")}\n"
+         "if(e.length){S.erase(\".boot0\");S.erase(\".bootcde\");return print(\"otasign: provisioning FAILED while installing: \"+e.join(\", \")+\": upload again\")}\n"
          "P.forEach(function(p){S.erase(p[0])});\n"
          "print(\"otasign: provisioned, restarting\");load()}\n");
     for (int i = 0; i < PROV_FILES; i++) prov_pieces(s, i, &files[i], &sent, total);

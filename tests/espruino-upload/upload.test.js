@@ -8,7 +8,8 @@
 // `otasign release` and confirm it.  Cut, dropped and damaged uploads must
 // leave the board as it was and say so on the console.
 //
-//   node tests/espruino-upload/upload.test.js [name filter]
+//   node tests/espruino-upload/upload.test.js [regexp of test names]
+//   (DEBUG=1 shows what the espruino CLI printed, KEEP=1 keeps the work dir)
 //
 // Interpreter: $ESPRUINO (the binary or its directory), else
 // ../shared/espruino/bin/espruino beside the repository; otherwise every test
@@ -21,6 +22,7 @@ const net = require('net');
 const http = require('http');
 const crypto = require('crypto');
 const { spawn, execFileSync } = require('child_process');
+const { scriptFiles } = require('./script');
 
 const SUITE = 'espruino-upload';
 const ROOT = process.env.OTA_ROOT || path.resolve(__dirname, '../..');
@@ -215,6 +217,13 @@ class Board {
   }
   async off() { await kill(this.proc); this.proc = null; }   // power cut: SIGKILL
   get out() { return this.proc ? this.proc.out : ''; }
+  // Run code in script mode (board off; no autoload of .bootcde, but .boot0
+  // runs first: clear the agent's timers so that the interpreter exits).
+  script(code) {
+    const js = path.join(W, 'script.js');
+    fs.writeFileSync(js, 'clearTimeout();clearInterval();\n' + code + '\n');
+    return execFileSync(ESPRUINO, [js], { cwd: this.dir, encoding: 'latin1', timeout: 20000, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
   // Storage (board off): name -> {len, sha} (base64 SHA-256), read by the
   // interpreter itself in script mode (no autoload).
   storage() {
@@ -237,6 +246,7 @@ async function upload(file, extra) {
   const timer = setTimeout(() => { try { process.kill(p.pid, 'SIGKILL'); } catch (e) { /* */ } }, 180000);
   const code = await p.done;
   clearTimeout(timer);
+  if (process.env.DEBUG) console.log(p.out);
   return { code, out: p.out, ms: Date.now() - t0 };
 }
 function noOverflow(what, text) {
@@ -270,6 +280,21 @@ function checkProvisioned(b, id, app, minified, golden) {
   }
   return st;
 }
+// The script itself, read without a board: its pieces reassemble to exactly
+// the files device add took, and the lengths and hashes it will check are theirs.
+function checkScript(file, id, app, minified, golden) {
+  const f = scriptFiles(fs.readFileSync(file, 'latin1'));
+  eq(Object.keys(f).join(' '), 'ota ota.cfg ota.gold .bootcde .boot0', 'files in the script, in install order');
+  const want = expectedFiles(minified, golden);
+  for (const n of Object.keys(f)) {
+    eq(f[n].data.length, f[n].len, n + ': pieces cover the file');
+    eq(sha(f[n].data), f[n].sha, n + ': the SHA-256 the script checks');
+    if (want[n]) ok(f[n].data.equals(want[n]), n + ': the bytes device add read');
+  }
+  const cfg = JSON.parse(f['ota.cfg'].data.toString('latin1'));
+  eq(cfg.id, id); eq(cfg.app, app);
+  ok(/^[0-9a-f]{64}$/.test(cfg.key), 'the device secret in ota.cfg');
+}
 function scriptLines(file) {
   const lines = fs.readFileSync(file, 'latin1').split('\n');
   for (const l of lines) ok(l.length + 1 <= PROV_LINE_MAX, 'a line of ' + (l.length + 1) + ' bytes in ' + file);
@@ -295,6 +320,7 @@ test('CLI upload of the `device add` script (minified agent): provisioned, every
   await publish('appa', 1, APPCODE('appa', 'v1'));
   const file = deviceAdd('board-a', 'appa');
   const lines = scriptLines(file);
+  checkScript(file, 'board-a', 'appa', true);
   const b = boards.a = new Board('a');
   await b.console();
   const r = await upload(file);
@@ -319,6 +345,7 @@ test('IDE defaults (no minification, Set Current Time, Reset before Send) with `
   await publish('appb', 1, APPCODE('appb', 'v1'));
   const file = deviceAdd('board-b', 'appb', ['--no-minify']);
   const lines = scriptLines(file);
+  checkScript(file, 'board-b', 'appb', false);
   const b = boards.b = new Board('b');
   await b.console();
   // -t: the IDE's default "Set Current Time" prepends setTime(...); Reset before
@@ -442,6 +469,31 @@ test('cut upload on a provisioned board running release 1: its files stay, it st
   await b.off();
 });
 
+test('Storage too full to install: FAILED while installing, no boot code left; after freeing Storage the upload works', async () => {
+  const file = deviceAdd('board-e', 'appe');
+  const total = Object.values(scriptFiles(fs.readFileSync(file, 'latin1'))).reduce((n, f) => n + f.len, 0);
+  const b = new Board('e');
+  // room for the staged files, not for a second copy of them
+  const o = b.script('var S=require("Storage");S.write("fill","x",0,S.getFree()-' + Math.round(total * 1.5) +
+    ');print("FREE="+S.getFree());');
+  ok(/FREE=\d+/.test(o), o);
+  await b.console();
+  const r = await upload(file, ['--sleep', '3']);
+  ok(/otasign: provisioning FAILED while installing: ota: .*: upload again/.test(r.out), 'FAILED while installing: ' + r.out.slice(-800));
+  ok(!r.out.includes('otasign: provisioned'), 'not provisioned');
+  noOverflow('upload', r.out + b.out);
+  await b.off();
+  const st = b.storage();
+  ok(!st['.boot0'] && !st['.bootcde'], 'no boot code left: ' + Object.keys(st).join(' '));
+  ok(Object.keys(st).some((f) => STAGING.test(f)), 'the staged files are kept');
+  b.script('require("Storage").erase("fill");');
+  await b.console();
+  const r2 = await upload(file);
+  ok(r2.out.includes('otasign: provisioned, restarting'), 'provisioned after freeing Storage: ' + r2.out.slice(-800));
+  await b.off();
+  checkProvisioned(b, 'board-e', 'appe', true);
+});
+
 test('large script (a 24 KB golden program, --no-minify): uploaded without overflow and checked', async () => {
   const golden = path.join(W, 'big-golden.js');
   let g = '// a golden program with a large table, as a board with a modem driver has\nvar T=[\n';
@@ -451,6 +503,7 @@ test('large script (a 24 KB golden program, --no-minify): uploaded without overf
   fs.writeFileSync(golden, g);
   const file = deviceAdd('board-d', 'appd', ['--no-minify', '--golden', golden]);
   const lines = scriptLines(file);
+  checkScript(file, 'board-d', 'appd', false, golden);
   const b = new Board('d');
   await b.console();
   // --sleep 5, as the README advises: the CLI leaves 500 ms after the board
