@@ -27,7 +27,7 @@
 (function () {
 var S = require("Storage");
 var C = S.readJSON("ota.cfg", 1) || {};
-var st, busy, gen = 0, fails = 0, tmr, nonce, trialT, fl, picked, trial, np = 0, bootd, nt = -1e9, down;
+var st, busy, gen = 0, fails = 0, tmr, nonce, trialT, fl, fgen = 0, picked, trial, np = 0, bootd, nt = -1e9, down;
 // ota_err codes (common/ota_err.h) and their ota_strerror texts
 var T = { 2: "truncated input", 20: "bad signature", 22: "hash mismatch", 40: "malformed", 41: "bad magic",
   42: "unsupported format version", 43: "unknown key", 44: "wrong app", 45: "wrong board", 46: "not newer",
@@ -116,7 +116,7 @@ function report(s, seq, code, detail) {
 // Printable ASCII, at most 200 bytes: the detail is for humans only.
 function txt(d) { return ("" + d).replace(/[^ -~]/g, "?").substr(0, 200); }
 function flush() {
-  var r = st && st.q[0], b, req, g, h;
+  var r = st && st.q[0], b, req, g, h, k;
   if (!r || fl) return;
   b = { app: C.app, seq: r.v, state: r.s, code: r.c | 0, ctr: r.n };
   if (r.d) b.detail = txt(r.d);
@@ -124,8 +124,11 @@ function flush() {
   h = { "Content-Type": "application/json", "Content-Length": b.length };
   // "OTAR" first: a report MAC can never be a ticket MAC (FORMAT.md 4)
   if (C.key) h["X-OTA-MAC"] = hex(hmac(unhex(C.key), "OTAR" + C.id + "\n" + b));
-  fl = g = setTimeout(function () { if (fl == g) fl = 0; }, C.tmo || 30000);
-  function end() { if (fl == g) { clearTimeout(g); fl = 0; return 1; } }
+  // fl: this flush's number while it runs (a timer id would not do: ids are
+  // reused once a timer has fired); g: its watchdog, zeroed when it fires
+  k = fl = ++fgen;
+  g = setTimeout(function () { g = 0; if (fl == k) fl = 0; }, C.tmo || 30000);
+  function end() { if (fl == k) { stop(g); g = 0; fl = 0; return 1; } }
   try {
     req = require("http").request({ host: C.host, port: C.port, path: "/report/" + C.id, method: "POST",
       headers: h }, function (res) {

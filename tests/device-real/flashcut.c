@@ -71,7 +71,7 @@ size_t fwrite(const void *p, size_t sz, size_t n, FILE *f)
         if (t) {
             const unsigned char *c = p;
             fprintf(t, "%ld at %ld len %zu:", ops, ftell(f), sz * n);
-            for (size_t i = 0; i < sz * n && i < 48; i++) fprintf(t, "%c", c[i] >= 32 && c[i] < 127 ? c[i] : '.');
+            for (size_t i = 0; i < sz * n && i < 200; i++) fprintf(t, "%c", c[i] >= 32 && c[i] < 127 ? c[i] : '.');
             fprintf(t, "\n");
             fclose(t);
         }

@@ -240,7 +240,7 @@ class Board {
     this.mark = this.out.length;
     const p = spawn(this.bin, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env || process.env });
     this.proc = p;
-    const onData = (d) => { this.out += d.toString('latin1'); if (process.env.DEBUG) process.stdout.write('[' + this.name + '] ' + d); };
+    const onData = (d) => { this.out += d.toString('latin1'); if (process.env.DEBUG) process.stdout.write('[' + this.name + ' ' + (Date.now() % 100000) + '] ' + d); };
     p.stdout.on('data', onData);
     p.stderr.on('data', onData);
     p.on('exit', () => { if (this.proc === p) this.proc = null; });

@@ -65,7 +65,7 @@ function idle(b) { b.cut(); }
 // ---- scenarios ------------------------------------------------------------------------
 
 test('otasign device add: a one-time script that provisions a real board (agent, config with secret, boot code, golden)', async () => {
-  const b = await provision('d-prov', 'prov', { tune: {} });
+  const b = await provision('d-prov', 'prov', { tune: {}, args: ['--board', 'PICO_R1_3'] });
   const file = path.join(W, 'd-prov.provision.js');
   eq((fs.statSync(file).mode & 0o777).toString(8), '600', 'script mode');
   const o = b.script('var S=require("Storage");print("FILES="+JSON.stringify(S.list(/^(ota|\\.boot)/)));print("CFG="+S.read("ota.cfg"));print("AGENT="+S.read("ota").length);');
@@ -79,6 +79,8 @@ test('otasign device add: a one-time script that provisions a real board (agent,
   // power on: the golden program polls (nothing released yet: 204)
   await b.on();
   await until(() => proxy.polls('d-prov').filter((r) => r.status === 204).length >= 2, 8000, 'golden polls');
+  const q = proxy.polls('d-prov')[0].head.split(' ')[1];
+  ok(/^\/manifest\/d-prov\?app=prov&seq=0&nonce=[0-9a-f]{32}&board=PICO_R1_3$/.test(q), 'poll: ' + q);
   ok(!/Uncaught/.test(b.out), 'no exception: ' + b.out.slice(-300));
   b.cut();
   // a second add of the same id is refused: the secret is shown only once
@@ -102,7 +104,7 @@ test('first install and update with confirm (reports v2 accepted; bytes per idle
   const idleRec = await until(() => proxy.polls('d-upd').find((r) => r.status === 204), 8000, 'an idle poll');
   figures.push('bytes per idle poll (request + response): ' + bytesOf([idleRec]) +
     ' (' + idleRec.req.length + ' + ' + idleRec.res.length + ')');
-  ok(/&board=|\?app=upd&seq=1&nonce=[0-9a-f]{32}/.test(idleRec.head), idleRec.head.split('\r\n')[0]);
+  ok(/^GET \/manifest\/d-upd\?app=upd&seq=1&nonce=[0-9a-f]{32} HTTP/.test(idleRec.head), 'no board, no board=: ' + idleRec.head.split('\r\n')[0]);
   const from = proxy.log.length;
   await otad.publish('upd', 2, APP('v2'));
   await until(reported('d-upd', 2, 'confirmed', 0), 20000, 'v2 confirmed');
@@ -164,7 +166,7 @@ test('release that never confirms, with power cuts during its trial: reverted, r
   idle(b);
 });
 
-test('power cut mid-download: resumed with Range at the first unwritten byte, hash checked, confirmed', async () => {
+test('power cut mid-download: resumed with Range at the first unwritten byte; a damaged resume is caught by the hash; confirmed', async () => {
   const b = await onV1('d-cut', 'cut');
   const big = APP('v2', 'var PAD="' + 'abcdefghij'.repeat(800) + '";');
   proxy.pace = { match: /^GET \/bundle\//, bytes: 512, ms: 60 };
@@ -174,15 +176,24 @@ test('power cut mid-download: resumed with Range at the first unwritten byte, ha
   b.cut();                                  // power cut in the middle of it
   const got = first.res.length;
   proxy.pace = null;
+  // the resumed part arrives damaged once: the hash over the whole file
+  // catches it (rejected, hash mismatch), then a clean download installs
+  let flipped = false;
+  proxy.onResponse = (rec, head, body) => {
+    if (!flipped && /^GET \/bundle\//.test(rec.head) && /\r\nRange:/i.test(rec.head) && body.length > 100) { flipped = true; body[body.length - 50] ^= 0x01; return body; }
+  };
   await b.on();
+  await until(reported('d-cut', 2, 'rejected', 22, /^hash mismatch/), 20000, 'damaged resume caught by the hash');
   await until(reported('d-cut', 2, 'confirmed', 0), 20000, 'v2 confirmed');
+  proxy.onResponse = null;
   const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head));
   ok(gets.length >= 2, 'two bundle requests');
   ok(!/\r\nRange:/i.test(gets[0].head), 'the first from 0');
   const m = /\r\nRange: bytes=(\d+)-/i.exec(gets[1].head);
   ok(m && +m[1] > 0 && +m[1] <= got, 'resumed with ' + gets[1].head.split('\r\n').join(' | ') + ' after ' + got + ' bytes on the wire');
   eq(gets[1].status, 206, 'partial content');
-  eq(proxy.reports('d-cut').filter((r) => r.body.seq === 2 && r.body.state === 'downloading').length, 1, 'one download, resumed');
+  eq(proxy.reports('d-cut').filter((r) => r.body.seq === 2 && r.body.state === 'downloading').length, 2, 'downloads: the resumed one, then one after the hash mismatch');
+  ok(flipped, 'the resumed range was damaged');
   await b.wait(/TICK v2/, 5000);
   idle(b);
 });
