@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "cmd_device.h"
+#include "cmd_keyset.h"
 #include "jsmin.h"
 #include "util.h"
 
@@ -24,6 +25,7 @@ static const struct {
     { "inspect", cmd_inspect, "print every field of a statement, ticket or key file" },
     { "minify",  cmd_minify,  "minify and gate a script for Espruino" },
     { "device",  cmd_device,  "register a device with otad and write its provisioning script" },
+    { "keyset",  cmd_keyset,  "make, sign, attach, verify key sets (which release keys devices trust)" },
     { "nudge",   cmd_nudge,   "UDP nudge: boards on the LAN poll now (carries no authority)" },
 };
 

@@ -13,6 +13,7 @@
  * Every answer is JSON; errors are {"error": code, "message": text}.
  */
 #include "otad.h"
+#include "keyset.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -97,7 +98,7 @@ static enum MHD_Result release_upload(srv_req *q)
     /* The same verifier the devices run: framing, trusted key, signature,
      * every field rule. */
     ota_statement st;
-    ota_err e = ota_statement_verify(&st, stmt, slen, g_srv.release_keys, g_srv.n_release_keys);
+    ota_err e = srv_keyset_verify_statement(&st, stmt, slen);   /* keys trusted now (keyset.c) */
     if (e != OTA_OK) {
         cJSON_Delete(j);
         char msg[128];
@@ -578,6 +579,7 @@ enum MHD_Result srv_route_admin(srv_req *q, const char *rest)
     const char *m = q->method;
     bool get = strcmp(m, "GET") == 0 || q->head, post = strcmp(m, "POST") == 0,
          patch = strcmp(m, "PATCH") == 0;
+    if (strcmp(rest, "keysets") == 0) return srv_keyset_admin(q);   /* keyset.c */
     if (strcmp(rest, "releases") == 0) {
         if (post) return release_upload(q);
         if (get) return release_list(q);

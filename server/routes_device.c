@@ -23,6 +23,7 @@
 
 #include "ota_crypto.h"
 #include "ota_encode.h"
+#include "keyset.h"
 #include "request.h"
 
 bool srv_device_id_ok(const char *s, size_t len)
@@ -74,6 +75,14 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
         ota_hex_decode(nbytes, sizeof nbytes, &nlen, nonce, nl) != OTA_OK)
         return srv_reply_error(q, 400, "bad_nonce", "nonce: 32..64 hex characters (16..32 bytes)");
 
+    /* ks: the device's key-set version (FORMAT.md 13.4); absent = no key sets. */
+    const char *kss = srv_query(q, "ks");
+    uint64_t dev_ks = 0;
+    if (kss && !parse_u64(kss, &dev_ks))
+        return srv_reply_error(q, 400, "bad_ks", "ks: the device's key-set version, decimal (0 = none)");
+    char ksb64[SRV_KEYSET_B64_MAX];
+    size_t ksn = kss ? srv_keyset_b64_if_newer(ksb64, sizeof ksb64, dev_ks) : 0;
+
     SRV_ADD(polls, 1);
     int64_t now = srv_now();
     srv_seen_note(device, app, running, now);
@@ -81,6 +90,9 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     srv_rel *rel = srv_decide(g_srv.snap, device, app, running);
     pthread_rwlock_unlock(&g_srv.snap_lock);
+    /* Only releases signed by a key trusted now (keyset.c), whatever the db holds. */
+    if (rel && !srv_keyset_offerable(rel->r.statement + 8)) rel = NULL;
+    if (!rel && ksn) return srv_keyset_reply_alone(q, ksb64);
     if (!rel) {
         SRV_ADD(polls_204, 1);
         return srv_reply_shared(q, 204, g_srv.resp_204, 0);
@@ -121,7 +133,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     unsigned span = base / 5;   /* +-10% */
     unsigned poll = base - base / 10 + (span ? randombytes_uniform(span + 1) : 0);
 
-    size_t cap = rel->manifest_head_len + 600;
+    size_t cap = rel->manifest_head_len + 600 + (ksn ? ksn + 16 : 0);
     char *out = malloc(cap);
     if (!out) return MHD_NO;
     memcpy(out, rel->manifest_head, rel->manifest_head_len);
@@ -129,9 +141,10 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     ota_hex_encode(nlow, sizeof nlow, nbytes, nlen);
     int n = snprintf(out + rel->manifest_head_len, cap - rel->manifest_head_len,
                      ",\"device\":\"%s\",\"nonce\":\"%s\",\"issued\":%" PRId64 ",\"ticket\":\"%s\"%s%s%s"
-                     ",\"poll\":%u}\n",
+                     "%s%s%s,\"poll\":%u}\n",
                      device, nlow, now, tk64, has_mac ? ",\"mac\":\"" : "", machex,
-                     has_mac ? "\"" : "", poll);
+                     has_mac ? "\"" : "", ksn ? ",\"keyset\":\"" : "", ksn ? ksb64 : "", ksn ? "\"" : "",
+                     poll);
     if (n < 0 || (size_t)n >= cap - rel->manifest_head_len) {
         free(out);
         return srv_reply_error(q, 500, "internal", "manifest too large");

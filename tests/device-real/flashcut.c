@@ -26,8 +26,9 @@ static const char *logf;
 static void init(void)
 {
     if (real_fopen) return;
-    real_fopen = (FILE *(*)(const char *, const char *))dlsym(RTLD_NEXT, "fopen");
-    real_fwrite = (size_t (*)(const void *, size_t, size_t, FILE *))dlsym(RTLD_NEXT, "fwrite");
+    /* the POSIX idiom for a function pointer from dlsym */
+    *(void **)&real_fopen = dlsym(RTLD_NEXT, "fopen");
+    *(void **)&real_fwrite = dlsym(RTLD_NEXT, "fwrite");
     const char *c = getenv("OTA_FLASH_CUT");
     if (c && *c) cut = atol(c);
     logf = getenv("OTA_FLASH_LOG");
@@ -47,7 +48,7 @@ FILE *fopen(const char *path, const char *mode)
 int fclose(FILE *f)
 {
     static int (*real_fclose)(FILE *);
-    if (!real_fclose) real_fclose = (int (*)(FILE *))dlsym(RTLD_NEXT, "fclose");
+    if (!real_fclose) *(void **)&real_fclose = dlsym(RTLD_NEXT, "fclose");
     for (int i = 0; i < 8; i++) if (flash[i] == f) flash[i] = NULL;
     return real_fclose(f);
 }
@@ -56,7 +57,7 @@ size_t fwrite(const void *p, size_t sz, size_t n, FILE *f)
 {
     init();
     int isflash = 0;
-    for (int i = 0; i < 8; i++) if (f && flash[i] == f) isflash = 1;
+    for (int i = 0; i < 8; i++) if (flash[i] && flash[i] == f) isflash = 1;
     if (!isflash || sz * n > 65536) return real_fwrite(p, sz, n, f);   /* > 64 KB: the file's creation */
     ops++;
     if (ops == cut) {

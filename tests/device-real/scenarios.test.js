@@ -285,8 +285,15 @@ test('bundle that does not fit: refused with a clear reason (over --max; over th
 test('Storage filled so only 48 KB is free: three updates of 15.5 KB bundles (the default --max is 16000) in a row', async () => {
   const b = await onV1('d-48k', 'k48', { free: 48 * 1024 });
   for (let v = 2; v <= 4; v++) {
+    const from = proxy.log.length;
     await otad.publish('k48', v, APP('v' + v, 'var PAD="' + String(v).repeat(15300) + '";'));
     await until(reported('d-48k', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed');
+    if (v === 2) {
+      const upd = proxy.log.slice(from).filter((r) => r.status !== 204 && (/ \/(manifest|report)\/d-48k[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head)));
+      const bs = await bundleSize('k48', v);
+      figures.push('bytes per whole update with a ' + bs + '-byte bundle (request + response): ' + bytesOf(upd) +
+        ' in ' + upd.length + ' exchanges (' + (bytesOf(upd) - bs) + ' besides the bundle)');
+    }
     ok(await bundleSize('k48', v) > 15000, 'bundle of ' + (await bundleSize('k48', v)) + ' bytes');
   }
   idle(b);
@@ -311,11 +318,9 @@ test('otad down and restarted mid-download: the app keeps running, polls back of
   ok(tries.length >= 2 && tries.length <= 12, 'polls back off: ' + tries.length + ' attempts in 6 s at ' + tries);
   const gaps = tries.slice(1).map((t, i) => t - tries[i]);
   ok(gaps[gaps.length - 1] >= gaps[0], 'gaps grow: ' + gaps);
-  // same data; a new port (otad does not set SO_REUSEADDR: its old port is
-  // held in TIME_WAIT for a minute), the board's address (the proxy) unchanged
-  otad.port = 0;
-  await otad.start();
-  proxy.up = otad.port;
+  const was = otad.port;
+  await otad.start();                       // same data, same port
+  eq(otad.port, was, 'restarted on its port');
   await until(reported('d-down', 2, 'confirmed', 0), 25000, 'v2 confirmed after the restart');
   const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head) && !r.refused);
   ok(gets.some((r) => /\r\nRange: bytes=[1-9]\d*-/i.test(r.head)), 'resumed with Range');
