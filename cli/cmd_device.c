@@ -283,14 +283,147 @@ out:
     return rc;
 }
 
-/* ---- the script ------------------------------------------------------------- */
-static void write_file_line(buf *s, const char *name, const uint8_t *d, size_t n)
+/* ---- the script ----------------------------------------------------------- *
+ * The script is typed into the board's console by the Espruino IDE or CLI, so
+ * it is written for that path (device/espruino/README.md, "How the script
+ * survives the console"):
+ *  - Every line is at most PROV_LINE_MAX bytes.  The console's input FIFO holds
+ *    1024 bytes (IOBUFFERMASK+1 on a Pico and on Linux) and fills only while the
+ *    interpreter executes a line; EspruinoTools waits 250 ms after each line
+ *    `require("Storage").write(...)`, so at most one or two such lines arrive
+ *    while one executes: two lines of 400 bytes (plus 2 bytes per 64-byte USB
+ *    or telnet event) fit even where nothing throttles the sender.
+ *  - Each file goes into a staging file (.otap0 ...) in pieces, written at their
+ *    offsets into a file pre-allocated to its full size; nothing the board runs
+ *    is touched while the pieces arrive.
+ *  - Every piece re-arms a 10 s watchdog: an upload cut short prints
+ *    "otasign: provisioning FAILED: the upload stopped before its end ...";
+ *    every fifth of the bytes prints "otasign: received N of M bytes", and
+ *    each file checked and installed prints a line: the espruino CLI leaves
+ *    after 500 ms of silence, so it stays to show the end on most boards.
+ *  - The last line runs otaC() (defined at the top): it checks the length and
+ *    SHA-256 of every staged file against the values in this script, and only
+ *    then replaces the old files, checks the copies, erases the staging files
+ *    and restarts.  A cut or damaged upload prints "otasign: provisioning
+ *    FAILED: ... upload again" and changes nothing the board runs.
+ *  - Only printable ASCII: bytes outside it are written as \xHH, which the
+ *    lexer copies verbatim (a \u00HH escape would be UTF-8 encoded on builds
+ *    with ESPR_UNICODE_SUPPORT, doubling every byte >= 0x80). */
+#define PROV_LINE_MAX 400
+#define PROV_FILES 5
+
+typedef struct prov_file {
+    const char *name;        /* the Storage file it becomes */
+    const uint8_t *data;
+    size_t len;
+} prov_file;
+
+/* Bytes of the JavaScript string literal form of byte c (see prov_esc). */
+static size_t prov_esc_len(unsigned char c)
 {
-    bstr(s, "S.write(");
-    bjs(s, name, strlen(name));
-    bstr(s, ",");
-    bjs(s, (const char *)d, n);
-    bstr(s, ");\n");
+    if (c == '"' || c == '\\' || c == '\n') return 2;
+    if (c < 0x20 || c >= 0x7f) return 4;
+    return 1;
+}
+static void prov_esc(buf *b, unsigned char c)
+{
+    char e[8];
+    if (c == '"' || c == '\\') { e[0] = '\\'; e[1] = (char)c; badd(b, e, 2); }
+    else if (c == '\n') badd(b, "\\n", 2);
+    else if (c < 0x20 || c >= 0x7f) { snprintf(e, sizeof e, "\\x%02x", c); badd(b, e, 4); }
+    else badd(b, (const char *)&c, 1);
+}
+
+/* The lines require("Storage").write(".otapI","piece",OFFSET,SIZE);otaW() of
+ * file i (EspruinoTools pauses 250 ms after each line that matches
+ * /require\("Storage"\).write\([^\n]*\);?\n/, which these do). */
+static void prov_pieces(buf *s, int i, const prov_file *f, size_t *sent, size_t total)
+{
+    size_t off = 0;
+    while (off < f->len) {
+        char head[64], tail[48];
+        int hn = snprintf(head, sizeof head, "require(\"Storage\").write(\".otap%d\",\"", i);
+        /* the tail is longest with the largest offset: reserve for that */
+        int tn = snprintf(tail, sizeof tail, "\",%zu,%zu);otaW(%zu)\n", f->len, f->len, total);
+        size_t room = PROV_LINE_MAX - (size_t)hn - (size_t)tn, used = 0, end = off;
+        while (end < f->len && used + prov_esc_len(f->data[end]) <= room)
+            used += prov_esc_len(f->data[end++]);
+        badd(s, head, (size_t)hn);
+        for (size_t k = off; k < end; k++) prov_esc(s, f->data[k]);
+        *sent += end - off;
+        bfmt(s, "\",%zu,%zu);otaW(%zu)\n", off, f->len, *sent);
+        off = end;
+    }
+}
+
+/* The whole script (layout above). */
+static void write_script(buf *s, const char *id, const prov_file *files, size_t agent_len,
+                         size_t agent_raw, int minified)
+{
+    size_t total = 0, sent = 0;
+    bfmt(s,
+         "// otasign provisioning for device %s: upload ONCE to the board (Espruino IDE\n"
+         "// with \"Reset before Send\", or the espruino CLI), then DELETE this file:\n"
+         "// it holds the device's secret.  Agent %zu bytes (%s %zu).\n",
+         id, agent_len, minified ? "minified from" : "as written,", agent_raw);
+    bstr(s,
+         "// The files arrive in pieces, in lines of at most 400 bytes; the last line\n"
+         "// checks them (length, SHA-256), only then installs them and restarts.\n"
+         "// Success ends with \"otasign: provisioned, restarting\"; a cut or damaged\n"
+         "// upload prints \"otasign: provisioning FAILED: ...\", changes nothing the\n"
+         "// board runs, and is simply uploaded again.\n");
+    /* otaW(bytes so far), called by every piece: re-arms a watchdog (an upload
+     * that stops says so) and prints progress every fifth of the way (which
+     * also keeps the espruino CLI, which leaves after 500 ms of silence,
+     * listening until the board has answered) */
+    for (int i = 0; i < PROV_FILES; i++) total += files[i].len;
+    bstr(s, "clearTimeout();clearInterval();var otaT=0,otaD=0;\n");
+    bfmt(s, "function otaW(n){if(otaT)clearTimeout(otaT);otaT=setTimeout(function(){otaT=0;"
+            "print(\"otasign: provisioning FAILED: the upload stopped before its end; "
+            "nothing was changed: upload again\")},10000);var k=Math.floor(n*5/%zu);"
+            "if(k>otaD){otaD=k;print(\"otasign: received \"+n+\" of %zu bytes\")}}otaW(0);\n",
+         total, total);
+    bstr(s,
+         "function otaC(){var S=require(\"Storage\"),e=[],n=0,P=[\n");
+    for (int i = 0; i < PROV_FILES; i++) {
+        uint8_t h[crypto_hash_sha256_BYTES];
+        char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+        crypto_hash_sha256(h, files[i].data, files[i].len);
+        sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
+        bfmt(s, "[\".otap%d\",", i);
+        bjs(s, files[i].name, strlen(files[i].name));
+        bfmt(s, ",%zu,\"%s\"]%s\n", files[i].len, b64, i + 1 < PROV_FILES ? "," : "];");
+    }
+    bstr(s,
+         "function h(d){return btoa(E.toString(require(\"crypto\").SHA256(d)))}\n"
+         "P.forEach(function(p){var d=S.read(p[0]);if(d===undefined)e.push(p[1]+\" missing\");"
+         "else if(d.length!=p[2])e.push(p[1]+\" \"+d.length+\" of \"+p[2]+\" bytes\");"
+         "else if(h(d)!=p[3])e.push(p[1]+\" damaged (SHA-256)\");else print(\"otasign: checked \"+p[1]);n+=p[2]});\n"
+         "if(e.length)return print(\"otasign: provisioning FAILED: \"+e.join(\", \")+\"; nothing was changed: upload again\");\n"
+         "print(\"otasign: \"+P.length+\" files, \"+n+\" bytes checked (SHA-256), installing\");\n"
+         "clearTimeout();clearInterval();\n"
+         "[\".boot0\",\".bootcde\"].concat(S.list(/^ota/)).forEach(function(f){S.erase(f)});\n"
+         "P.forEach(function(p){if(e.length)return;try{S.write(p[1],S.read(p[0]));var d=S.read(p[1]);"
+         "if(!d||d.length!=p[2]||h(d)!=p[3])e.push(p[1]+\" not stored\");else print(\"otasign: installed \"+p[1])}"
+         "catch(x){e.push(p[1]+\": \"+x)}});\n"
+         "if(e.length){S.erase(\".boot0\");S.erase(\".bootcde\");return print(\"otasign: provisioning FAILED while installing: \"+e.join(\", \")+\": upload again\")}\n"
+         "P.forEach(function(p){S.erase(p[0])});\n"
+         "print(\"otasign: provisioned, restarting\");load()}\n");
+    for (int i = 0; i < PROV_FILES; i++) prov_pieces(s, i, &files[i], &sent, total);
+    bstr(s,
+         "clearTimeout();if(typeof otaC==\"function\")otaC();"
+         "else print(\"otasign: provisioning FAILED: the checking code was lost on the way; upload again\");\n");
+}
+
+/* Longest line of the script (it must stay within PROV_LINE_MAX). */
+static size_t longest_line(const buf *s)
+{
+    size_t best = 0, cur = 0;
+    for (size_t i = 0; i < s->len; i++) {
+        cur++;
+        if (s->p[i] == '\n') { if (cur > best) best = cur; cur = 0; }
+    }
+    return cur > best ? cur : best;
 }
 
 static int device_add(int argc, char **argv)
@@ -381,6 +514,10 @@ static int device_add(int argc, char **argv)
         read_js(adir, "bootcde.js", 0, &bootcde, &bootcde_len, NULL) != 0 ||
         read_js(golden ? NULL : adir, golden ? golden : "golden.js", !no_minify, &gold, &gold_len, NULL) != 0)
         goto out;
+    if (!agent_len || !boot0_len || !bootcde_len || !gold_len) {   /* Storage has no empty files */
+        util_err("%s: empty", !gold_len ? (golden ? golden : "golden.js") : "a file of the agent");
+        goto out;
+    }
     if (out) outpath = strdup(out);
     else {
         outpath = malloc(strlen(id) + 16);
@@ -447,19 +584,19 @@ static int device_add(int argc, char **argv)
     if (nudge) bfmt(&cfg, ",\"nudge\":%llu", (unsigned long long)nudge);
     bstr(&cfg, "}");
 
-    bfmt(&script,
-         "// otasign provisioning for device %s: upload ONCE to the board (Espruino IDE\n"
-         "// with \"Reset before Send\", or the espruino CLI), then DELETE this file:\n"
-         "// it holds the device's secret.  Agent %zu bytes (minified from %zu).\n",
-         id, agent_len, agent_raw);
-    bstr(&script, "clearTimeout();clearInterval();\n(function(){var S=require(\"Storage\");\n");
-    bstr(&script, "S.list(/^ota/).forEach(function(f){S.erase(f)});\n");
-    write_file_line(&script, "ota", agent, agent_len);
-    write_file_line(&script, "ota.cfg", (const uint8_t *)cfg.p, cfg.len);
-    write_file_line(&script, "ota.gold", gold, gold_len);
-    write_file_line(&script, ".boot0", boot0, boot0_len);
-    write_file_line(&script, ".bootcde", bootcde, bootcde_len);
-    bstr(&script, "print(\"otasign: provisioned, restarting\");})();\nload();\n");
+    prov_file files[PROV_FILES] = {
+        { "ota", agent, agent_len },
+        { "ota.cfg", (const uint8_t *)cfg.p, cfg.len },
+        { "ota.gold", gold, gold_len },
+        { ".bootcde", bootcde, bootcde_len },
+        { ".boot0", boot0, boot0_len },     /* last: the agent runs only once all is there */
+    };
+    write_script(&script, id, files, agent_len, agent_raw, !no_minify);
+    if (!script.oom && longest_line(&script) > PROV_LINE_MAX) {
+        util_err("internal error: a line of the script is %zu bytes (at most %d)",
+                 longest_line(&script), PROV_LINE_MAX);
+        goto out;
+    }
     if (cfg.oom || script.oom) { util_err("out of memory"); goto out; }
     if (util_write_atomic(outpath, script.p, script.len, 0600, force) != 0) {
         util_err("%s: not written; the device exists on the server but its secret is lost: "
