@@ -94,7 +94,8 @@ test('otasign device add: a one-time script that provisions a real board (agent,
   const out2 = path.join(W, 'd-prov2.provision.js');
   execFileSync(L.OTASIGN, ['device', 'add', 'd-prov2', '--server', 'http://127.0.0.1:' + otad.port,
     '--token-file', path.join(W, 'token'), '--app', 'prov', '--out', out2, '--poll', '90', '--nudge', '4711'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const c2 = JSON.parse(/S\.write\("ota\.cfg",("(?:[^"\\]|\\.)*")\)/.exec(fs.readFileSync(out2, 'latin1'))[1].replace(/^"|"$/g, '').replace(/\\"/g, '"'));
+  // the script stages its files in pieces (tests/espruino-upload/script.js reads them back)
+  const c2 = JSON.parse(require('../espruino-upload/script').scriptFiles(fs.readFileSync(out2, 'latin1'))['ota.cfg'].data.toString('latin1'));
   eq(c2.pmin, 60000); eq(c2.poll, 90000); eq(c2.nudge, 4711);
 });
 
