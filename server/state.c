@@ -239,7 +239,11 @@ static void appview_policy(srv_appview *a, srv_snapshot *s)
     if (n && !a->allow) s->failed = true;
     if (a->allow)
         cJSON_ArrayForEach(it, j)
-            if (cJSON_IsString(it) && !(a->allow[a->n_allow++] = strdup(it->valuestring))) s->failed = true;
+            if (cJSON_IsString(it)) {
+                char *d = srv_strdup_entry(it->valuestring);
+                if (d) a->allow[a->n_allow++] = d;   /* never a NULL entry: qsort compares them */
+                else s->failed = true;
+            }
     cJSON_Delete(j);
     if (a->n_allow) qsort(a->allow, a->n_allow, sizeof *a->allow, cmp_str);
     j = cJSON_Parse(a->ro.pins_json);
@@ -250,7 +254,7 @@ static void appview_policy(srv_appview *a, srv_snapshot *s)
     if (a->pins)
         cJSON_ArrayForEach(it, j)
             if (cJSON_IsNumber(it) && it->valuedouble >= 0) {
-                if (!(a->pins[a->n_pins].device = strdup(it->string))) { s->failed = true; continue; }
+                if (!(a->pins[a->n_pins].device = srv_strdup_entry(it->string))) { s->failed = true; continue; }
                 a->pins[a->n_pins++].seq = (uint64_t)it->valuedouble;
             }
     cJSON_Delete(j);

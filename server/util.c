@@ -273,6 +273,17 @@ static int map_grow(srv_map *m)
     return 0;
 }
 
+char *srv_strdup_entry(const char *s)
+{
+#ifdef SRV_FAULT_INJECTION
+    /* Test build only: the same switch as srv_map_put's, so fail-closed
+     * paths that keep entries in arrays (allow lists, pins) are reached. */
+    const char *f = getenv("OTAD_FAIL_MAP_PUT");
+    if (f && *f && strstr(s, f)) return NULL;
+#endif
+    return strdup(s);
+}
+
 void *srv_map_put(srv_map *m, const char *key, size_t klen, void *value, bool *failed)
 {
 #ifdef SRV_FAULT_INJECTION

@@ -72,6 +72,10 @@ void *srv_map_get(const srv_map *m, const char *key, size_t klen);
 /* Insert or replace; returns the previous value (or NULL).  *failed is set
  * on out-of-memory (may be NULL). */
 void *srv_map_put(srv_map *m, const char *key, size_t klen, void *value, bool *failed);
+/* strdup for an entry of an in-memory table (allow list, pins); NULL when
+ * out of memory, or in the fault-injection build when s contains
+ * $OTAD_FAIL_MAP_PUT (see srv_map_put). */
+char *srv_strdup_entry(const char *s);
 /* Call fn for every entry. */
 void srv_map_each(const srv_map *m, void (*fn)(const char *key, void *value, void *arg), void *arg);
 /* Free the keys and the table (not the values; use srv_map_each first). */

@@ -36,7 +36,7 @@ expect_eq "upload v2" 201 "$(upload "$S2" "$B2")"
 
 # an allow list whose entry cannot be inserted: not 201, and nobody offered
 expect_eq "rollout with an allow entry that fails to insert: 500" 500 \
-    "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2,"percent":100,"allow":["victim-1"]}')"
+    "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2,"percent":100,"allow":["a-1","victim-1","b-1"]}')"
 expect_eq "the 500 is JSON" snapshot "$(body | jq_ j.error)"
 expect_eq "a device outside the allow list is not offered (fail closed)" 204 "$(poll other-1 demo 1)"
 expect_eq "nor the listed one" 204 "$(poll victim-1 demo 1)"
@@ -66,7 +66,7 @@ check "otad-faults restarts" test -n "$PORT"
 expect_eq "register dev-blockme" 201 "$(admin POST /admin/devices --data-binary '{"id":"dev-blockme"}')"
 mkdir -p "$WORK/dev-secrets"; body | jq_ j.secret >"$WORK/dev-secrets/dev-blockme"
 expect_eq "a blocking report whose block fails: 503" 503 \
-    "$(rep dev-blockme '{"app":"demo","seq":2,"state":"rejected","code":20,"detail":"bad signature"}')"
+    "$(rep dev-blockme '{"app":"demo","seq":2,"state":"rolled_back","code":80,"detail":"Error: boom"}')"
 expect_eq "nothing stored" 0 "$(sqlite3 "$D/otad.db" "SELECT count(*) FROM reports WHERE device='dev-blockme'")"
 expect_eq "its counter not consumed" 0 "$(sqlite3 "$D/otad.db" "SELECT report_ctr FROM devices WHERE id='dev-blockme'")"
 expect_eq "a report that blocks nothing still goes in" 200 \
