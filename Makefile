@@ -21,6 +21,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 CC      ?= cc
+# The one version string of every program (otasign, otad, otadev --version).
+VERSION ?= 0.1.0
 PKGS    := libsodium libmicrohttpd libcjson libcurl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Wpedantic -Wshadow
@@ -31,7 +33,7 @@ endif
 OPT     ?= -O2 -g
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) $(WARN) -MMD -MP
-CPPFLAGS += -D_GNU_SOURCE -Icommon $(PKG_CFLAGS)
+CPPFLAGS += -D_GNU_SOURCE -Icommon $(PKG_CFLAGS) -DOTA_VERSION='"$(VERSION)"'
 LDFLAGS ?=
 
 # make check (or SAN=1) builds everything with sanitizers into its own tree.

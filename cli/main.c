@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
+#include "client.h"
 #include "cmd_device.h"
 #include "jsmin.h"
 #include "util.h"
@@ -24,6 +25,10 @@ static const struct {
     { "inspect", cmd_inspect, "print every field of a statement, ticket or key file" },
     { "minify",  cmd_minify,  "minify and gate a script for Espruino" },
     { "device",  cmd_device,  "register a device with otad and write its provisioning script" },
+    { "publish", cmd_publish, "upload a release to otad" },
+    { "rollout", cmd_rollout, "start, change, pause, resume or abort a staged rollout" },
+    { "status",  cmd_status,  "a rollout's progress per wave (--watch to follow it)" },
+    { "devices", cmd_devices, "devices by state with reasons; one device's history" },
 };
 
 static void usage(FILE *f)
@@ -33,6 +38,10 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit status: 0 ok, 1 failure, 2 usage error\n");
 }
+
+#ifndef OTA_VERSION
+#define OTA_VERSION "unknown"
+#endif
 
 int main(int argc, char **argv)
 {
@@ -45,7 +54,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("otasign (format version %d)\n", OTA_FORMAT_VERSION);
+        printf("otasign %s (format version %d)\n", OTA_VERSION, OTA_FORMAT_VERSION);
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
