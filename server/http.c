@@ -24,6 +24,7 @@
  * compare-and-swap, so a connection is either handled or reaped, never both.
  */
 #include "otad.h"
+#include "ui.h"                 /* the dashboard (i16 hook) */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -362,6 +363,7 @@ static enum MHD_Result route(srv_req *q)
         return srv_route_report(q, rest);
     }
     if (starts(url, "/admin/", &rest)) return srv_route_admin(q, rest);
+    if (starts(url, "/ui", &rest) && (*rest == 0 || *rest == '/')) return srv_route_ui(q, rest);
     if (strcmp(url, "/healthz") == 0) {
         if (!get) return srv_reply_error(q, 405, "method", "use GET");
         return srv_route_healthz(q);
