@@ -249,7 +249,7 @@ function rolloutCard(a) {
     actions));
   if (cur.reason) card.append(el('p', { class: 'reason', text: cur.reason }));
   card.append(el('div', { class: 'meter' },
-    el('div', { class: 'label' }, el('span', { text: `${c.confirmed} of ${total} devices confirmed` }),
+    el('div', { class: 'label' }, el('span', { text: total ? `${c.confirmed} of ${total} devices confirmed` : `no device has reported on seq ${cur.seq} yet` }),
       el('span', { text: `${c.rolled_back + c.rejected + c.failed} failed or refused` })),
     bar(c, total)));
   const rows = waveRows(cur, rel);
@@ -265,7 +265,7 @@ function rolloutCard(a) {
       wv.append(el('div', { class: cls, data: { wave: String(r.pct) } },
         el('div', {}, el('span', { class: 'wname', text: r.pct + '%' }), ' ', el('span', { class: 'wstate', text: label })),
         bar(r.c, r.targeted),
-        el('div', { class: 'wcounts', text: `${r.c.confirmed}/${r.targeted} confirmed` +
+        el('div', { class: 'wcounts', text: (r.targeted ? `${r.c.confirmed}/${r.targeted} confirmed` : 'no device yet') +
           (r.c.rolled_back + r.c.rejected + r.c.failed ? ` · ${r.c.rolled_back + r.c.rejected + r.c.failed} failed` : '') }),
         wt ? el('div', { class: 'wcounts', text: 'waits for ' + wt }) : null));
     });
@@ -303,7 +303,7 @@ function renderDevices() {
   filter.append(chip(null, 'all', devs.length));
   for (const s of Object.keys(c).sort()) filter.append(chip(s, s.replace('_', ' '), c[s]));
   const rs = rel && ((rel.detail && rel.detail.reasons) || rel.reasons);
-  if (rs) for (const [k, v] of Object.entries(rs)) reasons.append(el('div', { text: `${v} × ${k}` }));
+  if (rs) for (const [k, v] of Object.entries(rs)) reasons.append(el('div', { text: `${v} × ${k.replace(/^rolled_back/, 'rolled back')}` }));
   const shown = devs.filter((d) => !ui.filter || d.state === ui.filter);
   $('#devices-empty').hidden = shown.length > 0;
   for (const d of shown) {
