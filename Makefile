@@ -8,7 +8,7 @@
 #   make run        start otad with a demo release (see README.md)
 #   make bench      benchmarks that print figures (never pass/fail)
 #   make size       Cortex-M4 footprint of common/
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (programs, agent, man pages, systemd unit)
 #   make clean
 
 .DEFAULT_GOAL := all
@@ -58,7 +58,8 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-include $(wildcard common/module.mk cli/module.mk server/module.mk device/module.mk tests/module.mk)
+include $(wildcard common/module.mk cli/module.mk server/module.mk device/module.mk tests/module.mk \
+                   packaging/module.mk)
 
 .PHONY: all test check run bench size deps install clean
 all: $(BINS)
@@ -85,9 +86,21 @@ bench: deps
 size: deps
 	@$(MAKE) --no-print-directory $(SIZE_TARGETS)
 
+# Programs, the Espruino agent (otasign device add reads it from
+# PREFIX/share/otasign/espruino), the demo logger, man pages, docs and the
+# systemd unit (packaging/otad.service, with this PREFIX's path to otad).
+SHARE := $(DESTDIR)$(PREFIX)/share
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/otasign/espruino $(SHARE)/otasign/examples \
+	    $(SHARE)/man/man1 $(SHARE)/man/man8 $(SHARE)/doc/otasign $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(wildcard device/espruino/*.js) device/espruino/README.md $(SHARE)/otasign/espruino/
+	install -m 0644 examples/logger.js $(SHARE)/otasign/examples/
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(SHARE)/man/man1/
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(SHARE)/man/man8/
+	install -m 0644 README.md LICENSE manifests/FORMAT.md $(SHARE)/doc/otasign/
+	sed 's#@BINDIR@#$(PREFIX)/bin#g' packaging/otad.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/otad.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/otad.service
 
 clean:
 	rm -rf build
