@@ -23,7 +23,9 @@ static void help(FILE *f)
         "                        or the first wave when --waves is given)\n"
         "  --waves P1,P2,...     ascending percentages; the rollout moves to the next wave once\n"
         "                        k x N devices confirmed (N = --wave-confirmed, k = waves reached)\n"
-        "  --wave-confirmed N    confirmed devices per wave before the next one opens\n"
+        "  --wave-fraction F     the next wave opens once this share of the devices the current\n"
+        "                        wave includes confirmed (0.8 or 80%%)\n"
+        "  --wave-confirmed N    (otad before wave fractions) confirmed devices per wave instead\n"
         "  --error-threshold F   pause by itself when (rolled back + rejected + failed) / outcomes\n"
         "                        goes above F (0.2 or 20%%; none = never)\n"
         "  --min-reports N       outcomes needed before the threshold applies (default 5)\n"
@@ -31,6 +33,7 @@ static void help(FILE *f)
         "  --pin ID=SEQ          give device ID release SEQ whatever the rollout says (0 = hold\n"
         "                        it where it is); repeatable\n"
         "  --paused              (start) create it paused\n"
+        "  --replace             (start) replace the app's active or paused rollout\n"
         "\n" CLIENT_HELP
         "\nProgress and waves count confirmed devices only.  Watch with: otasign status APP --watch\n"
         "Exit status: 0 ok, 1 failure, 2 usage.\n");
@@ -49,6 +52,7 @@ static int parse_pct(const char *s, double lo, double hi, double *out)
 
 /* Add the options to j.  Returns 0, or -1 after a usage message. */
 static int add_options(cJSON *j, const char *percent, const char *waves, const char *wave_conf,
+                       const char *wave_frac,
                        const char *thr, const char *minrep, const char *allow,
                        const char **pins, int npins, double *first_wave)
 {
@@ -81,6 +85,15 @@ static int add_options(cJSON *j, const char *percent, const char *waves, const c
     if (wave_conf) {
         if (util_parse_u64(wave_conf, &u) || u > 1000000000000ull) { util_err("--wave-confirmed: a whole number"); return -1; }
         cJSON_AddNumberToObject(j, "wave_confirmed", (double)u);
+    }
+    if (wave_frac) {
+        size_t n = strlen(wave_frac);
+        int is_pct = n && wave_frac[n - 1] == '%';
+        if (parse_pct(wave_frac, 0, is_pct ? 100 : 1, &v) != 0 || v <= 0) {
+            util_err("--wave-fraction: a fraction above 0 and up to 1, or a percentage like 80%%");
+            return -1;
+        }
+        cJSON_AddNumberToObject(j, "wave_fraction", is_pct ? v / 100 : v);
     }
     if (thr) {
         if (strcmp(thr, "none") == 0) cJSON_AddNullToObject(j, "error_threshold");
@@ -149,8 +162,9 @@ static void describe(const cJSON *ro)
             double p = cJSON_IsNumber(it) ? it->valuedouble : cj_num(it, "percent", 0);
             printf("%s%g%%", k++ ? " > " : " ", p);
         }
-        double wc = cj_num(ro, "wave_confirmed", 0);
-        if (wc > 0) printf(" (%g confirmed per wave)", wc);
+        double wc = cj_num(ro, "wave_confirmed", 0), wf = cj_num(ro, "wave_fraction", 0);
+        if (wf > 0) printf(" (next wave once %g%% of the current one confirmed)", wf * 100);
+        else if (wc > 0) printf(" (%g confirmed per wave)", wc);
     }
     const cJSON *t = cj_get(ro, "error_threshold");
     if (cJSON_IsNumber(t))
@@ -176,26 +190,28 @@ int cmd_rollout(int argc, char **argv)
         return EXIT_USAGE;
     }
     client_opts co = {0};
-    const char *percent = NULL, *waves = NULL, *wave_conf = NULL, *thr = NULL, *minrep = NULL,
+    const char *percent = NULL, *waves = NULL, *wave_conf = NULL, *wave_frac = NULL, *thr = NULL, *minrep = NULL,
                *allow = NULL, *reason = NULL;
     const char *pins[OPT_MULTI_MAX];
-    int npins = 0, paused = 0;
+    int npins = 0, paused = 0, replace = 0;
     util_opt all[] = {
         CLIENT_OPTS(&co),
         { "--reason", OPT_STR, &reason, NULL },
         { "--percent", OPT_STR, &percent, NULL },
         { "--waves", OPT_STR, &waves, NULL },
         { "--wave-confirmed", OPT_STR, &wave_conf, NULL },
+        { "--wave-fraction", OPT_STR, &wave_frac, NULL },
         { "--error-threshold", OPT_STR, &thr, NULL },
         { "--min-reports", OPT_STR, &minrep, NULL },
         { "--allow", OPT_STR, &allow, NULL },
         { "--pin", OPT_MULTI, pins, &npins },
         { "--paused", OPT_FLAG, &paused, NULL },
+        { "--replace", OPT_FLAG, &replace, NULL },
     };
     size_t nopts = sizeof all / sizeof all[0];
     if (resume) nopts = 3;              /* client options only */
     else if (pause || abort_) nopts = 4;  /* + --reason */
-    else if (set) nopts = nopts - 1;      /* no --paused */
+    else if (set) nopts = nopts - 2;      /* no --paused, --replace */
     const char *pos[2];
     int npos = 0, help_flag = 0;
     if (util_parse_args(argc - 1, argv + 1, all, nopts, pos, 2, &npos, &help_flag) != 0) return EXIT_USAGE;
@@ -222,8 +238,9 @@ int cmd_rollout(int argc, char **argv)
         cJSON_AddStringToObject(j, "app", app);
         cJSON_AddNumberToObject(j, "seq", (double)seq);
         if (paused) cJSON_AddStringToObject(j, "state", "paused");
+        if (replace) cJSON_AddTrueToObject(j, "replace");
     }
-    if (add_options(j, percent, waves, wave_conf, thr, minrep, allow, pins, npins, &first_wave) != 0) {
+    if (add_options(j, percent, waves, wave_conf, wave_frac, thr, minrep, allow, pins, npins, &first_wave) != 0) {
         cJSON_Delete(j);
         return EXIT_USAGE;
     }
@@ -260,6 +277,16 @@ int cmd_rollout(int argc, char **argv)
     if (r.status == 404 && !start) {
         util_err("%s: %s has no active or paused rollout: start one with otasign rollout start "
                  "%s SEQ", what, app, app);
+        goto out;
+    }
+    if (r.status == 409 && start) {
+        util_err("%s: %s (%s): change it with otasign rollout set %s ..., or replace it: "
+                 "otasign rollout start %s %llu --replace", what, client_err_text(&r),
+                 cj_str(r.json, "error", "conflict"), app, app, (unsigned long long)seq);
+        goto out;
+    }
+    if (r.status == 409) {
+        util_err("%s: %s", what, client_err_text(&r));
         goto out;
     }
     if (r.status == 400) {

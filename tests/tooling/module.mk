@@ -3,3 +3,4 @@
 # the installed tree, the Dockerfile and the systemd unit.
 TEST_DEPS    += $(BIN)/otasign $(BIN)/otad $(BIN)/otadev
 TEST_SCRIPTS += tests/tooling/test_client.sh tests/ui/test_dashboard.mjs
+TEST_SCRIPTS += tests/tooling/test_run.sh
