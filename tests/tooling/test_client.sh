@@ -190,6 +190,15 @@ expect_eq "roll the good code out again" 0 "$rc"
 round dev-1 dev-2
 expect_eq "dev-1 on the recovery release" 6 "$(field "$(status dev-1)" running_seq)"
 
+out=$("$S" rollout set logger --allow dev-1,dev-2 --pin dev-3=6 "${C[@]}" 2>&1); rc=$?
+expect_eq "set --allow --pin" 0 "$rc"
+js=$("$S" status logger --json "${C[@]}")
+check "allow list and pin stored" node -e 'const c=JSON.parse(process.argv[1]).current; if(c.allow.join()!=="dev-1,dev-2"||c.pins["dev-3"]!==6) process.exit(1)' "$js"
+out=$("$S" rollout set logger --allow "" "${C[@]}" 2>&1); rc=$?
+expect_eq "set --allow '' (everybody)" 0 "$rc"
+js=$("$S" status logger --json "${C[@]}")
+check "allow list emptied" node -e 'if(JSON.parse(process.argv[1]).current.allow.length!==0) process.exit(1)' "$js"
+
 # ---- a terminal: redrawn in place ---------------------------------------------------------
 if command -v script >/dev/null; then
     script -qfec "$S status logger --watch --interval 0.2 --timeout 1 --server $BASE --token-file $WORK/token" \
