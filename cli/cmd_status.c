@@ -13,6 +13,7 @@
  * prints the whole block again, with the time, only when something changed.
  */
 #include <signal.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -101,6 +102,7 @@ static void release_counts(const cJSON *rel, row *r)
     const cJSON *det = cj_get(rel, "detail");
     const cJSON *st = cj_get(det, "states");
     if (!st) st = cj_get(rel, "states");
+    if (!st) st = cj_get(rel, "counts");     /* otad with per-state denominators */
     memset(r->c, 0, sizeof r->c);
     if (st) {
         const cJSON *it;
@@ -176,7 +178,9 @@ static void render_app(FILE *f, const cJSON *a, int live)
                 fprintf(f, "%s%g%%%s", k++ ? " > " : " ", p, reached ? (p == pct ? " (now)" : " (done)") : "");
             }
             fputc('\n', f);
-            if (next >= 0 && wc > 0 && strcmp(state, "active") == 0) {
+            const char *waiting = cj_str(cur, "waiting", NULL);
+            if (waiting && *waiting) fprintf(f, "  waiting: %s\n", waiting);
+            else if (next >= 0 && wc > 0 && strcmp(state, "active") == 0) {
                 long need = (long)(wc * (passed > 0 ? passed : 1));
                 fprintf(f, "  next wave (%g%%) opens at %ld confirmed: %ld so far\n", next, need, tot.c[C_CONF]);
             }
@@ -264,6 +268,32 @@ static void render_app(FILE *f, const cJSON *a, int live)
                         cj_str(it, "detail", cj_str(it, "reason", "")));
         }
     }
+    /* The current rollout's last events (otad that keeps a history). */
+    const cJSON *hist = cj_get(cur, "history");
+    int nh = cJSON_IsArray(hist) ? cJSON_GetArraySize(hist) : 0;
+    if (nh > 0) {
+        const cJSON *ev[3] = { NULL, NULL, NULL };   /* the 3 newest, by time */
+        const cJSON *h;
+        cJSON_ArrayForEach(h, hist) {
+            long long t = cj_time(h, "at");
+            for (int k = 0; k < 3; k++) {
+                if (!ev[k] || t >= cj_time(ev[k], "at")) {
+                    for (int m = 2; m > k; m--) ev[m] = ev[m - 1];
+                    ev[k] = h;
+                    break;
+                }
+            }
+        }
+        fprintf(f, "  history:\n");
+        for (int k = 2; k >= 0; k--) {
+            if (!ev[k]) continue;
+            char when[32] = "-";
+            time_t t = (time_t)cj_time(ev[k], "at");
+            if (t > 0) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
+            const char *d = cj_str(ev[k], "detail", "");
+            fprintf(f, "    %s  %s%s%s\n", when, cj_str(ev[k], "event", "?"), *d ? ": " : "", d);
+        }
+    }
     /* Every release of the app, newest first: what it reached, bytes served. */
     const cJSON *rels = cj_get(a, "releases"), *r;
     int nrel = cJSON_IsArray(rels) ? cJSON_GetArraySize(rels) : 0;
@@ -302,6 +332,67 @@ static int list_apps(client *c, cJSON **apps)
     return 0;
 }
 
+/* With an otad whose rollout answer has no per-release device list (it has
+ * GET /admin/devices?app= instead): put the app's devices, with their latest
+ * state when it is about the rollout's release, into the release entry as
+ * "devices", so the per-wave rows can be computed.  Devices outside the
+ * allow list or of another board than the release's are left out.  Quietly
+ * does nothing when the list is not there. */
+static void enrich_devices(client *c, cJSON *a)
+{
+    const cJSON *cur = cj_get(a, "current");
+    const cJSON *waves = cj_get(cur, "waves");
+    if (!cJSON_IsObject(cur) || !cJSON_IsArray(waves) || cJSON_GetArraySize(waves) == 0) return;
+    double seq = cj_num(cur, "seq", 0);
+    cJSON *rel = (cJSON *)find_release(a, seq);
+    if (!rel || cj_get(cj_get(rel, "detail"), "devices") || cj_get(rel, "devices")) return;
+    const char *app = cj_str(a, "app", "");
+    const char *board = cj_str(rel, "board", "");
+    const cJSON *allow = cj_get(cur, "allow");
+    int nallow = cJSON_IsArray(allow) ? cJSON_GetArraySize(allow) : 0;
+    cJSON *out = cJSON_CreateArray();
+    char *ea = client_escape(app), *cursor = NULL;
+    for (int page = 0; page < 100 && ea; page++) {
+        char path[512];
+        char *ec = cursor ? client_escape(cursor) : NULL;
+        snprintf(path, sizeof path, "/admin/devices?app=%s&limit=1000%s%s", ea, ec ? "&cursor=" : "",
+                 ec ? ec : "");
+        free(ec);
+        free(cursor);
+        cursor = NULL;
+        client_resp r;
+        if (client_call(c, "GET", path, NULL, 0, &r) != 0) break;
+        const cJSON *d, *list = r.status == 200 ? cj_get(r.json, "devices") : NULL;
+        cJSON_ArrayForEach(d, list) {
+            const char *id = cj_str(d, "id", NULL);
+            if (!id) continue;
+            if (nallow) {
+                int in = 0;
+                const cJSON *x;
+                cJSON_ArrayForEach(x, allow) if (cJSON_IsString(x) && strcmp(x->valuestring, id) == 0) in = 1;
+                if (!in) continue;
+            }
+            const cJSON *e, *mine = NULL;
+            cJSON_ArrayForEach(e, cj_get(d, "apps")) if (strcmp(cj_str(e, "app", ""), app) == 0) mine = e;
+            const char *db = cj_str(mine, "board", "");
+            if (*board && *db && strcasecmp(board, db) != 0) continue;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "id", id);
+            const char *st = cj_str(mine, "state", NULL);
+            if (st && cj_num(mine, "state_seq", -1) == seq) cJSON_AddStringToObject(o, "state", st);
+            cJSON_AddItemToArray(out, o);
+        }
+        const char *nc = r.status == 200 ? cj_str(r.json, "next_cursor", NULL) : NULL;
+        if (nc && *nc) cursor = strdup(nc);
+        client_resp_free(&r);
+        if (!cursor) break;
+    }
+    free(ea);
+    free(cursor);
+    if (cJSON_GetArraySize(out) > 0) cJSON_AddItemToObject(rel, "devices", out);
+    else cJSON_Delete(out);
+}
+
 /* GET /admin/rollouts/APP for each app: {"apps": [answer, ...]}. */
 static int fetch(client *c, const char *app, cJSON **out)
 {
@@ -331,6 +422,7 @@ static int fetch(client *c, const char *app, cJSON **out)
             client_resp_free(&r);
             goto fail;
         }
+        if (!c->json) enrich_devices(c, r.json);
         cJSON_AddItemToArray(arr, r.json);
         r.json = NULL;
         client_resp_free(&r);
@@ -665,7 +757,39 @@ int cmd_devices(int argc, char **argv)
         if (!arr) arr = cj_get(r.json, "items");
         cJSON_ArrayForEach(d, arr) {
             if (limit && (uint64_t)n >= limit) break;
-            cJSON_AddItemToArray(out, cJSON_Duplicate(d, 1));
+            const cJSON *apps = cj_get(d, "apps"), *e;
+            if (c.json || !cJSON_IsArray(apps)) {
+                cJSON_AddItemToArray(out, cJSON_Duplicate(d, 1));
+                n++;
+                continue;
+            }
+            /* One line per app the device runs (the one asked for, else all). */
+            int any = 0;
+            cJSON_ArrayForEach(e, apps) {
+                if (app && strcmp(cj_str(e, "app", ""), app) != 0) continue;
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "id", cj_str(d, "id", "?"));
+                cJSON_AddStringToObject(o, "app", cj_str(e, "app", "-"));
+                cJSON_AddNumberToObject(o, "seq", cj_num(e, "seq", 0));
+                if (cj_str(e, "state", NULL)) {
+                    cJSON_AddStringToObject(o, "state", cj_str(e, "state", ""));
+                    if (cj_num(e, "state_seq", -1) >= 0 && cj_num(e, "state_seq", -1) != cj_num(e, "seq", 0)) {
+                        char det[48];
+                        snprintf(det, sizeof det, "about seq %.0f", cj_num(e, "state_seq", 0));
+                        cJSON_AddStringToObject(o, "detail", det);
+                    }
+                }
+                const cJSON *ls = cj_get(e, "last_seen");
+                cJSON_AddItemToObject(o, "last_seen", cJSON_Duplicate(ls ? ls : cj_get(d, "last_seen"), 1));
+                cJSON_AddItemToArray(out, o);
+                any = 1;
+            }
+            if (!any) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "id", cj_str(d, "id", "?"));
+                cJSON_AddItemToObject(o, "last_seen", cJSON_Duplicate(cj_get(d, "last_seen"), 1));
+                cJSON_AddItemToArray(out, o);
+            }
             n++;
         }
         free(cursor);

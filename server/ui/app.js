@@ -150,10 +150,43 @@ async function load() {
   data.releases = (rel && rel.releases) || [];
   const names = [...new Set(data.releases.map((r) => r.app))].sort();
   for (const app of names) {
-    try { data.apps.push(await api('/admin/rollouts/' + encodeURIComponent(app))); }
-    catch (e) { if (e instanceof AuthError) throw e; data.apps.push({ app, error: e.message }); }
+    try {
+      const a = await api('/admin/rollouts/' + encodeURIComponent(app));
+      await addDevices(a);
+      data.apps.push(a);
+    } catch (e) { if (e instanceof AuthError) throw e; data.apps.push({ app, error: e.message }); }
   }
   return data;
+}
+
+// An otad whose rollout answer lists no devices per release has
+// GET /admin/devices?app= instead: take the app's devices from there, with
+// their latest state when it is about the rollout's release.
+async function addDevices(a) {
+  const cur = a.current;
+  if (!cur) return;
+  const rel = releaseOf(a, cur.seq);
+  if (!rel || (rel.detail && rel.detail.devices) || rel.devices) return;
+  const allow = cur.allow || [], board = (rel.board || '').toLowerCase();
+  const out = [];
+  let cursor = null;
+  for (let page = 0; page < 20; page++) {
+    let r;
+    try {
+      r = await api('/admin/devices?app=' + encodeURIComponent(a.app) + '&limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    } catch (e) { if (e instanceof AuthError) throw e; return; }
+    for (const d of (r && r.devices) || []) {
+      if (allow.length && !allow.includes(d.id)) continue;
+      const e = (d.apps || []).find((x) => x.app === a.app) || {};
+      if (board && e.board && e.board.toLowerCase() !== board) continue;
+      out.push({ id: d.id, state: e.state && Number(e.state_seq) === Number(cur.seq) ? e.state : null,
+        detail: '', last_seen: e.last_seen || d.last_seen });
+    }
+    cursor = r && r.next_cursor;
+    if (!cursor) break;
+  }
+  a.devicesFromList = true;
+  rel.devices = out;
 }
 
 // ---- model: counts per wave ------------------------------------------------------
@@ -161,7 +194,7 @@ function releaseOf(a, seq) { return (a.releases || []).find((r) => Number(r.seq)
 function devicesOf(rel) { return (rel && ((rel.detail && rel.detail.devices) || rel.devices)) || []; }
 function stateCounts(rel) {
   const c = Object.fromEntries(STATES.map((s) => [s, 0]));
-  const st = rel && ((rel.detail && rel.detail.states) || rel.states);
+  const st = rel && ((rel.detail && rel.detail.states) || rel.states || rel.counts);
   if (st) for (const [k, v] of Object.entries(st)) { const s = col(k); if (s in c) c[s] += Number(typeof v === 'object' ? v.count : v) || 0; }
   else if (rel) for (const s of ['confirmed', 'rolled_back', 'rejected', 'failed']) c[s] = Number(rel[s]) || 0;
   return c;
@@ -272,7 +305,8 @@ function rolloutCard(a) {
     card.append(wv);
     const next = rows.find((r) => r.pct > cur.percent);
     const passed = rows.filter((r) => r.pct <= cur.percent).length;
-    if (next && cur.wave_confirmed > 0 && cur.state === 'active')
+    if (cur.waiting) card.append(el('div', { class: 'next', text: 'Waiting: ' + cur.waiting }));
+    else if (next && cur.wave_confirmed > 0 && cur.state === 'active')
       card.append(el('div', { class: 'next', text: `Next wave (${next.pct}%) opens at ${cur.wave_confirmed * Math.max(1, passed)} confirmed devices; ${c.confirmed} so far.` }));
   }
   const counts = el('div', { class: 'counts' });
@@ -281,6 +315,13 @@ function rolloutCard(a) {
   if (cur.error_threshold !== null && cur.error_threshold !== undefined) {
     const outcomes = c.confirmed + c.rolled_back + c.rejected + c.failed;
     card.append(el('div', { class: 'next', text: `Pauses by itself above ${Math.round(cur.error_threshold * 100)}% failures once ${cur.min_reports} outcomes exist (now ${c.rolled_back + c.rejected + c.failed} of ${outcomes}).` }));
+  }
+  const hist = [...(cur.history || [])].sort((x, y) => toMs(x.at) - toMs(y.at)).slice(-3);
+  if (hist.length) {
+    const ul = el('ul', { class: 'events' });
+    for (const h of hist) ul.append(el('li', {}, el('span', { class: 'when', text: when(h.at) }), ' ',
+      el('b', { text: h.event || '' }), h.detail ? ': ' + h.detail : '', h.by ? el('span', { class: 'muted', text: ' (' + h.by + ')' }) : null));
+    card.append(ul);
   }
   return card;
 }
@@ -297,21 +338,21 @@ function renderDevices() {
   $('#devices-title').textContent = `Devices on ${a.app} seq ${seq}`;
   const devs = devicesOf(rel);
   const c = {};
-  for (const d of devs) c[d.state] = (c[d.state] || 0) + 1;
+  for (const d of devs) c[d.state || 'waiting'] = (c[d.state || 'waiting'] || 0) + 1;
   const chip = (key, label, n) => el('button', { class: 'chip' + (ui.filter === key ? ' on' : ''), type: 'button', data: { state: key || 'all' },
     text: `${label} ${n}`, onclick: () => { ui.filter = key; renderDevices(); } });
   filter.append(chip(null, 'all', devs.length));
   for (const s of Object.keys(c).sort()) filter.append(chip(s, s.replace('_', ' '), c[s]));
   const rs = rel && ((rel.detail && rel.detail.reasons) || rel.reasons);
   if (rs) for (const [k, v] of Object.entries(rs)) reasons.append(el('div', { text: `${v} × ${k.replace(/^rolled_back/, 'rolled back')}` }));
-  const shown = devs.filter((d) => !ui.filter || d.state === ui.filter);
+  const shown = devs.filter((d) => !ui.filter || (d.state || 'waiting') === ui.filter);
   $('#devices-empty').hidden = shown.length > 0;
   for (const d of shown) {
     tbody.append(el('tr', { class: 'click' + (d.id === ui.device ? ' sel' : ''), data: { id: d.id },
       onclick: () => { ui.device = d.id; renderDevices(); loadDevice(); } },
       el('td', { class: 'mono', text: d.id }),
       el('td', { text: cur ? waveOf(cur, d.id) : '' }),
-      el('td', {}, el('span', { class: 'st st-' + d.state, text: d.state.replace('_', ' ') })),
+      el('td', {}, el('span', { class: 'st st-' + (d.state || 'waiting'), text: d.state ? d.state.replace('_', ' ') : 'not yet' })),
       el('td', { text: d.detail || '' }),
       el('td', { text: ago(d.last_seen || d.updated), title: when(d.last_seen || d.updated) })));
   }
