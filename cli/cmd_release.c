@@ -35,7 +35,8 @@ static void help(FILE *f)
         "                     must be above every release of APP already in DIR\n"
         "  --label L          human label, UTF-8, up to 64 bytes\n"
         "  --board B          board/compatibility class (default: any board)\n"
-        "  --out DIR          output directory (default: current directory)\n"
+        "  --out DIR          output directory (default: the current directory; with\n"
+        "                     --from DIR/APP-N: DIR, next to the release re-released)\n"
         "  --no-minify        ship the script bytes as they are (the gate still runs)\n"
         "  --no-mangle        minify but keep local names\n"
         "  --target V         Espruino firmware to gate for, e.g. 2v29 (default 2v29)\n"
@@ -174,7 +175,7 @@ static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_si
 int cmd_release(int argc, char **argv)
 {
     const char *keyfile = NULL, *pubfile = NULL, *app = NULL, *seq_s = NULL, *label = "",
-               *board = NULL, *outdir = ".", *target_s = NULL, *passfile = NULL, *from = NULL;
+               *board = NULL, *outdir = NULL, *target_s = NULL, *passfile = NULL, *from = NULL;
     int no_minify = 0, no_mangle = 0, unsigned_ = 0, help_flag = 0, npos = 0;
     const char *pos[2];
     util_opt opts[] = {
@@ -205,6 +206,7 @@ int cmd_release(int argc, char **argv)
     jsmin_opts jo;
     ota_statement st, from_st;
     uint8_t *from_buf = NULL;
+    char from_parent[4096];
     char app_buf[OTA_NAME_MAX + 1] = "", board_buf[OTA_NAME_MAX + 1] = "", label_buf[OTA_LABEL_MAX + 1];
     int label_given, warnings = 0;
     ota_err e;
@@ -269,6 +271,17 @@ int cmd_release(int argc, char **argv)
             label = label_buf;
         }
         memcpy(src_sha, from_st.source_sha256, 32);
+        /* The new release goes next to the old one unless --out says
+         * otherwise: DIR/APP-N -> DIR. */
+        if (!outdir) {
+            size_t fl = strlen(from);
+            while (fl > 1 && from[fl - 1] == '/') fl--;
+            while (fl > 0 && from[fl - 1] != '/') fl--;
+            while (fl > 1 && from[fl - 1] == '/') fl--;
+            if (fl == 0) snprintf(from_parent, sizeof from_parent, ".");
+            else snprintf(from_parent, sizeof from_parent, "%.*s", (int)fl, from);
+            outdir = from_parent;
+        }
         jo.target = from_st.target;
         jo.minify = 0;
         src_len = bundle_len;
@@ -285,14 +298,19 @@ int cmd_release(int argc, char **argv)
 have_bundle:
     crypto_hash_sha256(bundle_sha, bundle, bundle_len);
 
-    /* 2. The sequence. */
+    /* 2. The sequence: above every release of the app in the output
+     * directory, and above the one re-released. */
+    if (!outdir) outdir = ".";
     if (highest_seq(outdir, app, &highest) != 0) goto out;
+    if (from && from_st.seq > highest) highest = from_st.seq;
     if (!seq_s) {
         if (highest == UINT64_MAX) { util_err("%s: no sequence left after %s-%llu", outdir, app, (unsigned long long)highest); goto out; }
         seq = highest + 1;
     } else if (seq <= highest) {
-        util_err("--seq %llu: not above the highest release %s-%llu already in %s (sequences only grow)",
-                 (unsigned long long)seq, app, (unsigned long long)highest, outdir);
+        util_err("--seq %llu: not above the highest release %s-%llu (in %s%s; sequences only grow, "
+                 "devices never install a lower one); leave --seq out to get %llu",
+                 (unsigned long long)seq, app, (unsigned long long)highest, outdir,
+                 from ? " or re-released" : "", (unsigned long long)highest + 1);
         goto out;
     }
 

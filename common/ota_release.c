@@ -85,6 +85,20 @@ static int bytes_eq(const void *a, size_t alen, const void *b, size_t blen)
     return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
 }
 
+/* Board names compare ASCII case-insensitively (PICO = pico; nothing else
+ * folds), the same rule as otad's (server/rollout.c, ro_board_match). */
+static int board_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen) return 0;
+    for (size_t i = 0; i < alen; i++) {
+        uint8_t x = (uint8_t)a[i], y = (uint8_t)b[i];
+        if (x >= 'A' && x <= 'Z') x = (uint8_t)(x + 32);
+        if (y >= 'A' && y <= 'Z') y = (uint8_t)(y + 32);
+        if (x != y) return 0;
+    }
+    return 1;
+}
+
 /* ---- field rules --------------------------------------------------------- */
 
 static int is_alnum(uint8_t c)
@@ -491,7 +505,7 @@ ota_err ota_release_applies(const ota_statement *st, const ota_device *dev)
     if (!st || !dev || !st->app) return OTA_ERR_ARG;
     if (!dev->app || !bytes_eq(st->app, st->app_len, dev->app, dev->app_len)) return OTA_ERR_WRONG_APP;
     if (st->board_len != 0 &&
-        (!dev->board || !bytes_eq(st->board, st->board_len, dev->board, dev->board_len)))
+        (!dev->board || !board_eq(st->board, st->board_len, dev->board, dev->board_len)))
         return OTA_ERR_WRONG_BOARD;
     enc_mask = dev->encodings ? dev->encodings : OTA_ENC_MASK(OTA_ENC_IDENTITY);
     if (st->encoding >= 32 || !(enc_mask & OTA_ENC_MASK(st->encoding))) return OTA_ERR_BAD_ENCODING_KIND;

@@ -500,8 +500,8 @@ static int poll_once(double *next_interval)
     if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
         die(1, "getrandom failed");
     ota_hex_encode(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
-    snprintf(url, sizeof url, "%s/manifest/%s?app=%s&seq=%llu&nonce=%s", o.server, o.id, o.app,
-             (unsigned long long)running, nonce_hex);
+    snprintf(url, sizeof url, "%s/manifest/%s?app=%s&seq=%llu&nonce=%s&board=%s", o.server, o.id, o.app,
+             (unsigned long long)running, nonce_hex, o.board);
     CURL *c = easy(url);
     membuf m = { 0 };
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_membuf);

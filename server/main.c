@@ -234,6 +234,7 @@ int main(int argc, char **argv)
         struct timespec ts = { 1, 0 };
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT) break;
+        if (sig == SIGHUP) srv_reload_signal();
         srv_http_reap();
         srv_seen_flush();
         srv_log_flush();

@@ -7,7 +7,8 @@
  *                  batched last-seen updates, metrics
  *   snapshot       srv_snapshot_rebuild (after every admin change), read
  *                  under g_srv.snap_lock by polls (no disk, no signing)
- *   rollout        srv_decide: what one device should get
+ *   rollout        rollout.h: the policy (pure functions); srv_decide feeds
+ *                  it the snapshot, the device's poll and its blocks
  *   http glue      http.c: srv_http_start/stop, replies, logging, limits
  *   routes         routes_device.c, routes_admin.c
  */
@@ -22,6 +23,7 @@
 #include <microhttpd.h>
 
 #include "ota_release.h"
+#include "rollout.h"
 #include "store.h"
 #include "util.h"
 
@@ -65,14 +67,20 @@ typedef struct srv_rel {
     _Atomic uint64_t served_pending;    /* bytes served, not yet flushed to the store */
 } srv_rel;
 
-/* One app's current rollout, as polls see it. */
+/* One app's current rollout, as polls see it: the policy's inputs
+ * (rollout.h) with the arrays they point into. */
 typedef struct srv_appview {
     srv_rollout ro;                     /* json members malloc'd */
     srv_rel *target;                    /* the release of ro.seq */
-    srv_map allow;                      /* device -> non-NULL (empty = everybody) */
-    srv_map pins;                       /* device -> (uintptr_t)(seq + 1) */
-    double  waves[SRV_MAX_WAVES];
-    int     nwaves;
+    ro_rollout pol;                     /* points into the arrays below */
+    char   **allow;                     /* sorted */
+    size_t   n_allow;
+    ro_pin  *pins;                      /* sorted by device; device strings malloc'd */
+    size_t   n_pins;
+    double   waves[SRV_MAX_WAVES];
+    int      nwaves;
+    ro_release *rels;                   /* the app's releases, by seq */
+    size_t   n_rels;
 } srv_appview;
 
 typedef struct srv_snapshot {
@@ -80,6 +88,8 @@ typedef struct srv_snapshot {
     srv_map rels;                       /* "app/seq" -> srv_rel* */
     srv_map bundles;                    /* sha256 hex -> srv_rel* */
     size_t  n_rollouts_active;
+    srv_rel **relv;                     /* every release, ordered by app, seq */
+    size_t  n_relv;
 } srv_snapshot;
 
 /* Counters, one set per thread (no cache line shared between the HTTP
@@ -138,8 +148,11 @@ typedef struct srv_server {
     srv_map  rels_all;                  /* "app/seq" -> srv_rel* (under admin_mu) */
 
     pthread_mutex_t dev_mu;             /* guards secrets and blocked */
-    srv_map  secrets;                   /* device -> uint8_t[SRV_SECRET_SIZE] */
-    srv_map  blocked;                   /* "device/app/seq" -> non-NULL: never offer again */
+    srv_map  secrets;                   /* device -> uint8_t[SRV_SECRET_SIZE] (NULL: none) */
+    srv_map  blocked;                   /* "device/app" -> srv_blocks* (seqs never offered again) */
+
+    srv_map  waves;                     /* app -> ro_wave_status* (under admin_mu) */
+    _Atomic unsigned wave_dirty;        /* reports or polls since the last evaluation */
 
     /* "device/app" -> srv_seen* (pending flush), in shards so that polls on
      * different threads rarely meet on one lock */
@@ -182,26 +195,42 @@ srv_rel *srv_rel_add(const srv_release *r);
 /* Device-scoped memory: */
 void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE]);
 bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE]);
-/* Whether a report (state, detail) means "never offer this release to this
- * device again": rolled_back always; rejected unless the reason is damage or
- * replay in transit (stale nonce, bad mac, hash mismatch, ...). */
-bool srv_report_blocks(const char *state, const char *detail);
+void srv_secret_forget(const char *device);
+/* Blocks (the decision is ro_report_blocks): in memory, mirrored from the store. */
 void srv_block(const char *device, const char *app, uint64_t seq);
+/* app NULL: every block of the device. */
+void srv_unblock(const char *device, const char *app, uint64_t seq);
 bool srv_blocked(const char *device, const char *app, uint64_t seq);
-/* Record a poll in the pending last-seen batch (memory only). */
-void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when);
-/* Write the pending batch (and bytes served) to the store. */
+/* Record a poll in the pending last-seen batch (memory only); board "" when
+ * not sent, offered the sequence offered (0 = none). */
+void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when,
+                   const char *board, uint64_t offered);
+/* Write the pending batch (and bytes served) to the store, then evaluate
+ * the waves of the rollouts (at most once per call, only after changes). */
 void srv_seen_flush(void);
 
-/* The bucket of a device in a rollout: 0..9999 (basis points), a hash of
- * (rollout id, device id), the same on every poll and every replica. */
-unsigned srv_bucket(int64_t rollout_id, const char *device);
 /* Under the snapshot read lock: the release to offer this device, or NULL
- * (nothing to do).  running is the sequence the device says it runs. */
-srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running);
-/* After a durable report: apply the error threshold / wave rules to the
- * app's rollout.  Takes admin_mu. */
+ * (nothing to do).  running is the sequence the device says it runs, board
+ * what it says its board is (NULL/"" = not sent). */
+srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running,
+                    const char *board);
+/* After a durable report: apply the error threshold to the app's rollout
+ * and mark the waves for evaluation.  Takes admin_mu. */
 void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_counts *c);
+/* The policy view of an app's current rollout (admin_mu held), or NULL. */
+srv_appview *srv_appview_get(const char *app);
+/* The last wave evaluation of the app's current rollout (admin_mu held;
+ * evaluates now if there is none).  NULL without a rollout. */
+const ro_wave_status *srv_wave_status(const char *app);
+/* Evaluate waves now (admin_mu held): advance what can advance. */
+void srv_waves_tick(bool force);
+/* Append a rollout history event (by: a token fingerprint or "otad"). */
+void srv_rollout_event(int64_t rollout, const char *event, const char *by, const char *detail);
+/* Re-read the release keys and the admin token (SIGHUP, POST /admin/reload).
+ * 0, or -1 with why in err (nothing changed). */
+int srv_reload(char *err, size_t cap);
+/* SIGHUP: srv_reload under admin_mu, logged and audited. */
+void srv_reload_signal(void);
 
 /* ---- http (http.c) ----------------------------------------------------------- */
 typedef struct srv_conn srv_conn;

@@ -1,7 +1,7 @@
 /*
  * routes_device.c: what devices call, plus /healthz and /metrics.
  *
- *   GET  /manifest/<device>?app=&seq=&nonce=   200 offer (JSON) or 204
+ *   GET  /manifest/<device>?app=&seq=&nonce=&board=   200 offer (JSON) or 204
  *   GET  /bundle/<sha256>  (and HEAD)          200, 206 (Range), 304, 416
  *   POST /report/<device>  {app,seq,state,detail}  200 once stored durably
  *
@@ -59,6 +59,10 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     const char *app = srv_query(q, "app");
     const char *seqs = srv_query(q, "seq");
     const char *nonce = srv_query(q, "nonce");
+    const char *board = srv_query(q, "board");
+    if (board && *board && ota_name_valid(board, strlen(board), OTA_NAME_MAX, 0) != OTA_OK)
+        return srv_reply_error(q, 400, "bad_board",
+                               "board: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
     if (!app || !srv_app_ok(app, strlen(app)))
         return srv_reply_error(q, 400, "bad_app",
                                "app: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
@@ -74,11 +78,11 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
 
     SRV_ADD(polls, 1);
     int64_t now = srv_now();
-    srv_seen_note(device, app, running, now);
 
     pthread_rwlock_rdlock(&g_srv.snap_lock);
-    srv_rel *rel = srv_decide(g_srv.snap, device, app, running);
+    srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
     pthread_rwlock_unlock(&g_srv.snap_lock);
+    srv_seen_note(device, app, running, now, board, rel ? rel->r.seq : 0);
     if (!rel) {
         SRV_ADD(polls_204, 1);
         return srv_reply_shared(q, 204, g_srv.resp_204, 0);
@@ -310,6 +314,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
     cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
     cJSON *detail = cJSON_GetObjectItemCaseSensitive(j, "detail");
+    cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
     if (!cJSON_IsString(app) || !srv_app_ok(app->valuestring, strlen(app->valuestring)))
         err = "app: 1..32 characters of [A-Za-z0-9._-]";
     else if (!cJSON_IsNumber(seq) || seq->valuedouble < 0 || seq->valuedouble > 9007199254740991.0 ||
@@ -320,6 +325,9 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     else if (detail && !cJSON_IsNull(detail) &&
              (!cJSON_IsString(detail) || strlen(detail->valuestring) > 256))
         err = "detail: a string of at most 256 bytes";
+    else if (code && (!cJSON_IsNumber(code) || code->valuedouble < 0 || code->valuedouble > 65535 ||
+                      code->valuedouble != (double)(int)code->valuedouble))
+        err = "code: an ota_err number (common/ota_err.h), 0 = none";
     if (err) {
         cJSON_Delete(j);
         SRV_ADD(reports_failed, 1);
@@ -330,19 +338,22 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     r.seq = (uint64_t)seq->valuedouble;
     snprintf(r.state, sizeof r.state, "%s", state->valuestring);
     if (cJSON_IsString(detail)) snprintf(r.detail, sizeof r.detail, "%s", detail->valuestring);
+    r.code = code ? (int)code->valuedouble : 0;
+    /* Which reports block is the policy's (rollout.c): state and code only,
+     * never the free text. */
+    r.blocks = ro_report_blocks(ro_state_parse(r.state), r.code);
     r.when = srv_now();
     cJSON_Delete(j);
 
     srv_release_counts counts;
-    if (g_srv.store->ops->report(g_srv.store, &r, &counts) != 0) {
+    bool blocked = false;
+    if (g_srv.store->ops->report(g_srv.store, &r, &counts, &blocked) != 0) {
         SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 503, "store", "report not stored; retry");
     }
     /* Durable from here on: the reply below acknowledges it. */
-    if (srv_report_blocks(r.state, r.detail))
-        srv_block(r.device, r.app, r.seq);
-    int si = srv_state_index(r.state);
-    if (si >= 3) srv_rollout_after_report(r.app, r.seq, &counts);
+    if (blocked) srv_block(r.device, r.app, r.seq);
+    srv_rollout_after_report(r.app, r.seq, &counts);
     static const char ok[] = "{\"ok\":true}\n";
     return srv_reply_json(q, 200, ok, sizeof ok - 1);
 }

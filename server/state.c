@@ -6,14 +6,22 @@
  *              precomputed manifest members and a shared bundle response
  *   snapshot   apps -> current rollout (active or paused), rebuilt from the
  *              store after every change and swapped under snap_lock
- *   devices    per-device secrets (decrypted at start), and the offers never
- *              to be made again (device rolled back from or rejected them)
+ *   devices    per-device secrets (decrypted at start), and the releases never
+ *              to be offered again (blocks; decided by ro_report_blocks)
+ *   waves      the last evaluation of each rollout's wave (ro_wave_eval over
+ *              the app's known devices), redone at most once a second after
+ *              reports or polls; an advance is stored, logged and recorded
+ *   reload     release keys and admin token re-read (SIGHUP, POST /admin/reload)
+ *
+ * Every rule lives in rollout.c (pure); this file only feeds it.
  *   last seen  polls note (device, app, seq, time) in a map; the main loop
  *              flushes it to the store once a second and at shutdown
  */
 #include "otad.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -143,11 +151,15 @@ static void appview_free(const char *k, void *v, void *arg)
 {
     (void)k; (void)arg;
     srv_appview *a = v;
+    if (!a) return;
     free(a->ro.allow_json);
     free(a->ro.pins_json);
     free(a->ro.waves_json);
-    srv_map_free(&a->allow);
-    srv_map_free(&a->pins);
+    for (size_t i = 0; i < a->n_allow; i++) free(a->allow[i]);
+    free(a->allow);
+    for (size_t i = 0; i < a->n_pins; i++) free((char *)a->pins[i].device);
+    free(a->pins);
+    free(a->rels);
     free(a);
 }
 
@@ -158,6 +170,7 @@ static void snapshot_free(srv_snapshot *s)
     srv_map_free(&s->apps);
     srv_map_free(&s->rels);
     srv_map_free(&s->bundles);
+    free(s->relv);
     free(s);
 }
 
@@ -170,12 +183,80 @@ static void rel_cb(const srv_release *r, void *arg)
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
     srv_map_put(&s->rels, key, klen, x, NULL);
     srv_map_put(&s->bundles, r->bundle_sha256, strlen(r->bundle_sha256), x, NULL);
+    srv_rel **nv = realloc(s->relv, (s->n_relv + 1) * sizeof *nv);
+    if (!nv) return;
+    s->relv = nv;
+    s->relv[s->n_relv++] = x;
 }
 
 static char *dupstr(const char *s)
 {
     return strdup(s ? s : "");
 }
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_pin(const void *a, const void *b)
+{
+    return strcmp(((const ro_pin *)a)->device, ((const ro_pin *)b)->device);
+}
+
+/* The policy view (ro_rollout) of a stored rollout; arrays owned by a. */
+static void appview_policy(srv_appview *a, const srv_snapshot *s)
+{
+    cJSON *j = cJSON_Parse(a->ro.allow_json), *it;
+    int n = cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 0;
+    a->allow = n ? calloc((size_t)n, sizeof *a->allow) : NULL;
+    if (a->allow)
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsString(it)) a->allow[a->n_allow++] = strdup(it->valuestring);
+    cJSON_Delete(j);
+    if (a->n_allow) qsort(a->allow, a->n_allow, sizeof *a->allow, cmp_str);
+    j = cJSON_Parse(a->ro.pins_json);
+    n = cJSON_IsObject(j) ? cJSON_GetArraySize(j) : 0;
+    a->pins = n ? calloc((size_t)n, sizeof *a->pins) : NULL;
+    if (a->pins)
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsNumber(it) && it->valuedouble >= 0) {
+                a->pins[a->n_pins].device = strdup(it->string);
+                a->pins[a->n_pins++].seq = (uint64_t)it->valuedouble;
+            }
+    cJSON_Delete(j);
+    if (a->n_pins) qsort(a->pins, a->n_pins, sizeof *a->pins, cmp_pin);
+    j = cJSON_Parse(a->ro.waves_json);
+    if (cJSON_IsArray(j))
+        cJSON_ArrayForEach(it, j)
+            if (cJSON_IsNumber(it) && a->nwaves < SRV_MAX_WAVES) a->waves[a->nwaves++] = it->valuedouble;
+    cJSON_Delete(j);
+    size_t nr = 0;
+    for (size_t i = 0; i < s->n_relv; i++) nr += strcmp(s->relv[i]->r.app, a->ro.app) == 0;
+    a->rels = nr ? calloc(nr, sizeof *a->rels) : NULL;
+    for (size_t i = 0; a->rels && i < s->n_relv; i++)
+        if (strcmp(s->relv[i]->r.app, a->ro.app) == 0) {
+            a->rels[a->n_rels].seq = s->relv[i]->r.seq;
+            a->rels[a->n_rels++].board = s->relv[i]->r.board;
+        }
+    ro_rollout *p = &a->pol;
+    p->id = a->ro.id;
+    p->seq = a->ro.seq;
+    int ph = ro_phase_parse(a->ro.state);
+    p->phase = ph < 0 ? RO_PAUSED : (ro_phase)ph;
+    p->percent = a->ro.percent;
+    p->allow = (const char *const *)a->allow;
+    p->n_allow = a->n_allow;
+    p->pins = a->pins;
+    p->n_pins = a->n_pins;
+    p->waves = a->waves;
+    p->n_waves = a->nwaves;
+    p->wave_fraction = a->ro.wave_fraction;
+    p->error_threshold = a->ro.error_threshold;
+    p->min_reports = a->ro.min_reports;
+}
+
+typedef struct rb_ctx { srv_snapshot *s; } rb_ctx;
 
 static void rollout_cb(const srv_rollout *r, void *arg)
 {
@@ -190,24 +271,7 @@ static void rollout_cb(const srv_rollout *r, void *arg)
     char key[64];
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
     a->target = srv_map_get(&s->rels, key, klen);
-    cJSON *j = cJSON_Parse(a->ro.allow_json);
-    cJSON *it;
-    if (cJSON_IsArray(j))
-        cJSON_ArrayForEach(it, j)
-            if (cJSON_IsString(it)) srv_map_put(&a->allow, it->valuestring, strlen(it->valuestring), a, NULL);
-    cJSON_Delete(j);
-    j = cJSON_Parse(a->ro.pins_json);
-    if (cJSON_IsObject(j))
-        cJSON_ArrayForEach(it, j)
-            if (cJSON_IsNumber(it) && it->valuedouble >= 0)
-                srv_map_put(&a->pins, it->string, strlen(it->string),
-                            (void *)(uintptr_t)((uint64_t)it->valuedouble + 1), NULL);
-    cJSON_Delete(j);
-    j = cJSON_Parse(a->ro.waves_json);
-    if (cJSON_IsArray(j))
-        cJSON_ArrayForEach(it, j)
-            if (cJSON_IsNumber(it) && a->nwaves < SRV_MAX_WAVES) a->waves[a->nwaves++] = it->valuedouble;
-    cJSON_Delete(j);
+    appview_policy(a, s);
     /* Later rollouts of the same app replace earlier ones (ordered by id). */
     srv_appview *old = srv_map_put(&s->apps, r->app, strlen(r->app), a, NULL);
     if (old) appview_free(NULL, old, NULL);
@@ -217,7 +281,7 @@ static void count_active(const char *k, void *v, void *arg)
 {
     (void)k;
     srv_appview *a = v;
-    if (strcmp(a->ro.state, SRV_RO_ACTIVE) == 0) ((srv_snapshot *)arg)->n_rollouts_active++;
+    if (a && strcmp(a->ro.state, SRV_RO_ACTIVE) == 0) ((srv_snapshot *)arg)->n_rollouts_active++;
 }
 
 int srv_snapshot_rebuild(void)
@@ -235,7 +299,14 @@ int srv_snapshot_rebuild(void)
     g_srv.snap = s;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     snapshot_free(old);
+    atomic_fetch_add(&g_srv.wave_dirty, 1);   /* a change: evaluate again */
     return 0;
+}
+
+srv_appview *srv_appview_get(const char *app)
+{
+    return g_srv.snap && g_srv.snap->apps.count ? srv_map_get(&g_srv.snap->apps, app, strlen(app))
+                                                : NULL;
 }
 
 /* ---- devices ---------------------------------------------------------------- */
@@ -248,6 +319,17 @@ void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZ
     pthread_mutex_lock(&g_srv.dev_mu);
     uint8_t *old = srv_map_put(&g_srv.secrets, device, strlen(device), copy, NULL);
     pthread_mutex_unlock(&g_srv.dev_mu);
+    if (old) sodium_memzero(old, SRV_SECRET_SIZE);
+    free(old);
+}
+
+void srv_secret_forget(const char *device)
+{
+    pthread_mutex_lock(&g_srv.dev_mu);
+    uint8_t *old = g_srv.secrets.count ? srv_map_put(&g_srv.secrets, device, strlen(device), NULL, NULL)
+                                       : NULL;
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    if (old) sodium_memzero(old, SRV_SECRET_SIZE);
     free(old);
 }
 
@@ -260,56 +342,95 @@ bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE])
     return v != NULL;
 }
 
-bool srv_report_blocks(const char *state, const char *detail)
+/* Blocks of one (device, app): a few sequences. */
+typedef struct srv_blocks {
+    size_t n, cap;
+    uint64_t seq[];
+} srv_blocks;
+
+#define HIST_MAX 64   /* blocks of one device and app looked at per poll */
+
+static int devapp_key(char *key, size_t cap, const char *device, const char *app)
 {
-    if (!state) return false;
-    if (strcmp(state, "rolled_back") == 0) return true;
-    if (strcmp(state, "rejected") != 0) return false;
-    /* Reasons that say nothing about the release itself: the bytes or the
-     * ticket were damaged or replayed on the way (a GSM link, a proxy, an
-     * attacker).  Blocking on them would let whoever can tamper with one
-     * offer keep a device off a good release for ever; the next poll gets a
-     * fresh ticket instead.  Devices report ota_strerror() text first in the
-     * detail, after an optional "bundle: " (otadev) prefix. */
-    static const ota_err transient[] = {
-        OTA_ERR_STALE_NONCE, OTA_ERR_BAD_MAC, OTA_ERR_HASH_MISMATCH, OTA_ERR_BAD_TICKET_SIG,
-        OTA_ERR_WRONG_STATEMENT, OTA_ERR_WRONG_DEVICE, OTA_ERR_TRUNCATED, OTA_ERR_TOO_LONG,
-    };
-    const char *d = detail ? detail : "";
-    if (strncmp(d, "manifest:", 9) == 0) return false;   /* the offer did not even parse */
-    if (strncmp(d, "bundle: ", 8) == 0) d += 8;
-    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
-        const char *why = ota_strerror(transient[i]);
-        if (strncmp(d, why, strlen(why)) == 0) return false;
-    }
-    return true;
+    return snprintf(key, cap, "%s/%s", device, app);
 }
 
 void srv_block(const char *device, const char *app, uint64_t seq)
 {
-    char key[128];
-    int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
+    char key[80];
+    int n = devapp_key(key, sizeof key, device, app);
     pthread_mutex_lock(&g_srv.dev_mu);
-    srv_map_put(&g_srv.blocked, key, (size_t)n, (void *)1, NULL);
+    srv_blocks *b = g_srv.blocked.count ? srv_map_get(&g_srv.blocked, key, (size_t)n) : NULL;
+    bool have = false;
+    for (size_t i = 0; b && i < b->n; i++) have |= b->seq[i] == seq;
+    if (!have) {
+        if (!b || b->n == b->cap) {
+            size_t cap = b ? b->cap * 2 : 4;
+            srv_blocks *nb = realloc(b, sizeof *nb + cap * sizeof nb->seq[0]);
+            if (nb) {
+                if (!b) nb->n = 0;
+                nb->cap = cap;
+                b = nb;
+                srv_map_put(&g_srv.blocked, key, (size_t)n, b, NULL);
+            }
+        }
+        if (b && b->n < b->cap) b->seq[b->n++] = seq;
+    }
     pthread_mutex_unlock(&g_srv.dev_mu);
+}
+
+typedef struct unblock_ctx { const char *prefix; size_t plen; } unblock_ctx;
+
+static void unblock_prefix(const char *k, void *v, void *arg)
+{
+    unblock_ctx *u = arg;
+    if (v && strncmp(k, u->prefix, u->plen) == 0) ((srv_blocks *)v)->n = 0;
+}
+
+void srv_unblock(const char *device, const char *app, uint64_t seq)
+{
+    pthread_mutex_lock(&g_srv.dev_mu);
+    if (app) {
+        char key[80];
+        int n = devapp_key(key, sizeof key, device, app);
+        srv_blocks *b = g_srv.blocked.count ? srv_map_get(&g_srv.blocked, key, (size_t)n) : NULL;
+        for (size_t i = 0; b && i < b->n; i++)
+            if (b->seq[i] == seq) b->seq[i--] = b->seq[--b->n];
+    } else {
+        char pre[40];
+        int n = snprintf(pre, sizeof pre, "%s/", device);
+        unblock_ctx u = { pre, (size_t)n };
+        srv_map_each(&g_srv.blocked, unblock_prefix, &u);
+    }
+    pthread_mutex_unlock(&g_srv.dev_mu);
+}
+
+static size_t blocks_copy(const char *device, const char *app, uint64_t *out, size_t cap)
+{
+    char key[80];
+    int n = devapp_key(key, sizeof key, device, app);
+    size_t got = 0;
+    pthread_mutex_lock(&g_srv.dev_mu);
+    const srv_blocks *b = g_srv.blocked.count ? srv_map_get(&g_srv.blocked, key, (size_t)n) : NULL;
+    for (size_t i = 0; b && i < b->n && got < cap; i++) out[got++] = b->seq[i];
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    return got;
 }
 
 bool srv_blocked(const char *device, const char *app, uint64_t seq)
 {
-    char key[128];
-    int n = snprintf(key, sizeof key, "%s/%s/%" PRIu64, device, app, seq);
-    pthread_mutex_lock(&g_srv.dev_mu);
-    bool b = g_srv.blocked.count && srv_map_get(&g_srv.blocked, key, (size_t)n) != NULL;
-    pthread_mutex_unlock(&g_srv.dev_mu);
-    return b;
+    uint64_t v[HIST_MAX];
+    ro_history h = { v, blocks_copy(device, app, v, HIST_MAX) };
+    return ro_blocked(&h, seq);
 }
 
 /* ---- last seen ----------------------------------------------------------------- */
 
-void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when)
+void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when,
+                   const char *board, uint64_t offered)
 {
     char key[80];
-    int n = snprintf(key, sizeof key, "%s/%s", device, app);
+    int n = devapp_key(key, sizeof key, device, app);
     uint64_t h = srv_hash_bytes(key, (size_t)n);
     /* The shard comes from the high bits; the map uses the low ones. */
     unsigned sh = (unsigned)(h >> 60) % SRV_SEEN_SHARDS;
@@ -319,11 +440,15 @@ void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t wh
     if (e) {
         e->seq = seq;
         e->when = when;
+        if (board && *board) snprintf(e->board, sizeof e->board, "%s", board);
+        if (offered) e->offered = offered;
     } else if (m->count < SEEN_MAX / SRV_SEEN_SHARDS && (e = malloc(sizeof *e)) != NULL) {
         snprintf(e->device, sizeof e->device, "%s", device);
         snprintf(e->app, sizeof e->app, "%s", app);
+        snprintf(e->board, sizeof e->board, "%s", board ? board : "");
         e->seq = seq;
         e->when = when;
+        e->offered = offered;
         bool failed = false;
         srv_map_put(m, key, (size_t)n, e, &failed);
         if (failed) { free(e); SRV_ADD(seen_dropped, 1); }
@@ -378,103 +503,252 @@ void srv_seen_flush(void)
     if (sv.v && sv.n && g_srv.store->ops->seen_flush(g_srv.store, sv.v, sv.n) == 0) {
         SRV_ADD(seen_flushes, 1);
         SRV_ADD(seen_flushed, sv.n);
+        atomic_fetch_add(&g_srv.wave_dirty, 1);
     }
     free(sv.v);
     pthread_mutex_lock(&g_srv.admin_mu);
     srv_map_each(&g_srv.rels_all, served_flush, NULL);
+    srv_waves_tick(false);
     pthread_mutex_unlock(&g_srv.admin_mu);
 }
 
-/* ---- rollout rules ---------------------------------------------------------- */
+/* ---- rollout rules (the policy is rollout.c) ----------------------------------- */
 
-unsigned srv_bucket(int64_t rollout_id, const char *device)
-{
-    /* SHA-256("otad-bucket-v1" 0x00 || u64le rollout id || device id). */
-    uint8_t msg[15 + 8 + OTA_DEVICE_ID_MAX], h[32];
-    size_t dl = strlen(device);
-    if (dl > OTA_DEVICE_ID_MAX) dl = OTA_DEVICE_ID_MAX;
-    memcpy(msg, "otad-bucket-v1", 15);
-    for (int i = 0; i < 8; i++) msg[15 + i] = (uint8_t)((uint64_t)rollout_id >> (8 * i));
-    memcpy(msg + 23, device, dl);
-    ota_sha256(h, msg, 23 + dl);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)h[i] << (8 * i);
-    return (unsigned)(v % 10000);
-}
-
-srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running)
+srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running,
+                    const char *board)
 {
     if (!s || s->apps.count == 0) return NULL;
     srv_appview *a = srv_map_get(&s->apps, app, strlen(app));
     if (!a) return NULL;
-    size_t dl = strlen(device);
-    srv_rel *t;
-    void *pin = a->pins.count ? srv_map_get(&a->pins, device, dl) : NULL;
-    if (pin) {
-        /* A pin names the release this device gets, whatever the rollout's
-         * state and percentage; a pin to 0 holds the device where it is. */
-        uint64_t ps = (uint64_t)(uintptr_t)pin - 1;
-        if (ps == 0) return NULL;
-        char key[64];
-        size_t klen = relkey(key, sizeof key, app, ps);
-        t = srv_map_get(&s->rels, key, klen);
-    } else {
-        if (strcmp(a->ro.state, SRV_RO_ACTIVE) != 0) return NULL;
-        if (a->allow.count && !srv_map_get(&a->allow, device, dl)) return NULL;
-        if (a->ro.percent < 100.0) {
-            unsigned limit = a->ro.percent <= 0 ? 0 : (unsigned)(a->ro.percent * 100.0 + 0.5);
-            if (srv_bucket(a->ro.id, device) >= limit) return NULL;
-        }
-        t = a->target;
-    }
-    if (!t || t->r.seq <= running) return NULL;
-    if (srv_blocked(device, app, t->r.seq)) return NULL;
-    return t;
+    uint64_t bl[HIST_MAX];
+    ro_history h = { bl, blocks_copy(device, app, bl, HIST_MAX) };
+    ro_device d = { device, running, board };
+    uint64_t seq = 0;
+    if (ro_decide(&a->pol, a->rels, a->n_rels, &d, &h, &seq) != RO_OFFER) return NULL;
+    if (seq == a->ro.seq && a->target) return a->target;
+    char key[64];
+    size_t klen = relkey(key, sizeof key, app, seq);
+    return srv_map_get(&s->rels, key, klen);
+}
+
+void srv_rollout_event(int64_t rollout, const char *event, const char *by, const char *detail)
+{
+    if (g_srv.store->ops->event_add(g_srv.store, rollout, srv_now(), event, by, detail) != 0)
+        fprintf(stderr, "otad: rollout %lld: history event %s not stored\n", (long long)rollout, event);
 }
 
 void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_counts *c)
 {
+    atomic_fetch_add(&g_srv.wave_dirty, 1);
     pthread_mutex_lock(&g_srv.admin_mu);
     /* Holding admin_mu, the snapshot cannot be swapped under us. */
-    srv_appview *a = g_srv.snap ? srv_map_get(&g_srv.snap->apps, app, strlen(app)) : NULL;
-    if (!a || a->ro.seq != seq || strcmp(a->ro.state, SRV_RO_ACTIVE) != 0) goto out;
-    int64_t confirmed = c->by_state[3];
-    int64_t bad = c->by_state[4] + c->by_state[5] + c->by_state[6];
-    int64_t outcomes = bad + confirmed;
+    srv_appview *a = srv_appview_get(app);
+    if (!a || a->ro.seq != seq || a->pol.phase != RO_ACTIVE) goto out;
+    ro_counts rc;
+    memcpy(rc.by_state, c->by_state, sizeof rc.by_state);
     srv_rollout ro = a->ro;
-    bool change = false;
-    if (ro.error_threshold <= 1.0 && outcomes >= ro.min_reports && outcomes > 0 &&
-        (double)bad > ro.error_threshold * (double)outcomes) {
+    if (ro_threshold_crossed(&a->pol, &rc, ro.reason, sizeof ro.reason)) {
         snprintf(ro.state, sizeof ro.state, "%s", SRV_RO_PAUSED);
-        snprintf(ro.reason, sizeof ro.reason,
-                 "error threshold crossed: %lld of %lld outcomes failed (%lld rolled back, "
-                 "%lld rejected, %lld failed) > %.0f%%",
-                 (long long)bad, (long long)outcomes, (long long)c->by_state[4],
-                 (long long)c->by_state[5], (long long)c->by_state[6], ro.error_threshold * 100);
         SRV_ADD(rollouts_paused_auto, 1);
         fprintf(stderr, "otad: rollout %lld (%s seq %llu) paused: %s\n", (long long)ro.id, app,
                 (unsigned long long)seq, ro.reason);
-        change = true;
-    } else if (a->nwaves > 0 && ro.wave_confirmed > 0) {
-        /* Waves advance on confirmed devices only: after wave k (k waves at or
-         * below the current percentage) the next needs k * wave_confirmed. */
-        int passed = 0;
-        double next = -1;
-        for (int i = 0; i < a->nwaves; i++) {
-            if (a->waves[i] <= ro.percent) passed++;
-            else if (next < 0 || a->waves[i] < next) next = a->waves[i];
-        }
-        if (next > 0 && confirmed >= (int64_t)(passed > 0 ? passed : 1) * ro.wave_confirmed) {
-            ro.percent = next > 100 ? 100 : next;
-            change = true;
-        }
-    }
-    if (change) {
         ro.updated = srv_now();
-        if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) == 0) srv_snapshot_rebuild();
+        if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) == 0) {
+            srv_rollout_event(ro.id, "threshold", "otad", ro.reason);
+            srv_snapshot_rebuild();
+        }
     }
 out:
     pthread_mutex_unlock(&g_srv.admin_mu);
+}
+
+/* ---- waves --------------------------------------------------------------------- */
+
+typedef struct fleet_vec { ro_fleet_dev *v; char *strs; size_t n, cap, slen, scap; bool failed; } fleet_vec;
+
+static void fleet_cb(const char *id, const char *board, uint64_t running, void *arg)
+{
+    fleet_vec *f = arg;
+    if (f->failed) return;
+    size_t il = strlen(id) + 1, bl = strlen(board) + 1;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        ro_fleet_dev *nv = realloc(f->v, cap * sizeof *nv);
+        if (!nv) { f->failed = true; return; }
+        f->v = nv;
+        f->cap = cap;
+    }
+    if (f->slen + il + bl > f->scap) {
+        size_t cap = f->scap ? f->scap * 2 : 8192;
+        while (cap < f->slen + il + bl) cap *= 2;
+        char *ns = realloc(f->strs, cap);
+        if (!ns) { f->failed = true; return; }
+        f->strs = ns;
+        f->scap = cap;
+    }
+    /* Offsets now, pointers once the string block stops moving. */
+    memcpy(f->strs + f->slen, id, il);
+    f->v[f->n].id = (const char *)(uintptr_t)f->slen;
+    f->slen += il;
+    memcpy(f->strs + f->slen, board, bl);
+    f->v[f->n].board = (const char *)(uintptr_t)f->slen;
+    f->slen += bl;
+    f->v[f->n].running = running;
+    f->n++;
+}
+
+/* Evaluate one app's rollout; advance its wave if it may (stored: the
+ * caller rebuilds the snapshot).  admin_mu held.  True when advanced. */
+static bool wave_eval_app(const char *app, srv_appview *a, bool may_advance)
+{
+    fleet_vec f = {0};
+    if (g_srv.store->ops->app_fleet(g_srv.store, app, fleet_cb, &f) != 0 || f.failed) {
+        free(f.v);
+        free(f.strs);
+        return false;
+    }
+    for (size_t i = 0; i < f.n; i++) {
+        f.v[i].id = f.strs + (uintptr_t)f.v[i].id;
+        f.v[i].board = f.strs + (uintptr_t)f.v[i].board;
+    }
+    ro_wave_status *st = srv_map_get(&g_srv.waves, app, strlen(app));
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st) { free(f.v); free(f.strs); return false; }
+        srv_map_put(&g_srv.waves, app, strlen(app), st, NULL);
+    }
+    ro_wave_eval(&a->pol, a->target ? a->target->r.board : "", f.v, f.n, st);
+    free(f.v);
+    free(f.strs);
+    if (!may_advance || !st->advance || st->next_percent < 0) return false;
+    srv_rollout ro = a->ro;
+    char detail[256];
+    snprintf(detail, sizeof detail, "wave %d -> %g%%: %s", st->wave, st->next_percent, st->waiting);
+    fprintf(stderr, "otad: rollout %lld (%s seq %llu): %s\n", (long long)ro.id, app,
+            (unsigned long long)ro.seq, detail);
+    ro.percent = st->next_percent;
+    ro.updated = srv_now();
+    if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) != 0) return false;
+    srv_rollout_event(ro.id, "wave", "otad", detail);
+    st->advance = false;
+    return true;
+}
+
+typedef struct app_list { char (*v)[33]; size_t n; } app_list;
+
+static void collect_app(const char *k, void *v, void *arg)
+{
+    app_list *l = arg;
+    if (v) snprintf(l->v[l->n++], 33, "%s", k);
+}
+
+void srv_waves_tick(bool force)
+{
+    if (!force && atomic_exchange(&g_srv.wave_dirty, 0) == 0) return;
+    if (!g_srv.snap || g_srv.snap->apps.count == 0) return;
+    app_list l = { calloc(g_srv.snap->apps.count, 33), 0 };
+    if (!l.v) return;
+    srv_map_each(&g_srv.snap->apps, collect_app, &l);
+    bool changed = false;
+    for (size_t i = 0; i < l.n; i++) {
+        srv_appview *a = srv_appview_get(l.v[i]);
+        if (a) changed |= wave_eval_app(l.v[i], a, true);
+    }
+    free(l.v);
+    /* Advances are stored; polls see them after one rebuild (which marks
+     * the waves dirty again: the next tick looks at the new wave). */
+    if (changed) srv_snapshot_rebuild();
+}
+
+const ro_wave_status *srv_wave_status(const char *app)
+{
+    ro_wave_status *st = srv_map_get(&g_srv.waves, app, strlen(app));
+    srv_appview *a = st ? NULL : srv_appview_get(app);
+    if (a) {
+        /* Evaluate only: an advance (which rebuilds the snapshot under the
+         * caller's feet) waits for the next tick. */
+        wave_eval_app(app, a, false);
+        st = srv_map_get(&g_srv.waves, app, strlen(app));
+    }
+    return st;
+}
+
+/* ---- reload ---------------------------------------------------------------------- */
+
+static int read_release_key(const char *f, ota_trusted_key *k, char *err, size_t cap)
+{
+    size_t len;
+    uint8_t *b = srv_read_file(f, 4096, &len);
+    if (!b) { snprintf(err, cap, "cannot read release key %s: %s", f, strerror(errno)); return -1; }
+    size_t n = len, got = 0;
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ')) n--;
+    int ok = 0;
+    if (n == 64) ok = ota_hex_decode(k->pub, 32, &got, (char *)b, 64) == OTA_OK && got == 32;
+    else if (len == 32) { memcpy(k->pub, b, 32); ok = 1; }
+    free(b);
+    if (!ok) { snprintf(err, cap, "%s: not a release public key (one line of 64 hex)", f); return -1; }
+    ota_release_key_id(k->id, k->pub);
+    return 0;
+}
+
+int srv_reload(char *err, size_t cap)
+{
+    ota_trusted_key keys[SRV_MAX_RELEASE_KEYS];
+    int n = 0;
+    for (int i = 0; i < g_srv.cfg.n_release_pub; i++)
+        if (read_release_key(g_srv.cfg.release_pub[i], &keys[n++], err, cap) != 0) return -1;
+    /* The token: the same source as at start; an environment token cannot change. */
+    const char *file = g_srv.cfg.admin_token_file;
+    char path[4096];
+    const char *env = getenv("OTAD_ADMIN_TOKEN");
+    char *tok = NULL;
+    size_t tlen = 0;
+    if (file || !(env && *env)) {
+        if (!file) {
+            snprintf(path, sizeof path, "%s/admin.token", g_srv.cfg.data_dir);
+            file = path;
+        }
+        size_t len;
+        uint8_t *b = srv_read_file(file, 4096, &len);
+        if (!b) { snprintf(err, cap, "cannot read admin token %s: %s", file, strerror(errno)); return -1; }
+        while (len > 0 && (b[len - 1] == '\n' || b[len - 1] == '\r' || b[len - 1] == ' ')) len--;
+        if (len < 16) {
+            sodium_memzero(b, len);
+            free(b);
+            snprintf(err, cap, "admin token in %s is shorter than 16 characters", file);
+            return -1;
+        }
+        /* Padded to at least the old length: a request checked while the
+         * pointer and the length change reads inside the buffer (and fails). */
+        size_t alloc = (len > g_srv.admin_token_len ? len : g_srv.admin_token_len) + 1;
+        tok = calloc(1, alloc);
+        if (!tok) { free(b); snprintf(err, cap, "out of memory"); return -1; }
+        memcpy(tok, b, len);
+        tlen = len;
+        sodium_memzero(b, len);
+        free(b);
+    }
+    memcpy(g_srv.release_keys, keys, sizeof keys[0] * (size_t)n);
+    g_srv.n_release_keys = (size_t)n;
+    if (tok) {
+        /* The old token stays allocated: a request may be reading it now. */
+        __atomic_store_n(&g_srv.admin_token, tok, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&g_srv.admin_token_len, tlen, __ATOMIC_SEQ_CST);
+    }
+    fprintf(stderr, "otad: reloaded %d release key(s)%s\n", n, tok ? " and the admin token" : "");
+    return 0;
+}
+
+void srv_reload_signal(void)
+{
+    char err[300];
+    pthread_mutex_lock(&g_srv.admin_mu);
+    int rc = srv_reload(err, sizeof err);
+    pthread_mutex_unlock(&g_srv.admin_mu);
+    if (rc != 0) fprintf(stderr, "otad: SIGHUP: reload refused, nothing changed: %s\n", err);
+    if (g_srv.store->ops->audit_add(g_srv.store, srv_now(), "signal:SIGHUP", "SIGHUP", "/admin/reload",
+                                    rc == 0 ? 200 : 422, rc == 0 ? "reloaded" : err) != 0)
+        fprintf(stderr, "otad: audit entry not stored: SIGHUP\n");
 }
 
 /* ---- init ------------------------------------------------------------------- */
@@ -491,11 +765,10 @@ static void secret_cb(const char *id, const uint8_t *enc, size_t len, void *arg)
     memset(secret, 0, sizeof secret);
 }
 
-static void blocked_cb(const char *dev, const char *app, uint64_t seq, const char *state,
-                       const char *detail, void *arg)
+static void blocked_cb(const char *dev, const char *app, uint64_t seq, void *arg)
 {
     (void)arg;
-    if (srv_report_blocks(state, detail)) srv_block(dev, app, seq);
+    srv_block(dev, app, seq);
 }
 
 int srv_state_init(void)
@@ -541,7 +814,10 @@ void srv_state_free(void)
     srv_map_free(&g_srv.rels_all);
     srv_map_each(&g_srv.secrets, free_value, NULL);
     srv_map_free(&g_srv.secrets);
+    srv_map_each(&g_srv.blocked, free_value, NULL);
     srv_map_free(&g_srv.blocked);
+    srv_map_each(&g_srv.waves, free_value, NULL);
+    srv_map_free(&g_srv.waves);
     for (int i = 0; i < SRV_SEEN_SHARDS; i++) {
         srv_map_each(&g_srv.seen[i].map, free_value, NULL);
         srv_map_free(&g_srv.seen[i].map);

@@ -13,9 +13,15 @@
  * SRV_STORE_ERR (logged by the backend).
  *
  *   releases    release_put, release_list
- *   rollouts    rollout_put (insert or update), rollout_list
- *   devices     device_create, device_get, device_list_secrets, seen_flush
- *   reports     report (durable), release_stats, device_info
+ *   rollouts    rollout_put (insert or update), rollout_list, event_add, history_json
+ *   devices     device_create, device_rekey, device_delete, device_secrets,
+ *               seen_flush, app_fleet, device_json, device_list_json
+ *   blocks      blocked_list, block_clear, blocks_json
+ *   reports     report (durable; counts kept incrementally), release_counts,
+ *               reasons_json
+ *   audit       audit_add, audit_json
+ *
+ * Admin JSON timestamps are ISO 8601 UTC (srv_time_iso).
  */
 #ifndef SRV_STORE_H
 #define SRV_STORE_H
@@ -61,7 +67,7 @@ typedef struct srv_rollout {
     char    *allow_json;       /* JSON array of device ids ("[]" = everybody) */
     char    *pins_json;        /* JSON object device -> seq (0 = hold) */
     char    *waves_json;       /* JSON array of percentages, ascending ("[]") */
-    int64_t  wave_confirmed;   /* confirmed devices needed to go to the next wave */
+    double   wave_fraction;    /* (0,1]: share of a wave's devices that must confirm */
     char     state[16];        /* SRV_RO_* */
     double   error_threshold;  /* 0..1; > 1 = never pause */
     int64_t  min_reports;      /* outcomes needed before the threshold applies */
@@ -75,6 +81,8 @@ typedef struct srv_seen {
     char     app[33];
     uint64_t seq;              /* what the device said it runs */
     int64_t  when;
+    char     board[33];        /* what it said its board is ("" = not sent) */
+    uint64_t offered;          /* release offered on this poll (0 = none) */
 } srv_seen;
 
 /* One device report, as received. */
@@ -84,17 +92,36 @@ typedef struct srv_report {
     uint64_t seq;
     char     state[16];
     char     detail[257];
+    int      code;             /* ota_err (0 = none) */
+    bool     blocks;           /* decided by the caller (ro_report_blocks) */
     int64_t  when;
 } srv_report;
 
-/* Counts for one release of an app: devices by their latest state. */
+/* Counts for one release of an app: devices by their latest state
+ * (indices: ro_rstate in rollout.h), and every device offered it. */
 #define SRV_NSTATES 7
 extern const char *const srv_states[SRV_NSTATES]; /* downloading .. failed */
 int srv_state_index(const char *s);               /* -1 when not a state */
 
 typedef struct srv_release_counts {
     int64_t by_state[SRV_NSTATES];
+    int64_t offered;           /* devices with any state for it, "offered" included */
 } srv_release_counts;
+
+/* GET /admin/devices filters (NULL / 0 = not set). */
+typedef struct srv_device_filter {
+    const char *app;
+    bool     has_seq;
+    uint64_t seq;              /* running this sequence of app */
+    const char *state;         /* latest report for app in this state */
+    bool     has_since, has_before;
+    int64_t  seen_since, seen_before;
+    const char *cursor;        /* ids after this one */
+    int      limit;
+} srv_device_filter;
+
+/* "2026-12-03T19:12:05Z" (21 bytes with the NUL). */
+void srv_time_iso(char out[24], int64_t t);
 
 typedef struct srv_store srv_store;
 
@@ -115,22 +142,41 @@ typedef struct srv_store_ops {
     int (*device_secrets)(srv_store *s,
                           void (*fn)(const char *id, const uint8_t *enc, size_t len, void *arg),
                           void *arg);
-    /* Calls fn for every (device, app, seq) whose latest state is
-     * rolled_back or rejected, with that state and its detail; the caller
-     * decides (srv_report_blocks) which of them are never offered again. */
+    /* New secret for an existing device (NOTFOUND otherwise). */
+    int (*device_rekey)(srv_store *s, const char *id, const uint8_t *secret_enc, size_t enc_len);
+    /* Retire: the device, its apps, releases and blocks (counts follow);
+     * its reports stay.  NOTFOUND when unknown. */
+    int (*device_delete)(srv_store *s, const char *id);
+    /* Calls fn for every (device, app, seq) that is blocked. */
     int (*blocked_list)(srv_store *s,
-                        void (*fn)(const char *dev, const char *app, uint64_t seq,
-                                   const char *state, const char *detail, void *arg),
+                        void (*fn)(const char *dev, const char *app, uint64_t seq, void *arg),
                         void *arg);
+    /* Clear the block of (device, app, seq), or every block of the device
+     * when app is NULL; *n gets how many were cleared. */
+    int (*block_clear)(srv_store *s, const char *device, const char *app, uint64_t seq, int64_t *n);
+    int (*blocks_json)(srv_store *s, const char *device, srv_buf *out);
     int (*seen_flush)(srv_store *s, const srv_seen *v, size_t n);
+    /* Every known device of app: id, last board sent, running sequence. */
+    int (*app_fleet)(srv_store *s, const char *app,
+                     void (*fn)(const char *id, const char *board, uint64_t running, void *arg),
+                     void *arg);
     /* Durable: stored and synced when it returns 0.  *counts gets the
-     * counts of (app, seq) after the report. */
-    int (*report)(srv_store *s, const srv_report *r, srv_release_counts *counts);
+     * counts of (app, seq) after the report (kept incrementally, not
+     * recounted).  *blocked says whether the device is now blocked from it. */
+    int (*report)(srv_store *s, const srv_report *r, srv_release_counts *counts, bool *blocked);
     int (*release_counts)(srv_store *s, const char *app, uint64_t seq, srv_release_counts *c);
     /* Admin reads: append a JSON value to out. */
-    int (*release_detail_json)(srv_store *s, const char *app, uint64_t seq, srv_buf *out);
+    int (*reasons_json)(srv_store *s, const char *app, uint64_t seq, srv_buf *out);
     int (*device_json)(srv_store *s, const char *id, srv_buf *out);
+    int (*device_list_json)(srv_store *s, const srv_device_filter *f, srv_buf *out);
     int (*report_count)(srv_store *s, int64_t *n);
+    /* Rollout history and the admin audit log. */
+    int (*event_add)(srv_store *s, int64_t rollout, int64_t at, const char *event, const char *by,
+                     const char *detail);
+    int (*history_json)(srv_store *s, int64_t rollout, srv_buf *out);
+    int (*audit_add)(srv_store *s, int64_t at, const char *by, const char *method, const char *path,
+                     unsigned status, const char *summary);
+    int (*audit_json)(srv_store *s, int limit, int64_t before_id, srv_buf *out);
 } srv_store_ops;
 
 struct srv_store {

@@ -7,12 +7,14 @@
  * numbered migrations applied in a transaction at open.
  */
 #include "store.h"
+#include "ota_err.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const srv_states[SRV_NSTATES] = {
     "downloading", "downloaded", "trial", "confirmed", "rolled_back", "rejected", "failed",
@@ -64,6 +66,32 @@ static const char *const migrations[] = {
     "  seq INTEGER NOT NULL, state TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '',"
     "  at INTEGER NOT NULL);"
     "CREATE INDEX reports_device ON reports(device, id);",
+    /* 1 -> 2: numeric report codes, blocks as a stored decision, the board
+     * devices send, counts kept incrementally, waves by fraction, rollout
+     * history, the admin audit log. */
+    "ALTER TABLE device_apps ADD COLUMN board TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE device_apps ADD COLUMN state TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE device_apps ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX device_apps_app ON device_apps(app, device);"
+    "CREATE INDEX devices_seen ON devices(last_seen);"
+    "ALTER TABLE device_releases ADD COLUMN code INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE device_releases ADD COLUMN blocks INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE device_releases SET blocks=1 WHERE state='rolled_back';"
+    "ALTER TABLE reports ADD COLUMN code INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rollouts ADD COLUMN wave_fraction REAL NOT NULL DEFAULT 0.8;"
+    "CREATE TABLE release_counts("
+    "  app TEXT NOT NULL, seq INTEGER NOT NULL, state TEXT NOT NULL, code INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, PRIMARY KEY(app, seq, state, code));"
+    "INSERT INTO release_counts SELECT app, seq, state, code, count(*) FROM device_releases "
+    "  GROUP BY 1, 2, 3, 4;"
+    "CREATE TABLE rollout_events("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, rollout INTEGER NOT NULL, at INTEGER NOT NULL,"
+    "  event TEXT NOT NULL, by TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX rollout_events_ro ON rollout_events(rollout, id);"
+    "CREATE TABLE audit("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, by TEXT NOT NULL,"
+    "  method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,"
+    "  summary TEXT NOT NULL DEFAULT '');",
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -96,6 +124,35 @@ static sqlite3_stmt *prep(sq_store *s, const char *sql)
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
 {
     snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+void srv_time_iso(char out[24], int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm)) { snprintf(out, 24, "1970-01-01T00:00:00Z"); return; }
+    strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ,"name":"<iso time>" */
+static void add_time(srv_buf *b, const char *name, int64_t t)
+{
+    char iso[24];
+    srv_time_iso(iso, t);
+    srv_buf_printf(b, ",\"%s\":\"%s\"", name, iso);
+}
+
+static const char *col_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    return t ? (const char *)t : "";
+}
+
+static int step_done(sq_store *s, sqlite3_stmt *q, const char *what)
+{
+    if (sqlite3_step(q) == SQLITE_DONE) return 0;
+    sq_log(s, what);
+    return SRV_STORE_ERR;
 }
 
 /* ---- releases -------------------------------------------------------------- */
@@ -215,12 +272,12 @@ static int sq_rollout_put(srv_store *base, srv_rollout *r, bool supersede)
         q = NULL;
     }
     if (r->id == 0) {
-        q = prep(s, "INSERT INTO rollouts(app,seq,percent,allow,pins,waves,wave_confirmed,state,"
+        q = prep(s, "INSERT INTO rollouts(app,seq,percent,allow,pins,waves,wave_fraction,state,"
                     "error_threshold,min_reports,reason,created,updated) "
                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
     } else {
         q = prep(s, "UPDATE rollouts SET app=?1,seq=?2,percent=?3,allow=?4,pins=?5,waves=?6,"
-                    "wave_confirmed=?7,state=?8,error_threshold=?9,min_reports=?10,reason=?11,"
+                    "wave_fraction=?7,state=?8,error_threshold=?9,min_reports=?10,reason=?11,"
                     "created=?12,updated=?13 WHERE id=?14");
     }
     if (!q) goto rollback;
@@ -230,7 +287,7 @@ static int sq_rollout_put(srv_store *base, srv_rollout *r, bool supersede)
     sqlite3_bind_text(q, 4, r->allow_json ? r->allow_json : "[]", -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, r->pins_json ? r->pins_json : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 6, r->waves_json ? r->waves_json : "[]", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, r->wave_confirmed);
+    sqlite3_bind_double(q, 7, r->wave_fraction);
     sqlite3_bind_text(q, 8, r->state, -1, SQLITE_STATIC);
     sqlite3_bind_double(q, 9, r->error_threshold);
     sqlite3_bind_int64(q, 10, r->min_reports);
@@ -258,7 +315,7 @@ static int sq_rollout_list(srv_store *base, void (*fn)(const srv_rollout *, void
     sq_store *s = (sq_store *)base;
     int rc = SRV_STORE_ERR;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *q = prep(s, "SELECT id,app,seq,percent,allow,pins,waves,wave_confirmed,state,"
+    sqlite3_stmt *q = prep(s, "SELECT id,app,seq,percent,allow,pins,waves,wave_fraction,state,"
                               "error_threshold,min_reports,reason,created,updated "
                               "FROM rollouts ORDER BY id");
     if (!q) goto out;
@@ -273,7 +330,7 @@ static int sq_rollout_list(srv_store *base, void (*fn)(const srv_rollout *, void
         r.allow_json = (char *)sqlite3_column_text(q, 4);
         r.pins_json = (char *)sqlite3_column_text(q, 5);
         r.waves_json = (char *)sqlite3_column_text(q, 6);
-        r.wave_confirmed = sqlite3_column_int64(q, 7);
+        r.wave_fraction = sqlite3_column_double(q, 7);
         copy_text(r.state, sizeof r.state, sqlite3_column_text(q, 8));
         r.error_threshold = sqlite3_column_double(q, 9);
         r.min_reports = sqlite3_column_int64(q, 10);
@@ -336,22 +393,111 @@ out:
     return rc;
 }
 
-static int sq_blocked_list(srv_store *base,
-                           void (*fn)(const char *, const char *, uint64_t, const char *,
-                                      const char *, void *),
-                           void *arg)
+static int sq_device_rekey(srv_store *base, const char *id, const uint8_t *enc, size_t enc_len)
 {
     sq_store *s = (sq_store *)base;
     int rc = SRV_STORE_ERR;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *q = prep(s, "SELECT device, app, seq, state, detail FROM device_releases "
-                              "WHERE state IN ('rolled_back','rejected')");
+    sqlite3_stmt *q = prep(s, "UPDATE devices SET secret_enc=?2 WHERE id=?1");
+    if (q) {
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, enc, (int)enc_len, SQLITE_STATIC);
+        if (step_done(s, q, "device rekey") == 0)
+            rc = sqlite3_changes(s->db) == 1 ? 0 : SRV_STORE_NOTFOUND;
+        sqlite3_finalize(q);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Move one device from (state, code) to (nstate, ncode) in the counts of
+ * (app, seq); NULL state = not counted before / no longer counted. */
+static int count_move(sq_store *s, const char *app, uint64_t seq, const char *state, int code,
+                      const char *nstate, int ncode)
+{
+    if (state && nstate && strcmp(state, nstate) == 0 && code == ncode) return 0;
+    if (state) {
+        sqlite3_stmt *q = prep(s, "UPDATE release_counts SET n=n-1 WHERE app=? AND seq=? AND state=? AND code=?");
+        if (!q) return SRV_STORE_ERR;
+        sqlite3_bind_text(q, 1, app, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+        sqlite3_bind_text(q, 3, state, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 4, code);
+        int rc = step_done(s, q, "count down");
+        sqlite3_finalize(q);
+        if (rc) return rc;
+    }
+    if (nstate) {
+        sqlite3_stmt *q = prep(s, "INSERT INTO release_counts(app,seq,state,code,n) VALUES(?,?,?,?,1) "
+                                  "ON CONFLICT(app,seq,state,code) DO UPDATE SET n=n+1");
+        if (!q) return SRV_STORE_ERR;
+        sqlite3_bind_text(q, 1, app, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+        sqlite3_bind_text(q, 3, nstate, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 4, ncode);
+        int rc = step_done(s, q, "count up");
+        sqlite3_finalize(q);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int sq_device_delete(srv_store *base, const char *id)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    sqlite3_stmt *q = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (exec(s, "BEGIN IMMEDIATE") != 0) goto out;
+    q = prep(s, "SELECT app, seq, state, code FROM device_releases WHERE device=?");
+    if (!q) goto rollback;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        char app[33], st[16];
+        copy_text(app, sizeof app, sqlite3_column_text(q, 0));
+        copy_text(st, sizeof st, sqlite3_column_text(q, 2));
+        if (count_move(s, app, (uint64_t)sqlite3_column_int64(q, 1), st, sqlite3_column_int(q, 3),
+                       NULL, 0) != 0) goto rollback;
+    }
+    if (step != SQLITE_DONE) { sq_log(s, "device delete"); goto rollback; }
+    sqlite3_finalize(q);
+    q = NULL;
+    static const char *const del[] = {
+        "DELETE FROM device_releases WHERE device=?1", "DELETE FROM device_apps WHERE device=?1",
+        "DELETE FROM devices WHERE id=?1",
+    };
+    for (int i = 0; i < 3; i++) {
+        q = prep(s, del[i]);
+        if (!q) goto rollback;
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        if (step_done(s, q, "device delete") != 0) goto rollback;
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    int gone = sqlite3_changes(s->db);
+    if (exec(s, "COMMIT") != 0) goto rollback;
+    rc = gone == 1 ? 0 : SRV_STORE_NOTFOUND;
+    goto out;
+rollback:
+    sqlite3_finalize(q);
+    exec(s, "ROLLBACK");
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int sq_blocked_list(srv_store *base,
+                           void (*fn)(const char *, const char *, uint64_t, void *), void *arg)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, "SELECT device, app, seq FROM device_releases WHERE blocks=1");
     if (!q) goto out;
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW)
-        fn((const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
-           (uint64_t)sqlite3_column_int64(q, 2), (const char *)sqlite3_column_text(q, 3),
-           (const char *)sqlite3_column_text(q, 4), arg);
+        fn(col_text(q, 0), col_text(q, 1), (uint64_t)sqlite3_column_int64(q, 2), arg);
     if (step == SQLITE_DONE) rc = 0;
     else sq_log(s, "blocked list");
     sqlite3_finalize(q);
@@ -360,22 +506,93 @@ out:
     return rc;
 }
 
+static int sq_block_clear(srv_store *base, const char *device, const char *app, uint64_t seq,
+                          int64_t *n)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, app ? "UPDATE device_releases SET blocks=0 WHERE device=? AND blocks=1 "
+                                    "AND app=? AND seq=?"
+                                  : "UPDATE device_releases SET blocks=0 WHERE device=? AND blocks=1");
+    if (q) {
+        sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+        if (app) {
+            sqlite3_bind_text(q, 2, app, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 3, (sqlite3_int64)seq);
+        }
+        if (step_done(s, q, "block clear") == 0) {
+            *n = sqlite3_changes(s->db);
+            rc = 0;
+        }
+        sqlite3_finalize(q);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static void code_text(srv_buf *out, const char *state, int code)
+{
+    const char *t = ota_strerror((ota_err)code);
+    if (code) srv_buf_printf(out, "%s: %s (%d)", state, t, code);
+    else srv_buf_printf(out, "%s: no code", state);
+}
+
+static int blocks_json_locked(sq_store *s, const char *device, srv_buf *out)
+{
+    sqlite3_stmt *q = prep(s, "SELECT app, seq, state, code, updated FROM device_releases "
+                              "WHERE device=? AND blocks=1 ORDER BY app, seq");
+    if (!q) return SRV_STORE_ERR;
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    srv_buf_addstr(out, "[");
+    int n = 0, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        srv_buf_addstr(out, n++ ? ",{\"app\":" : "{\"app\":");
+        srv_buf_json_str(out, col_text(q, 0));
+        srv_buf_printf(out, ",\"seq\":%lld,\"state\":", (long long)sqlite3_column_int64(q, 1));
+        srv_buf_json_str(out, col_text(q, 2));
+        srv_buf_printf(out, ",\"code\":%d,\"reason\":", sqlite3_column_int(q, 3));
+        srv_buf t = {0};
+        code_text(&t, col_text(q, 2), sqlite3_column_int(q, 3));
+        srv_buf_addstr(&t, "");
+        srv_buf_json_str(out, t.data ? t.data : "");
+        srv_buf_free(&t);
+        add_time(out, "since", sqlite3_column_int64(q, 4));
+        srv_buf_addstr(out, "}");
+    }
+    sqlite3_finalize(q);
+    srv_buf_addstr(out, "]");
+    return step == SQLITE_DONE ? 0 : SRV_STORE_ERR;
+}
+
+static int sq_blocks_json(srv_store *base, const char *device, srv_buf *out)
+{
+    sq_store *s = (sq_store *)base;
+    pthread_mutex_lock(&s->mu);
+    int rc = blocks_json_locked(s, device, out);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static int sq_seen_flush(srv_store *base, const srv_seen *v, size_t n)
 {
     sq_store *s = (sq_store *)base;
     int rc = SRV_STORE_ERR;
-    sqlite3_stmt *d = NULL, *a = NULL;
+    sqlite3_stmt *d = NULL, *a = NULL, *o = NULL;
     if (n == 0) return 0;
     pthread_mutex_lock(&s->mu);
     if (exec(s, "BEGIN IMMEDIATE") != 0) goto out;
     d = prep(s, "INSERT INTO devices(id,created,last_seen) VALUES(?1,?2,?2) "
                 "ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen, ?2)");
-    a = prep(s, "INSERT INTO device_apps(device,app,seq,last_seen) VALUES(?1,?2,?3,?4) "
-                "ON CONFLICT(device,app) DO UPDATE SET seq=?3, last_seen=?4 "
-                /* A batched poll must not undo a newer report; within one
-                 * second (our resolution) the higher sequence wins. */
-                "WHERE last_seen < ?4 OR (last_seen = ?4 AND seq <= ?3)");
-    if (!d || !a) goto rollback;
+    a = prep(s, "INSERT INTO device_apps(device,app,seq,last_seen,board) VALUES(?1,?2,?3,?4,?5) "
+                "ON CONFLICT(device,app) DO UPDATE SET seq=?3, last_seen=?4, "
+                "board=CASE WHEN ?5 <> '' THEN ?5 ELSE board END "
+                /* A batched poll must not undo a report of the same second
+                 * or later (our resolution is one second). */
+                "WHERE last_seen < ?4 OR (last_seen = ?4 AND state = '')");
+    o = prep(s, "INSERT INTO device_releases(device,app,seq,state,updated) VALUES(?1,?2,?3,'offered',?4) "
+                "ON CONFLICT(device,app,seq) DO NOTHING");
+    if (!d || !a || !o) goto rollback;
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_text(d, 1, v[i].device, -1, SQLITE_STATIC);
         sqlite3_bind_int64(d, 2, v[i].when);
@@ -385,51 +602,88 @@ static int sq_seen_flush(srv_store *base, const srv_seen *v, size_t n)
         sqlite3_bind_text(a, 2, v[i].app, -1, SQLITE_STATIC);
         sqlite3_bind_int64(a, 3, (sqlite3_int64)v[i].seq);
         sqlite3_bind_int64(a, 4, v[i].when);
+        sqlite3_bind_text(a, 5, v[i].board, -1, SQLITE_STATIC);
         if (sqlite3_step(a) != SQLITE_DONE) { sq_log(s, "seen app"); goto rollback; }
         sqlite3_reset(a);
+        if (v[i].offered) {
+            sqlite3_bind_text(o, 1, v[i].device, -1, SQLITE_STATIC);
+            sqlite3_bind_text(o, 2, v[i].app, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(o, 3, (sqlite3_int64)v[i].offered);
+            sqlite3_bind_int64(o, 4, v[i].when);
+            if (sqlite3_step(o) != SQLITE_DONE) { sq_log(s, "seen offer"); goto rollback; }
+            sqlite3_reset(o);
+            if (sqlite3_changes(s->db) == 1 &&
+                count_move(s, v[i].app, v[i].offered, NULL, 0, "offered", 0) != 0) goto rollback;
+        }
     }
     sqlite3_finalize(d);
     sqlite3_finalize(a);
-    d = a = NULL;
+    sqlite3_finalize(o);
+    d = a = o = NULL;
     if (exec(s, "COMMIT") != 0) goto rollback;
     rc = 0;
     goto out;
 rollback:
     sqlite3_finalize(d);
     sqlite3_finalize(a);
+    sqlite3_finalize(o);
     exec(s, "ROLLBACK");
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
+static int sq_app_fleet(srv_store *base, const char *app,
+                        void (*fn)(const char *, const char *, uint64_t, void *), void *arg)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, "SELECT device, board, seq FROM device_apps WHERE app=?");
+    if (q) {
+        sqlite3_bind_text(q, 1, app, -1, SQLITE_STATIC);
+        int step;
+        while ((step = sqlite3_step(q)) == SQLITE_ROW)
+            fn(col_text(q, 0), col_text(q, 1), (uint64_t)sqlite3_column_int64(q, 2), arg);
+        if (step == SQLITE_DONE) rc = 0;
+        else sq_log(s, "app fleet");
+        sqlite3_finalize(q);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 /* ---- reports --------------------------------------------------------------- */
 
+/* Counts of one release from release_counts: a handful of rows, whatever
+ * the number of devices or reports. */
 static int counts_locked(sq_store *s, const char *app, uint64_t seq, srv_release_counts *c)
 {
     memset(c, 0, sizeof *c);
-    sqlite3_stmt *q = prep(s, "SELECT state, count(*) FROM device_releases "
+    sqlite3_stmt *q = prep(s, "SELECT state, sum(n) FROM release_counts "
                               "WHERE app=? AND seq=? GROUP BY state");
     if (!q) return SRV_STORE_ERR;
     sqlite3_bind_text(q, 1, app, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        int i = srv_state_index((const char *)sqlite3_column_text(q, 0));
-        if (i >= 0) c->by_state[i] = sqlite3_column_int64(q, 1);
+        int i = srv_state_index(col_text(q, 0));
+        int64_t n = sqlite3_column_int64(q, 1);
+        if (i >= 0) c->by_state[i] = n;
+        c->offered += n;
     }
     sqlite3_finalize(q);
     return step == SQLITE_DONE ? 0 : SRV_STORE_ERR;
 }
 
-static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *counts)
+static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *counts, bool *blocked)
 {
     sq_store *s = (sq_store *)base;
     int rc = SRV_STORE_ERR;
     sqlite3_stmt *q = NULL;
     pthread_mutex_lock(&s->mu);
     if (exec(s, "BEGIN IMMEDIATE") != 0) goto out;
-    q = prep(s, "INSERT INTO reports(device,app,seq,state,detail,at) VALUES(?,?,?,?,?,?)");
+    q = prep(s, "INSERT INTO reports(device,app,seq,state,detail,at,code) VALUES(?,?,?,?,?,?,?)");
     if (!q) goto rollback;
     sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, r->app, -1, SQLITE_STATIC);
@@ -437,42 +691,74 @@ static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *c
     sqlite3_bind_text(q, 4, r->state, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, r->detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, r->when);
+    sqlite3_bind_int(q, 7, r->code);
     if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "report insert"); goto rollback; }
     sqlite3_finalize(q);
-    /* The device's latest state for this release.  A device that rolled
-     * back stays rolled back: a late "downloaded" must not wipe it. */
-    q = prep(s, "INSERT INTO device_releases(device,app,seq,state,detail,updated) "
-                "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(device,app,seq) DO UPDATE SET "
-                "state=?4, detail=?5, updated=?6 WHERE device_releases.state <> 'rolled_back'");
+    /* The device's latest state for this release.  A blocked one stays as
+     * it is (a late "downloaded" must not wipe a rollback) until the
+     * operator clears the block. */
+    q = prep(s, "SELECT state, code, blocks FROM device_releases WHERE device=? AND app=? AND seq=?");
     if (!q) goto rollback;
     sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, r->app, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)r->seq);
-    sqlite3_bind_text(q, 4, r->state, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, r->detail, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, r->when);
-    if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "device release"); goto rollback; }
+    char old[16] = "";
+    int oldcode = 0, step = sqlite3_step(q);
+    bool had = step == SQLITE_ROW, was_blocked = false;
+    if (had) {
+        copy_text(old, sizeof old, sqlite3_column_text(q, 0));
+        oldcode = sqlite3_column_int(q, 1);
+        was_blocked = sqlite3_column_int(q, 2) != 0;
+    } else if (step != SQLITE_DONE) { sq_log(s, "device release"); goto rollback; }
     sqlite3_finalize(q);
+    q = NULL;
+    if (blocked) *blocked = was_blocked || r->blocks;
+    if (!was_blocked) {
+        q = prep(s, "INSERT INTO device_releases(device,app,seq,state,detail,updated,code,blocks) "
+                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(device,app,seq) DO UPDATE SET "
+                    "state=?4, detail=?5, updated=?6, code=?7, blocks=?8");
+        if (!q) goto rollback;
+        sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, r->app, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)r->seq);
+        sqlite3_bind_text(q, 4, r->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, r->detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 6, r->when);
+        sqlite3_bind_int(q, 7, r->code);
+        sqlite3_bind_int(q, 8, r->blocks ? 1 : 0);
+        if (step_done(s, q, "device release") != 0) goto rollback;
+        sqlite3_finalize(q);
+        q = NULL;
+        if (count_move(s, r->app, r->seq, had ? old : NULL, oldcode, r->state, r->code) != 0)
+            goto rollback;
+    }
     q = prep(s, "INSERT INTO devices(id,created,last_seen) VALUES(?1,?2,?2) "
                 "ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen, ?2)");
     if (!q) goto rollback;
     sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, r->when);
-    if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "device seen"); goto rollback; }
+    if (step_done(s, q, "device seen") != 0) goto rollback;
+    sqlite3_finalize(q);
+    /* Per app: the latest report, and the running sequence once confirmed:
+     * the confirmed sequence itself, not the highest ever claimed (a poll
+     * batched earlier in the same second, saying something else, must not
+     * win over it either: seen_flush only overwrites older rows). */
+    bool confirmed = strcmp(r->state, "confirmed") == 0;
+    q = prep(s, "INSERT INTO device_apps(device,app,seq,last_seen,state,state_seq) "
+                "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(device,app) DO UPDATE SET "
+                "seq=CASE WHEN ?7 THEN ?6 ELSE seq END, last_seen=max(last_seen, ?4), "
+                "state=?5, state_seq=?6");
+    if (!q) goto rollback;
+    sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, r->app, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, confirmed ? (sqlite3_int64)r->seq : 0);
+    sqlite3_bind_int64(q, 4, r->when);
+    sqlite3_bind_text(q, 5, r->state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, (sqlite3_int64)r->seq);
+    sqlite3_bind_int(q, 7, confirmed);
+    if (step_done(s, q, "device app") != 0) goto rollback;
     sqlite3_finalize(q);
     q = NULL;
-    if (strcmp(r->state, "confirmed") == 0) {
-        q = prep(s, "INSERT INTO device_apps(device,app,seq,last_seen) VALUES(?1,?2,?3,?4) "
-                    "ON CONFLICT(device,app) DO UPDATE SET seq=max(seq, ?3), last_seen=?4");
-        if (!q) goto rollback;
-        sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, r->app, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64)r->seq);
-        sqlite3_bind_int64(q, 4, r->when);
-        if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "device app"); goto rollback; }
-        sqlite3_finalize(q);
-        q = NULL;
-    }
     if (counts && counts_locked(s, r->app, r->seq, counts) != 0) goto rollback;
     if (exec(s, "COMMIT") != 0) goto rollback;
     rc = 0;
@@ -494,56 +780,57 @@ static int sq_release_counts(srv_store *base, const char *app, uint64_t seq, srv
     return rc;
 }
 
-/* {"states":{...},"rejected_reasons":{...},"devices":[...]} for one release. */
-static int sq_release_detail_json(srv_store *base, const char *app, uint64_t seq, srv_buf *out)
+/* {"rolled_back: program threw at start (80)": n, ...} from the counts. */
+static int sq_reasons_json(srv_store *base, const char *app, uint64_t seq, srv_buf *out)
 {
     sq_store *s = (sq_store *)base;
     int rc = SRV_STORE_ERR;
-    srv_release_counts c;
     pthread_mutex_lock(&s->mu);
-    if (counts_locked(s, app, seq, &c) != 0) goto out;
-    srv_buf_addstr(out, "{\"states\":{");
-    for (int i = 0; i < SRV_NSTATES; i++)
-        srv_buf_printf(out, "%s\"%s\":%lld", i ? "," : "", srv_states[i], (long long)c.by_state[i]);
-    srv_buf_addstr(out, "},\"reasons\":{");
-    sqlite3_stmt *q = prep(s, "SELECT state || ': ' || detail, count(*) FROM device_releases "
-                              "WHERE app=? AND seq=? AND state IN ('rejected','rolled_back','failed') "
-                              "GROUP BY 1 ORDER BY 2 DESC LIMIT 50");
-    if (!q) goto out;
-    sqlite3_bind_text(q, 1, app, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
-    int n = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        if (n++) srv_buf_addstr(out, ",");
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 0));
-        srv_buf_printf(out, ":%lld", (long long)sqlite3_column_int64(q, 1));
+    sqlite3_stmt *q = prep(s, "SELECT state, code, n FROM release_counts WHERE app=? AND seq=? AND n>0 "
+                              "AND state IN ('rejected','rolled_back','failed') ORDER BY n DESC, state, code");
+    if (q) {
+        sqlite3_bind_text(q, 1, app, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+        srv_buf_addstr(out, "{");
+        int n = 0, step;
+        while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+            srv_buf t = {0};
+            code_text(&t, col_text(q, 0), sqlite3_column_int(q, 1));
+            if (n++) srv_buf_addstr(out, ",");
+            srv_buf_json_str(out, t.data ? t.data : "");
+            srv_buf_free(&t);
+            srv_buf_printf(out, ":%lld", (long long)sqlite3_column_int64(q, 2));
+        }
+        srv_buf_addstr(out, "}");
+        if (step == SQLITE_DONE) rc = 0;
+        sqlite3_finalize(q);
     }
-    sqlite3_finalize(q);
-    srv_buf_addstr(out, "},\"devices\":[");
-    q = prep(s, "SELECT r.device, r.state, r.detail, r.updated, coalesce(d.last_seen,0) "
-                "FROM device_releases r LEFT JOIN devices d ON d.id=r.device "
-                "WHERE r.app=? AND r.seq=? ORDER BY r.updated DESC LIMIT 1000");
-    if (!q) goto out;
-    sqlite3_bind_text(q, 1, app, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
-    n = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        srv_buf_addstr(out, n++ ? ",{\"id\":" : "{\"id\":");
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 0));
-        srv_buf_addstr(out, ",\"state\":");
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 1));
-        srv_buf_addstr(out, ",\"detail\":");
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 2));
-        srv_buf_printf(out, ",\"updated\":%lld,\"last_seen\":%lld}",
-                       (long long)sqlite3_column_int64(q, 3), (long long)sqlite3_column_int64(q, 4));
-    }
-    sqlite3_finalize(q);
-    srv_buf_addstr(out, "]}");
-    rc = out->failed ? SRV_STORE_ERR : 0;
-out:
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
+
+static void device_apps_json(sq_store *s, sqlite3_stmt *q, const char *id, srv_buf *out)
+{
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    srv_buf_addstr(out, "[");
+    int n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        srv_buf_addstr(out, n++ ? ",{\"app\":" : "{\"app\":");
+        srv_buf_json_str(out, col_text(q, 0));
+        srv_buf_printf(out, ",\"seq\":%lld,\"board\":", (long long)sqlite3_column_int64(q, 1));
+        srv_buf_json_str(out, col_text(q, 3));
+        add_time(out, "last_seen", sqlite3_column_int64(q, 2));
+        srv_buf_addstr(out, ",\"state\":");
+        if (*col_text(q, 4)) srv_buf_json_str(out, col_text(q, 4));
+        else srv_buf_addstr(out, "null");
+        srv_buf_printf(out, ",\"state_seq\":%lld}", (long long)sqlite3_column_int64(q, 5));
+    }
+    (void)s;
+    srv_buf_addstr(out, "]");
+}
+
+#define APPS_SQL "SELECT app, seq, last_seen, board, state, state_seq FROM device_apps WHERE device=? ORDER BY app"
 
 static int sq_device_json(srv_store *base, const char *id, srv_buf *out)
 {
@@ -562,57 +849,219 @@ static int sq_device_json(srv_store *base, const char *id, srv_buf *out)
     }
     srv_buf_addstr(out, "{\"id\":");
     srv_buf_json_str(out, id);
-    srv_buf_printf(out, ",\"created\":%lld,\"last_seen\":%lld,\"has_secret\":%s,\"report_count\":%lld",
-                   (long long)sqlite3_column_int64(q, 0), (long long)sqlite3_column_int64(q, 1),
+    add_time(out, "created", sqlite3_column_int64(q, 0));
+    add_time(out, "last_seen", sqlite3_column_int64(q, 1));
+    srv_buf_printf(out, ",\"has_secret\":%s,\"report_count\":%lld",
                    sqlite3_column_int(q, 2) ? "true" : "false", (long long)sqlite3_column_int64(q, 3));
     sqlite3_finalize(q);
-    srv_buf_addstr(out, ",\"apps\":[");
-    q = prep(s, "SELECT app, seq, last_seen FROM device_apps WHERE device=? ORDER BY app");
+    srv_buf_addstr(out, ",\"apps\":");
+    q = prep(s, APPS_SQL);
+    if (!q) goto out;
+    device_apps_json(s, q, id, out);
+    sqlite3_finalize(q);
+    srv_buf_addstr(out, ",\"releases\":[");
+    q = prep(s, "SELECT app, seq, state, detail, updated, code, blocks FROM device_releases WHERE device=? "
+                "ORDER BY app, seq");
     if (!q) goto out;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     int n = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
         srv_buf_addstr(out, n++ ? ",{\"app\":" : "{\"app\":");
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 0));
-        srv_buf_printf(out, ",\"seq\":%lld,\"last_seen\":%lld}", (long long)sqlite3_column_int64(q, 1),
-                       (long long)sqlite3_column_int64(q, 2));
-    }
-    sqlite3_finalize(q);
-    srv_buf_addstr(out, "],\"releases\":[");
-    q = prep(s, "SELECT app, seq, state, detail, updated FROM device_releases WHERE device=? "
-                "ORDER BY app, seq");
-    if (!q) goto out;
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    n = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        srv_buf_addstr(out, n++ ? ",{\"app\":" : "{\"app\":");
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 0));
+        srv_buf_json_str(out, col_text(q, 0));
         srv_buf_printf(out, ",\"seq\":%lld,\"state\":", (long long)sqlite3_column_int64(q, 1));
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 2));
-        srv_buf_addstr(out, ",\"detail\":");
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 3));
-        srv_buf_printf(out, ",\"updated\":%lld}", (long long)sqlite3_column_int64(q, 4));
+        srv_buf_json_str(out, col_text(q, 2));
+        srv_buf_printf(out, ",\"code\":%d,\"blocked\":%s,\"detail\":", sqlite3_column_int(q, 5),
+                       sqlite3_column_int(q, 6) ? "true" : "false");
+        srv_buf_json_str(out, col_text(q, 3));
+        add_time(out, "updated", sqlite3_column_int64(q, 4));
+        srv_buf_addstr(out, "}");
     }
     sqlite3_finalize(q);
-    srv_buf_addstr(out, "],\"reports\":[");
-    q = prep(s, "SELECT id, app, seq, state, detail, at FROM reports WHERE device=? "
+    srv_buf_addstr(out, "],\"blocks\":");
+    if (blocks_json_locked(s, id, out) != 0) goto out;
+    srv_buf_addstr(out, ",\"reports\":[");
+    q = prep(s, "SELECT id, app, seq, state, detail, at, code FROM reports WHERE device=? "
                 "ORDER BY id DESC LIMIT 50");
     if (!q) goto out;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     n = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
         srv_buf_printf(out, "%s{\"id\":%lld,\"app\":", n++ ? "," : "", (long long)sqlite3_column_int64(q, 0));
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 1));
+        srv_buf_json_str(out, col_text(q, 1));
         srv_buf_printf(out, ",\"seq\":%lld,\"state\":", (long long)sqlite3_column_int64(q, 2));
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 3));
-        srv_buf_addstr(out, ",\"detail\":");
-        srv_buf_json_str(out, (const char *)sqlite3_column_text(q, 4));
-        srv_buf_printf(out, ",\"at\":%lld}", (long long)sqlite3_column_int64(q, 5));
+        srv_buf_json_str(out, col_text(q, 3));
+        srv_buf_printf(out, ",\"code\":%d,\"detail\":", sqlite3_column_int(q, 6));
+        srv_buf_json_str(out, col_text(q, 4));
+        add_time(out, "at", sqlite3_column_int64(q, 5));
+        srv_buf_addstr(out, "}");
     }
     sqlite3_finalize(q);
     srv_buf_addstr(out, "]}");
     rc = out->failed ? SRV_STORE_ERR : 0;
 out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int sq_device_list_json(srv_store *base, const srv_device_filter *f, srv_buf *out)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    char sql[1024];
+    int limit = f->limit > 0 ? f->limit : 100;
+    /* ?1 app ?2 seq ?3 state ?4 since ?5 before ?6 cursor ?7 limit+1 */
+    snprintf(sql, sizeof sql,
+             "SELECT d.id, d.created, d.last_seen, d.secret_enc IS NOT NULL FROM devices d%s "
+             "WHERE d.id > ?6%s%s%s%s ORDER BY d.id LIMIT ?7",
+             f->app ? " JOIN device_apps a ON a.device=d.id AND a.app=?1" : "",
+             f->app && f->has_seq ? " AND a.seq=?2" : "",
+             f->app && f->state ? " AND a.state=?3" : "",
+             f->has_since ? " AND d.last_seen >= ?4" : "",
+             f->has_before ? " AND d.last_seen < ?5" : "");
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, sql), *apps = prep(s, APPS_SQL);
+    if (!q || !apps) goto out;
+    if (f->app) sqlite3_bind_text(q, 1, f->app, -1, SQLITE_STATIC);
+    if (f->has_seq) sqlite3_bind_int64(q, 2, (sqlite3_int64)f->seq);
+    if (f->state) sqlite3_bind_text(q, 3, f->state, -1, SQLITE_STATIC);
+    if (f->has_since) sqlite3_bind_int64(q, 4, f->seen_since);
+    if (f->has_before) sqlite3_bind_int64(q, 5, f->seen_before);
+    sqlite3_bind_text(q, 6, f->cursor ? f->cursor : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 7, limit + 1);
+    srv_buf_addstr(out, "{\"devices\":[");
+    int n = 0, step;
+    char last[40] = "";
+    bool more = false;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == limit) { more = true; break; }
+        copy_text(last, sizeof last, sqlite3_column_text(q, 0));
+        srv_buf_addstr(out, n++ ? ",{\"id\":" : "{\"id\":");
+        srv_buf_json_str(out, last);
+        add_time(out, "created", sqlite3_column_int64(q, 1));
+        add_time(out, "last_seen", sqlite3_column_int64(q, 2));
+        srv_buf_printf(out, ",\"has_secret\":%s,\"apps\":", sqlite3_column_int(q, 3) ? "true" : "false");
+        device_apps_json(s, apps, last, out);
+        srv_buf_addstr(out, "}");
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) { sq_log(s, "device list"); goto out; }
+    srv_buf_addstr(out, "],\"next_cursor\":");
+    if (more) srv_buf_json_str(out, last);
+    else srv_buf_addstr(out, "null");
+    srv_buf_addstr(out, "}");
+    rc = out->failed ? SRV_STORE_ERR : 0;
+out:
+    sqlite3_finalize(q);
+    sqlite3_finalize(apps);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* ---- history and audit ------------------------------------------------------ */
+
+static int sq_event_add(srv_store *base, int64_t rollout, int64_t at, const char *event,
+                        const char *by, const char *detail)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, "INSERT INTO rollout_events(rollout,at,event,by,detail) VALUES(?,?,?,?,?)");
+    if (q) {
+        sqlite3_bind_int64(q, 1, rollout);
+        sqlite3_bind_int64(q, 2, at);
+        sqlite3_bind_text(q, 3, event, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, by, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, detail ? detail : "", -1, SQLITE_STATIC);
+        rc = step_done(s, q, "rollout event");
+        sqlite3_finalize(q);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int sq_history_json(srv_store *base, int64_t rollout, srv_buf *out)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, "SELECT at, event, by, detail FROM rollout_events WHERE rollout=? ORDER BY id");
+    if (q) {
+        sqlite3_bind_int64(q, 1, rollout);
+        srv_buf_addstr(out, "[");
+        int n = 0, step;
+        while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+            char iso[24];
+            srv_time_iso(iso, sqlite3_column_int64(q, 0));
+            srv_buf_printf(out, "%s{\"at\":\"%s\",\"event\":", n++ ? "," : "", iso);
+            srv_buf_json_str(out, col_text(q, 1));
+            srv_buf_addstr(out, ",\"by\":");
+            srv_buf_json_str(out, col_text(q, 2));
+            srv_buf_addstr(out, ",\"detail\":");
+            srv_buf_json_str(out, col_text(q, 3));
+            srv_buf_addstr(out, "}");
+        }
+        srv_buf_addstr(out, "]");
+        if (step == SQLITE_DONE) rc = 0;
+        sqlite3_finalize(q);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int sq_audit_add(srv_store *base, int64_t at, const char *by, const char *method,
+                        const char *path, unsigned status, const char *summary)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, "INSERT INTO audit(at,by,method,path,status,summary) VALUES(?,?,?,?,?,?)");
+    if (q) {
+        sqlite3_bind_int64(q, 1, at);
+        sqlite3_bind_text(q, 2, by, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, method, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, path, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 5, (int)status);
+        sqlite3_bind_text(q, 6, summary ? summary : "", -1, SQLITE_STATIC);
+        rc = step_done(s, q, "audit");
+        sqlite3_finalize(q);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int sq_audit_json(srv_store *base, int limit, int64_t before_id, srv_buf *out)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, "SELECT id, at, by, method, path, status, summary FROM audit "
+                              "WHERE id < ? ORDER BY id DESC LIMIT ?");
+    if (q) {
+        sqlite3_bind_int64(q, 1, before_id > 0 ? before_id : INT64_MAX);
+        sqlite3_bind_int(q, 2, limit + 1);
+        srv_buf_addstr(out, "{\"entries\":[");
+        int n = 0, step;
+        int64_t last = 0;
+        bool more = false;
+        while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+            if (n == limit) { more = true; break; }
+            last = sqlite3_column_int64(q, 0);
+            char iso[24];
+            srv_time_iso(iso, sqlite3_column_int64(q, 1));
+            srv_buf_printf(out, "%s{\"id\":%lld,\"at\":\"%s\",\"by\":", n++ ? "," : "", (long long)last, iso);
+            srv_buf_json_str(out, col_text(q, 2));
+            srv_buf_addstr(out, ",\"method\":");
+            srv_buf_json_str(out, col_text(q, 3));
+            srv_buf_addstr(out, ",\"path\":");
+            srv_buf_json_str(out, col_text(q, 4));
+            srv_buf_printf(out, ",\"status\":%d,\"summary\":", sqlite3_column_int(q, 5));
+            srv_buf_json_str(out, col_text(q, 6));
+            srv_buf_addstr(out, "}");
+        }
+        if (more) srv_buf_printf(out, "],\"next_cursor\":\"%lld\"}", (long long)last);
+        else srv_buf_addstr(out, "],\"next_cursor\":null}");
+        if (step == SQLITE_DONE || step == SQLITE_ROW) rc = out->failed ? SRV_STORE_ERR : 0;
+        sqlite3_finalize(q);
+    }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -654,13 +1103,23 @@ static const srv_store_ops sq_ops = {
     .rollout_list = sq_rollout_list,
     .device_create = sq_device_create,
     .device_secrets = sq_device_secrets,
+    .device_rekey = sq_device_rekey,
+    .device_delete = sq_device_delete,
     .blocked_list = sq_blocked_list,
+    .block_clear = sq_block_clear,
+    .blocks_json = sq_blocks_json,
     .seen_flush = sq_seen_flush,
+    .app_fleet = sq_app_fleet,
     .report = sq_report,
     .release_counts = sq_release_counts,
-    .release_detail_json = sq_release_detail_json,
+    .reasons_json = sq_reasons_json,
     .device_json = sq_device_json,
+    .device_list_json = sq_device_list_json,
     .report_count = sq_report_count,
+    .event_add = sq_event_add,
+    .history_json = sq_history_json,
+    .audit_add = sq_audit_add,
+    .audit_json = sq_audit_json,
 };
 
 static int migrate(sq_store *s)

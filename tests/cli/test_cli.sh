@@ -158,6 +158,19 @@ cp -r out/demo-1 tampered-1; echo "x" >> tampered-1/bundle.js
 expect 1 "--from with a tampered bundle" "$O" release --from tampered-1 --key rel.key --out out
 has "does not match" "--from tamper message"
 expect 2 "--from and a script" "$O" release app.js --from out/demo-1 --key rel.key --out out
+# --from without --out: next to the release re-released (not ./APP-1), above
+# every release of the app there; an explicit --seq that is not above is refused
+expect 0 "release --from without --out" "$O" release --from out/demo-12 --key rel.key
+has "sequence   13" "--from without --out: above every release in its directory"
+test -f out/demo-13/statement.bin && ok || bad "--from without --out: not written next to the old release"
+test ! -e demo-1 -a ! -e demo-13 && ok || bad "--from without --out wrote into the current directory"
+expect 0 "release --from with a trailing slash" "$O" release --from out/demo-1/ --key rel.key
+has "sequence   14" "--from out/demo-1/: next in out/"
+expect 1 "--from with --seq not above" "$O" release --from out/demo-1 --key rel.key --seq 5
+has "not above the highest release demo-14" "--from --seq message names the highest"
+has "leave --seq out to get 15" "--from --seq message says what to do"
+expect 0 "--from into an empty --out: above the re-released seq" "$O" release --from out/demo-12 --key rel.key --out fresh
+has "sequence   13" "--from --out elsewhere: above the re-released release"
 
 # Reproducible: same key, script and SOURCE_DATE_EPOCH give the same statement.
 expect 0 "release again elsewhere" "$O" release app.js --key rel.key --app demo --board pico --label "first build" --out out2

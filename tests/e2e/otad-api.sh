@@ -212,26 +212,46 @@ expect_eq "bad device id (admin)" 400 "$(admin GET '/admin/devices/a!b')"
 
 # ---- rollout rules ----------------------------------------------------------
 # never re-offer what a device rolled back from
-expect_eq "rollout v2" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2}')"
+expect_eq "re-POST over an active rollout: 409" 409 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2}')"
+expect_has "409 says how to replace" '\"replace\": true' "$(body)"
+expect_eq "rollout unknown member: 400" 400 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2,"wavez":[1],"replace":true}')"
+expect_has "unknown member named" wavez "$(body | jq_ j.message)"
+expect_eq "rollout v2 (replace)" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2,"replace":true}')"
 RO2=$(body | jq_ j.id)
 expect_eq "v2 offered to devA" 200 "$(poll devA demo 1)"
 expect_eq "offer is v2" 2 "$(body | jq_ j.seq)"
-expect_eq "devA rolls back" 200 "$(rep devA '{"app":"demo","seq":2,"state":"rolled_back","detail":"threw at start"}')"
+expect_eq "devA rolls back" 200 "$(rep devA '{"app":"demo","seq":2,"state":"rolled_back","code":80,"detail":"threw at start"}')"
 expect_eq "devA not offered v2 again" 204 "$(poll devA demo 1)"
 expect_eq "devB still offered v2" 200 "$(poll devB demo 1)"
-expect_eq "devR rejects" 200 "$(rep devR '{"app":"demo","seq":2,"state":"rejected","detail":"bad signature"}')"
+expect_eq "devR rejects: too big (53)" 200 "$(rep devR '{"app":"demo","seq":2,"state":"rejected","code":53,"detail":"bundle too big"}')"
 expect_eq "devR not offered v2 again" 204 "$(poll devR demo 1)"
+expect_eq "devU rejects with text only, no code" 200 "$(rep devU '{"app":"demo","seq":2,"state":"rejected","detail":"bundle too big"}')"
+expect_eq "no decision reads the detail: devU offered again" 200 "$(poll devU demo 1)"
+expect_eq "devK rejects: unknown key (43)" 200 "$(rep devK '{"app":"demo","seq":2,"state":"rejected","code":43}')"
+expect_eq "unknown key can change: devK offered again" 200 "$(poll devK demo 1)"
+expect_eq "report code not a number" 400 "$(rep devK '{"app":"demo","seq":2,"state":"rejected","code":"43"}')"
 # damage or replay in transit says nothing about the release: offered again
-for why in "stale nonce (ota_err 48)" "bad mac" "bundle: hash mismatch (ota_err 22); still running seq 1" \
-           "bad ticket signature" "wrong device"; do
-    expect_eq "devT reports rejected: $why" 200 "$(rep devT "{\"app\":\"demo\",\"seq\":2,\"state\":\"rejected\",\"detail\":\"$why\"}")"
-    expect_eq "devT offered v2 again after: $why" 200 "$(poll devT demo 1)"
+for why in 48 51 22 50 47; do
+    expect_eq "devT reports rejected: code $why" 200 "$(rep devT "{\"app\":\"demo\",\"seq\":2,\"state\":\"rejected\",\"code\":$why}")"
+    expect_eq "devT offered v2 again after code $why" 200 "$(poll devT demo 1)"
 done
-expect_eq "devW rejects: wrong board" 200 "$(rep devW '{"app":"demo","seq":2,"state":"rejected","detail":"wrong board (ota_err 45)"}')"
-expect_eq "devW not offered v2 again" 204 "$(poll devW demo 1)"
+expect_eq "devW rejects: wrong board (45)" 200 "$(rep devW '{"app":"demo","seq":2,"state":"rejected","code":45,"detail":"wrong board"}')"
+expect_eq "a wrong board never blocks: devW offered again" 200 "$(poll devW demo 1)"
+expect_eq "a release signed for any board is offered to any board" 200 "$(code GET "/manifest/devW?app=demo&seq=1&nonce=$NONCE&board=puck")"
+expect_eq "bad board name" 400 "$(code GET "/manifest/devW?app=demo&seq=1&nonce=$NONCE&board=a%20b")"
+# blocks: seen and cleared by the operator
+expect_eq "devR blocks listed" 200 "$(admin GET /admin/devices/devR/blocks)"
+expect_eq "devR blocked from seq 2" 2 "$(body | jq_ 'j.blocks[0].seq')"
+expect_has "block reason from the code" "bundle too big (53)" "$(body | jq_ 'j.blocks[0].reason')"
+expect_eq "clear a block that is not there" 404 "$(admin DELETE /admin/devices/devR/blocks/demo/9)"
+expect_eq "clear devR's block" 200 "$(admin DELETE /admin/devices/devR/blocks/demo/2)"
+expect_eq "devR offered v2 again after the clear" 200 "$(poll devR demo 1)"
+expect_eq "devR block list empty" 0 "$(admin GET /admin/devices/devR/blocks >/dev/null; body | jq_ 'j.blocks.length')"
+expect_eq "devR rejects again (53)" 200 "$(rep devR '{"app":"demo","seq":2,"state":"rejected","code":53}')"
+expect_eq "devR blocked again" 204 "$(poll devR demo 1)"
 
 # percentage: deterministic buckets, roughly the right share
-expect_eq "rollout v3 at 30%" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"percent":30}')"
+expect_eq "rollout v3 at 30%" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"percent":30,"replace":true}')"
 count_offers() {
     local n=0 i
     : >"$WORK/offered.$1"
@@ -259,41 +279,73 @@ expect_eq "pins" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"allow"
 expect_eq "pinned device gets its pin" 2 "$(poll pinned1 demo 1 >/dev/null; body | jq_ j.seq)"
 expect_eq "held device gets nothing" 204 "$(poll held1 demo 1)"
 expect_eq "pin to unknown release refused" 400 "$(admin PATCH /admin/rollouts/demo --data-binary '{"pins":{"x":42}}')"
-expect_eq "pause" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"pause"}')"
+expect_eq "pause" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"pause","reason":"looking at logs"}')"
 expect_eq "paused state" paused "$(body | jq_ j.state)"
+expect_eq "pause a paused rollout: 409" 409 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"pause"}')"
+expect_eq "re-POST over a paused rollout: 409" 409 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3}')"
+expect_eq "paused rollout kept" paused "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.state)"
+expect_eq "patch unknown member: 400" 400 "$(admin PATCH /admin/rollouts/demo --data-binary '{"percnt":5}')"
 expect_eq "paused: nothing offered" 204 "$(poll fresh1 demo 2)"
 expect_eq "paused: pins still apply" 200 "$(poll pinned1 demo 1)"
 expect_eq "resume" 200 "$(admin PATCH /admin/rollouts --data-binary '{"app":"demo","action":"resume"}')"
 expect_eq "resumed: offered" 200 "$(poll fresh1 demo 2)"
+expect_eq "resume an active rollout: 409" 409 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"resume"}')"
+H=$(admin GET /admin/rollouts/demo >/dev/null; body)
+expect_has "history keeps the pause reason after resume" "looking at logs" "$(jq_ 'j.current.history.filter(e => e.event === "paused").map(e => e.detail).join()' <<<"$H")"
+expect_eq "history says who" 1 "$(jq_ 'j.current.history.filter(e => e.event === "resumed" && /^token:[0-9a-f]{8}$/.test(e.by)).length' <<<"$H")"
+expect_eq "timestamps are ISO 8601 UTC" true "$(jq_ '/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(j.current.created) && /Z$/.test(j.current.history[0].at)' <<<"$H")"
 expect_eq "bad action" 400 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"explode"}')"
 expect_eq "patch unknown app" 404 "$(admin PATCH /admin/rollouts/nope --data-binary '{"percent":5}')"
 
 # error threshold pauses and says why
-expect_eq "rollout v3 with threshold" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"error_threshold":0.5,"min_reports":3}')"
+expect_eq "rollout v3 with threshold" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"error_threshold":0.5,"min_reports":3,"replace":true}')"
 rep t1 '{"app":"demo","seq":3,"state":"confirmed"}' >/dev/null
-rep t2 '{"app":"demo","seq":3,"state":"rolled_back","detail":"threw"}' >/dev/null
+rep t2 '{"app":"demo","seq":3,"state":"rolled_back","code":80,"detail":"threw"}' >/dev/null
 expect_eq "below min_reports: still active" active "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.state)"
-rep t3 '{"app":"demo","seq":3,"state":"failed","detail":"hash mismatch"}' >/dev/null
+rep t3 '{"app":"demo","seq":3,"state":"failed","code":22,"detail":"hash mismatch"}' >/dev/null
 expect_eq "threshold crossed: paused" paused "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.state)"
 expect_has "pause reason recorded" "error threshold" "$(body | jq_ j.current.reason)"
 expect_eq "paused by threshold: nothing offered" 204 "$(poll fresh2 demo 2)"
 R=$(body)
 admin GET /admin/rollouts/demo >/dev/null
 R=$(body)
-expect_eq "rollout status: progress counts confirmed only" 1 "$(jq_ 'j.releases.find(r => r.seq === 3).progress' <<<"$R")"
-expect_eq "rollout status: rolled back" 1 "$(jq_ 'j.releases.find(r => r.seq === 3).rolled_back' <<<"$R")"
-expect_has "rollout status: reasons" "threw" "$(jq_ 'j.releases.find(r => r.seq === 3).detail.reasons' <<<"$R")"
-expect_eq "rollout status: rejected v2 (devR, devT, devW)" 3 "$(jq_ 'j.releases.find(r => r.seq === 2).rejected' <<<"$R")"
+expect_eq "rollout status: confirmed" 1 "$(jq_ 'j.releases.find(r => r.seq === 3).counts.confirmed' <<<"$R")"
+expect_eq "rollout status: rolled back" 1 "$(jq_ 'j.releases.find(r => r.seq === 3).counts.rolled_back' <<<"$R")"
+expect_has "rollout status: reasons by code" "rolled_back: program threw at start (80)" "$(jq_ 'j.releases.find(r => r.seq === 3).reasons' <<<"$R")"
+expect_eq "rollout status: rejected v2 (devR, devT, devW, devU, devK)" 5 "$(jq_ 'j.releases.find(r => r.seq === 2).counts.rejected' <<<"$R")"
+check "rollout status: offered is a denominator" test "$(jq_ 'j.releases.find(r => r.seq === 2).counts.offered' <<<"$R")" -ge 8
+expect_has "threshold recorded in history" threshold "$(jq_ 'j.current.history.map(e => e.event).join()' <<<"$R")"
 check "rollout status: bytes served counted" test "$(jq_ 'j.releases.find(r => r.seq === 1).bytes_served' <<<"$R")" -gt 0
 check "rollout history kept" test "$(jq_ j.rollouts.length <<<"$R")" -ge 3
 expect_eq "rollout of unknown app" 404 "$(admin GET /admin/rollouts/nope)"
-# waves advance on confirmed devices only
-expect_eq "waves rollout" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"percent":10,"waves":[10,50,100],"wave_confirmed":2}')"
-rep w1 '{"app":"demo","seq":3,"state":"downloaded"}' >/dev/null
-rep w2 '{"app":"demo","seq":3,"state":"downloaded"}' >/dev/null
-expect_eq "downloads do not advance a wave" 10 "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.percent)"
-rep w1 '{"app":"demo","seq":3,"state":"confirmed"}' >/dev/null
-expect_eq "confirmed (2 incl. t1) advance to 50%" 50 "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.percent)"
+# waves: the absolute wave_confirmed is refused and says what to use
+expect_eq "wave_confirmed refused" 400 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"waves":[10,50,100],"wave_confirmed":2,"replace":true}')"
+expect_eq "wave_confirmed: removed_field" removed_field "$(body | jq_ j.error)"
+expect_has "wave_confirmed: says wave_fraction" wave_fraction "$(body | jq_ j.message)"
+expect_eq "bad wave_fraction" 400 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":3,"waves":[10,100],"wave_fraction":0,"replace":true}')"
+# waves advance on devices running the release, as a share of the devices in
+# the wave (app wapp: only the wv-* devices know it)
+read -r SW BW < <(make_release wapp 2 "wave" "$WORK/app2.js")
+expect_eq "upload wapp 2" 201 "$(upload "$SW" "$BW")"
+expect_eq "waves rollout" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"wapp","seq":2,"waves":[10,50,100],"wave_fraction":1}')"
+expect_eq "starts at the first wave" 10 "$(body | jq_ j.percent)"
+RID=$(body | jq_ j.id)
+WIN=()
+for i in $(seq 1 60); do [ "$(poll "wv-$i" wapp 1)" = 200 ] && WIN+=("wv-$i"); done
+check "some devices in the 10% wave (${#WIN[@]})" test "${#WIN[@]}" -ge 1
+sleep 1.2   # the polls are flushed and the wave evaluated
+W=$(admin GET /admin/rollouts/wapp >/dev/null; body)
+expect_eq "wave 1 says what it waits for" "wave 1 of 3 (10%): 0 of ${#WIN[@]} confirmed, needs ${#WIN[@]}" "$(jq_ j.current.waiting <<<"$W")"
+expect_eq "targeted = devices in the wave" "${#WIN[@]}" "$(jq_ 'j.releases.find(r => r.seq === 2).targeted' <<<"$W")"
+expect_eq "offered = devices offered" "${#WIN[@]}" "$(jq_ 'j.releases.find(r => r.seq === 2).counts.offered' <<<"$W")"
+for d in "${WIN[@]}"; do rep "$d" '{"app":"wapp","seq":2,"state":"downloaded"}' >/dev/null; done
+sleep 1.2
+expect_eq "downloads do not advance a wave" 10 "$(admin GET /admin/rollouts/wapp >/dev/null; body | jq_ j.current.percent)"
+for d in "${WIN[@]}"; do rep "$d" '{"app":"wapp","seq":2,"state":"confirmed"}' >/dev/null; done
+for i in 1 2 3 4 5 6; do sleep 0.5; [ "$(admin GET /admin/rollouts/wapp >/dev/null; body | jq_ j.current.percent)" = 50 ] && break; done
+expect_eq "every device of the wave confirmed: 50%" 50 "$(body | jq_ j.current.percent)"
+expect_has "wave advance in the history" "wave 1 -> 50%" "$(body | jq_ 'j.current.history.map(e => e.detail).join()')"
+check "wave advance logged" grep -q "otad: rollout $RID (wapp seq 2): wave 1 -> 50%" "$WORK/otad.err"
 expect_eq "abort" 200 "$(admin PATCH /admin/rollouts/demo --data-binary '{"action":"abort","reason":"test"}')"
 expect_eq "aborted: nothing offered" 204 "$(poll fresh3 demo 2)"
 expect_eq "aborted: no current rollout" null "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current)"
@@ -305,7 +357,7 @@ check "secret is 64 hex" test "${#SECRET}" = 64
 expect_eq "device exists" 409 "$(admin POST /admin/devices --data-binary '{"id":"pico-1"}')"
 expect_eq "add device bad id" 400 "$(admin POST /admin/devices --data-binary '{"id":"p/1"}')"
 check "secret not stored in clear" bash -c "! grep -q '$SECRET' '$D/otad.db' '$D/otad.db-wal' 2>/dev/null"
-expect_eq "rollout v2 for mac device" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2}')"
+expect_eq "rollout v2 for mac device" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"demo","seq":2,"replace":true}')"
 expect_eq "offer to mac device" 200 "$(poll pico-1 demo 1)"
 jq_ j.ticket <"$WORK/body" | base64 -d >"$WORK/ticket2.bin"
 expect_eq "offer mac = HMAC(secret, ticket)" "$("$OTA_BIN/otad-testsign" hmac "$SECRET" "$WORK/ticket2.bin")" "$(body | jq_ j.mac)"
@@ -317,6 +369,83 @@ expect_eq "mac device report without MAC" 401 "$(code POST /report/pico-1 --data
 expect_eq "mac device report with wrong MAC" 401 "$(code POST /report/pico-1 --data-binary @"$WORK/rep.json" -H "X-OTA-MAC: $(printf '0%.0s' $(seq 64))")"
 RMAC=$("$OTA_BIN/otad-testsign" hmac "$SECRET" "$WORK/rep.json" OTAR)
 expect_eq "mac device report with MAC" 200 "$(code POST /report/pico-1 --data-binary @"$WORK/rep.json" -H "X-OTA-MAC: $RMAC")"
+
+# ---- devices: list, filters, pagination, retire, re-key -----------------------
+expect_eq "device list" 200 "$(admin GET '/admin/devices?limit=5')"
+expect_eq "a page of 5" 5 "$(body | jq_ j.devices.length)"
+C1=$(body | jq_ j.next_cursor)
+check "next_cursor given" test "$C1" != null
+expect_eq "next page" 200 "$(admin GET "/admin/devices?limit=5&cursor=$C1")"
+check "pages follow in id order" test "$(body | jq_ 'j.devices[0].id')" \> "$C1"
+ALL=$(admin GET '/admin/devices?limit=1000' >/dev/null; body | jq_ 'j.devices.length')
+N=0; CUR=; PAGES=0
+while :; do
+    admin GET "/admin/devices?limit=37${CUR:+&cursor=$CUR}" >/dev/null
+    N=$((N + $(body | jq_ j.devices.length))); PAGES=$((PAGES + 1))
+    CUR=$(body | jq_ j.next_cursor); [ "$CUR" = null ] && break
+    [ $PAGES -gt 50 ] && break
+done
+expect_eq "paging through every device finds them all once" "$ALL" "$N"
+expect_eq "filter app" 200 "$(admin GET '/admin/devices?app=wapp&limit=1000')"
+expect_eq "wapp devices: the wv-* that polled it" 60 "$(body | jq_ j.devices.length)"
+expect_eq "filter app+state" "${#WIN[@]}" "$(admin GET '/admin/devices?app=wapp&state=confirmed&limit=1000' >/dev/null; body | jq_ j.devices.length)"
+expect_eq "filter app+seq (running 1)" "$((60 - ${#WIN[@]}))" "$(admin GET '/admin/devices?app=wapp&seq=1&limit=1000' >/dev/null; body | jq_ j.devices.length)"
+expect_eq "device list item has ISO last_seen" true "$(body | jq_ '/Z$/.test(j.devices[0].last_seen) && /Z$/.test(j.devices[0].apps[0].last_seen)')"
+expect_eq "seen_before the epoch: nobody" 0 "$(admin GET '/admin/devices?seen_before=1970-01-02T00:00:00Z' >/dev/null; body | jq_ j.devices.length)"
+expect_eq "seen_since an hour ago (ISO)" "$ALL" "$(admin GET "/admin/devices?limit=1000&seen_since=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null; body | jq_ j.devices.length)"
+expect_eq "bad time" 400 "$(admin GET '/admin/devices?seen_since=yesterday')"
+expect_eq "state without app" 400 "$(admin GET '/admin/devices?state=confirmed')"
+expect_eq "unknown parameter" 400 "$(admin GET '/admin/devices?ap=wapp')"
+expect_eq "bad limit" 400 "$(admin GET '/admin/devices?limit=0')"
+expect_eq "retire unknown device" 404 "$(admin DELETE /admin/devices/nobody)"
+expect_eq "re-key unknown device" 404 "$(admin POST /admin/devices/nobody/rekey)"
+expect_eq "add rk-1" 201 "$(admin POST /admin/devices --data-binary '{"id":"rk-1"}')"
+S_OLD=$(body | jq_ j.secret)
+expect_eq "add device unknown member" 400 "$(admin POST /admin/devices --data-binary '{"id":"rk-2","secrett":true}')"
+expect_eq "re-key rk-1" 200 "$(admin POST /admin/devices/rk-1/rekey)"
+S_NEW=$(body | jq_ j.secret)
+check "new secret differs, 64 hex" test "${#S_NEW}" = 64 -a "$S_NEW" != "$S_OLD"
+printf '{"app":"demo","seq":2,"state":"downloading"}' >"$WORK/rk.json"
+expect_eq "report with the old secret: 401" 401 "$(code POST /report/rk-1 --data-binary @"$WORK/rk.json" -H "X-OTA-MAC: $("$OTA_BIN/otad-testsign" hmac "$S_OLD" "$WORK/rk.json" OTAR)")"
+expect_eq "report with the new secret: 200" 200 "$(code POST /report/rk-1 --data-binary @"$WORK/rk.json" -H "X-OTA-MAC: $("$OTA_BIN/otad-testsign" hmac "$S_NEW" "$WORK/rk.json" OTAR)")"
+expect_eq "retire rk-1" 200 "$(admin DELETE /admin/devices/rk-1)"
+expect_eq "retired: gone" 404 "$(admin GET /admin/devices/rk-1)"
+expect_eq "retired id can be added again" 201 "$(admin POST /admin/devices --data-binary '{"id":"rk-1"}')"
+# ---- audit and reload -------------------------------------------------------------
+expect_eq "audit log" 200 "$(admin GET '/admin/audit?limit=3')"
+expect_eq "audit page of 3" 3 "$(body | jq_ j.entries.length)"
+expect_eq "newest entry: the re-add" "POST /admin/devices 201" "$(body | jq_ '[j.entries[0].method, j.entries[0].path, j.entries[0].status].join(" ")')"
+expect_eq "audit names the token by fingerprint" true "$(body | jq_ '/^token:[0-9a-f]{8}$/.test(j.entries[0].by) && /Z$/.test(j.entries[0].at)')"
+check "the token itself is nowhere in the audit" bash -c "! grep -q '$TOKEN' '$WORK/body'"
+AC=$(body | jq_ j.next_cursor)
+expect_eq "audit next page" 200 "$(admin GET "/admin/audit?limit=3&cursor=$AC")"
+check "audit keeps refused changes too" bash -c "curl -s -H 'Authorization: Bearer $TOKEN' '$BASE/admin/audit?limit=1000' | grep -q '\"status\":409'"
+cp "$WORK/rel.pub" "$WORK/rel-reload.pub"
+printf 'new-admin-token-0123456789abcdef\n' >"$WORK/token2"
+echo "not a key" >"$WORK/bad.pub"
+stop_otad
+OTAD_ADMIN_TOKEN= start_otad "$D" --idle-timeout 2 --request-timeout 3 --poll-interval 60 --admin-token-file "$WORK/token2" --release-pub "$WORK/rel-reload.pub"
+T2=new-admin-token-0123456789abcdef
+expect_eq "token from file" 200 "$(code GET /admin/releases -H "Authorization: Bearer $T2")"
+printf 'rotated-admin-token-0123456789abcdef\n' >"$WORK/token2"
+expect_eq "old token still works before a reload" 200 "$(code GET /admin/releases -H "Authorization: Bearer $T2")"
+expect_eq "POST /admin/reload" 200 "$(code POST /admin/reload -H "Authorization: Bearer $T2")"
+expect_eq "reload counts the release keys" 2 "$(body | jq_ j.release_keys)"
+expect_eq "old token refused after reload" 401 "$(code GET /admin/releases -H "Authorization: Bearer $T2")"
+T2=rotated-admin-token-0123456789abcdef
+expect_eq "new token accepted after reload" 200 "$(code GET /admin/releases -H "Authorization: Bearer $T2")"
+cp "$WORK/bad.pub" "$WORK/rel-reload.pub"
+expect_eq "reload with a bad key file: 422" 422 "$(code POST /admin/reload -H "Authorization: Bearer $T2")"
+expect_has "422 names the file" rel-reload.pub "$(body | jq_ j.message)"
+expect_eq "nothing changed: token still works" 200 "$(code GET /admin/releases -H "Authorization: Bearer $T2")"
+printf 'hup-admin-token-0123456789abcdef\n' >"$WORK/token2"
+cp "$WORK/rel.pub" "$WORK/rel-reload.pub"
+kill -HUP "$OTAD_PID"
+for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.3; [ "$(code GET /healthz -H x:y)" = 200 ] && [ "$(code GET /admin/releases -H 'Authorization: Bearer hup-admin-token-0123456789abcdef')" = 200 ] && break; done
+expect_eq "SIGHUP reloads the token" 200 "$(code GET /admin/releases -H 'Authorization: Bearer hup-admin-token-0123456789abcdef')"
+check "SIGHUP reload logged" grep -q "otad: reloaded 2 release key(s) and the admin token" "$WORK/otad.err"
+stop_otad
+start_otad "$D" --idle-timeout 2 --request-timeout 3 --poll-interval 60
 
 # ---- HTTP behaviour ---------------------------------------------------------
 # keep-alive kept: three requests on one connection
@@ -369,11 +498,12 @@ expect_eq "SIGTERM: clean exit" 0 "$?"
 check "log has one line per request" grep -q ' GET /healthz 200 ' "$WORK/otad.err"
 start_otad "$D" --idle-timeout 2 --request-timeout 3 --poll-interval 60
 expect_eq "restart: same server key" "$SERVER_KEY" "$(curl -s "$BASE/healthz" | jq_ j.server_key)"
-expect_eq "restart: releases kept" 3 "$(admin GET /admin/releases >/dev/null; body | jq_ j.releases.length)"
+expect_eq "restart: releases kept" 4 "$(admin GET /admin/releases >/dev/null; body | jq_ j.releases.length)"
 expect_eq "restart: rollout kept" 2 "$(admin GET /admin/rollouts/demo >/dev/null; body | jq_ j.current.seq)"
 expect_eq "restart: reports kept" 2 "$(admin GET /admin/devices/dev1 >/dev/null; body | jq_ j.report_count)"
 expect_eq "restart: rolled-back device still not re-offered" 204 "$(poll devA demo 1)"
-expect_eq "restart: rejected for a wrong board still not re-offered" 204 "$(poll devW demo 1)"
+expect_eq "restart: rejected as too big still not re-offered" 204 "$(poll devR demo 1)"
+expect_eq "restart: a wrong board still not blocking" 200 "$(poll devW demo 1)"
 expect_eq "restart: rejected in transit is offered like any device" "$(poll devB demo 1)" "$(poll devT demo 1)"
 expect_eq "restart: device secret kept" 200 "$(poll pico-1 demo 1)"
 jq_ j.ticket <"$WORK/body" | base64 -d >"$WORK/ticket3.bin"

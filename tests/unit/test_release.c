@@ -490,6 +490,28 @@ static void test_random_inputs(void)
     free(st);
 }
 
+/* Board names compare ASCII case-insensitively, nothing else folds. */
+static void test_board_case(void)
+{
+    ota_statement st;
+    memset(&st, 0, sizeof st);
+    st.app = "demo"; st.app_len = 4;
+    st.board = "PICO"; st.board_len = 4;
+    st.seq = 5; st.size = 10; st.installed_size = 10;
+    ota_device dev;
+    memset(&dev, 0, sizeof dev);
+    dev.app = "demo"; dev.app_len = 4;
+    dev.board = "pico"; dev.board_len = 4;
+    dev.running_seq = 4;
+    CHECK_EQ(ota_release_applies(&st, &dev), OTA_OK);
+    dev.board = "pic0";
+    CHECK_EQ(ota_release_applies(&st, &dev), OTA_ERR_WRONG_BOARD);
+    dev.board = "picoo"; dev.board_len = 5;
+    CHECK_EQ(ota_release_applies(&st, &dev), OTA_ERR_WRONG_BOARD);
+    dev.app = "DEMO"; dev.board = "pico"; dev.board_len = 4;
+    CHECK_EQ(ota_release_applies(&st, &dev), OTA_ERR_WRONG_APP);   /* apps stay case-sensitive */
+}
+
 int main(void)
 {
     t_suite_name = "test_release";
@@ -501,6 +523,7 @@ int main(void)
     test_flip_every_byte();
     test_libsodium_agrees();
     test_rules();
+    test_board_case();
     test_guard_page();
     test_random_inputs();
     return t_done();
