@@ -22,10 +22,10 @@ static void help(FILE *f)
         "  --percent P           share of devices offered the release now (0..100; start: 100,\n"
         "                        or the first wave when --waves is given)\n"
         "  --waves P1,P2,...     ascending percentages; the rollout moves to the next wave once\n"
-        "                        k x N devices confirmed (N = --wave-confirmed, k = waves reached)\n"
+        "                        enough of the devices the current wave includes confirmed\n"
         "  --wave-fraction F     the next wave opens once this share of the devices the current\n"
-        "                        wave includes confirmed (0.8 or 80%%)\n"
-        "  --wave-confirmed N    (otad before wave fractions) confirmed devices per wave instead\n"
+        "                        wave includes confirmed (0.8 or 80%%; otad's default 0.8)\n"
+
         "  --error-threshold F   pause by itself when (rolled back + rejected + failed) / outcomes\n"
         "                        goes above F (0.2 or 20%%; none = never)\n"
         "  --min-reports N       outcomes needed before the threshold applies (default 5)\n"
@@ -51,8 +51,7 @@ static int parse_pct(const char *s, double lo, double hi, double *out)
 }
 
 /* Add the options to j.  Returns 0, or -1 after a usage message. */
-static int add_options(cJSON *j, const char *percent, const char *waves, const char *wave_conf,
-                       const char *wave_frac,
+static int add_options(cJSON *j, const char *percent, const char *waves, const char *wave_frac,
                        const char *thr, const char *minrep, const char *allow,
                        const char **pins, int npins, double *first_wave)
 {
@@ -81,10 +80,6 @@ static int add_options(cJSON *j, const char *percent, const char *waves, const c
             else if (*end) { util_err("--waves: e.g. 10,50,100"); return -1; }
             p = end;
         }
-    }
-    if (wave_conf) {
-        if (util_parse_u64(wave_conf, &u) || u > 1000000000000ull) { util_err("--wave-confirmed: a whole number"); return -1; }
-        cJSON_AddNumberToObject(j, "wave_confirmed", (double)u);
     }
     if (wave_frac) {
         size_t n = strlen(wave_frac);
@@ -190,7 +185,7 @@ int cmd_rollout(int argc, char **argv)
         return EXIT_USAGE;
     }
     client_opts co = {0};
-    const char *percent = NULL, *waves = NULL, *wave_conf = NULL, *wave_frac = NULL, *thr = NULL, *minrep = NULL,
+    const char *percent = NULL, *waves = NULL, *wave_frac = NULL, *thr = NULL, *minrep = NULL,
                *allow = NULL, *reason = NULL;
     const char *pins[OPT_MULTI_MAX];
     int npins = 0, paused = 0, replace = 0;
@@ -199,7 +194,6 @@ int cmd_rollout(int argc, char **argv)
         { "--reason", OPT_STR, &reason, NULL },
         { "--percent", OPT_STR, &percent, NULL },
         { "--waves", OPT_STR, &waves, NULL },
-        { "--wave-confirmed", OPT_STR, &wave_conf, NULL },
         { "--wave-fraction", OPT_STR, &wave_frac, NULL },
         { "--error-threshold", OPT_STR, &thr, NULL },
         { "--min-reports", OPT_STR, &minrep, NULL },
@@ -240,7 +234,7 @@ int cmd_rollout(int argc, char **argv)
         if (paused) cJSON_AddStringToObject(j, "state", "paused");
         if (replace) cJSON_AddTrueToObject(j, "replace");
     }
-    if (add_options(j, percent, waves, wave_conf, wave_frac, thr, minrep, allow, pins, npins, &first_wave) != 0) {
+    if (add_options(j, percent, waves, wave_frac, thr, minrep, allow, pins, npins, &first_wave) != 0) {
         cJSON_Delete(j);
         return EXIT_USAGE;
     }

@@ -452,6 +452,7 @@ static int until_met(const cJSON *res, const char *until)
     memset(&t, 0, sizeof t);
     if (rel) release_counts(rel, &t);
     if (strncmp(until, "confirmed=", 10) == 0) return t.c[C_CONF] >= atol(until + 10);
+    if (strncmp(until, "percent=", 8) == 0) return cj_num(cur, "percent", 0) >= atof(until + 8);
     if (strcmp(until, "done") == 0)
         return cj_num(cur, "percent", 0) >= 100 && t.c[C_CONF] > 0 && t.c[C_DL] == 0 && t.c[C_TRIAL] == 0;
     return 0;
@@ -474,7 +475,8 @@ static void help_status(FILE *f)
         "                   block is printed again, with the time, whenever it changes\n"
         "  --interval S     seconds between looks (default 2)\n"
         "  --until COND     stop watching when COND holds: confirmed=N (N devices confirmed\n"
-        "                   the release), paused, aborted, done (100%%, nothing in flight)\n"
+        "                   the release), percent=P (the rollout reached P%%), paused,\n"
+        "                   aborted, done (100%%, nothing in flight)\n"
         "  --timeout S      give up after S seconds (exit status 1)\n"
         "\n" CLIENT_HELP
         "\nWith --watch --json, one JSON document per line each time something changes.\n"
@@ -514,8 +516,9 @@ int cmd_status(int argc, char **argv)
         uint64_t n;
         if (!(strcmp(until, "paused") == 0 || strcmp(until, "aborted") == 0 ||
               strcmp(until, "stopped") == 0 || strcmp(until, "done") == 0 ||
-              (strncmp(until, "confirmed=", 10) == 0 && util_parse_u64(until + 10, &n) == 0))) {
-            util_err("--until: confirmed=N, paused, aborted or done");
+              (strncmp(until, "confirmed=", 10) == 0 && util_parse_u64(until + 10, &n) == 0) ||
+              (strncmp(until, "percent=", 8) == 0 && util_parse_u64(until + 8, &n) == 0 && n <= 100))) {
+            util_err("--until: confirmed=N, percent=P, paused, aborted or done");
             return EXIT_USAGE;
         }
         watch = 1;
@@ -687,6 +690,12 @@ static void device_line(const cJSON *d)
     char ago[24];
     fmt_ago(ago, sizeof ago, cj_time(d, "last_seen"));
     const char *det = cj_str(d, "detail", cj_str(d, "reason", ""));
+    char about[48];
+    double ss = cj_num(d, "state_seq", -1);
+    if (!*det && ss >= 0 && ss != cj_num(d, "seq", -1)) {
+        snprintf(about, sizeof about, "(state of seq %.0f)", ss);
+        det = about;
+    }
     double seq = cj_num(d, "seq", cj_num(d, "running_seq", -1));
     char seqs[24] = "-";
     if (seq >= 0) snprintf(seqs, sizeof seqs, "%.0f", seq);
@@ -773,11 +782,7 @@ int cmd_devices(int argc, char **argv)
                 cJSON_AddNumberToObject(o, "seq", cj_num(e, "seq", 0));
                 if (cj_str(e, "state", NULL)) {
                     cJSON_AddStringToObject(o, "state", cj_str(e, "state", ""));
-                    if (cj_num(e, "state_seq", -1) >= 0 && cj_num(e, "state_seq", -1) != cj_num(e, "seq", 0)) {
-                        char det[48];
-                        snprintf(det, sizeof det, "about seq %.0f", cj_num(e, "state_seq", 0));
-                        cJSON_AddStringToObject(o, "detail", det);
-                    }
+                    if (cj_num(e, "state_seq", -1) >= 0) cJSON_AddNumberToObject(o, "state_seq", cj_num(e, "state_seq", 0));
                 }
                 const cJSON *ls = cj_get(e, "last_seen");
                 cJSON_AddItemToObject(o, "last_seen", cJSON_Duplicate(ls ? ls : cj_get(d, "last_seen"), 1));
@@ -828,6 +833,36 @@ int cmd_devices(int argc, char **argv)
             }
         }
         cJSON_Delete(res);
+    }
+    /* The reason of a bad state, from the device's record, when the list
+     * does not carry it (at most 50 devices are looked up). */
+    if (!c.json) {
+        int looked = 0;
+        cJSON *d;
+        cJSON_ArrayForEach(d, out) {
+            const char *st = cj_str(d, "state", "");
+            if (cj_get(d, "detail") || looked >= 50 ||
+                (strcmp(st, "rolled_back") != 0 && strcmp(st, "rejected") != 0 && strcmp(st, "failed") != 0))
+                continue;
+            looked++;
+            char *e = client_escape(cj_str(d, "id", "")), path[256];
+            snprintf(path, sizeof path, "/admin/devices/%s", e ? e : "");
+            free(e);
+            client_resp r;
+            if (client_call(&c, "GET", path, NULL, 0, &r) != 0) break;
+            const cJSON *rel, *best = NULL;
+            cJSON_ArrayForEach(rel, cj_get(r.json, "releases"))
+                if (strcmp(cj_str(rel, "app", ""), cj_str(d, "app", "")) == 0 &&
+                    strcmp(cj_str(rel, "state", ""), st) == 0 &&
+                    (!best || cj_num(rel, "seq", 0) > cj_num(best, "seq", 0)))
+                    best = rel;
+            if (best) {
+                char det[300];
+                snprintf(det, sizeof det, "seq %.0f: %s", cj_num(best, "seq", 0), cj_str(best, "detail", ""));
+                cJSON_AddStringToObject(d, "detail", det);
+            }
+            client_resp_free(&r);
+        }
     }
     if (c.json) {
         cJSON *doc = cJSON_CreateObject();

@@ -65,12 +65,8 @@ export OTASIGN_SERVER=$BASE OTASIGN_TOKEN_FILE=$RUN/data/admin.token
 echo "run: otad on $BASE (data in $RUN/data, log in $RUN/otad.log)"
 "$BIN/otasign" publish "$REL" | head -1 | sed 's/^/run: /'
 # Two waves: 40% of the devices first; the rest once all of those confirmed.
-# (wave_fraction on an otad that has it, else a count of confirmed devices.)
-"$BIN/otasign" rollout start logger "$SEQ" --waves 40,100 --wave-fraction 1 --replace >/dev/null
-if ! "$BIN/otasign" status logger --json | grep -q '"wave_fraction"'; then
-    "$BIN/otasign" rollout set logger --wave-confirmed 1 >/dev/null
-fi
-"$BIN/otasign" rollout set logger --error-threshold 0.5 --min-reports 3 | sed 's/^/run: /'
+"$BIN/otasign" rollout start logger "$SEQ" --waves 40,100 --wave-fraction 1 \
+    --error-threshold 0.5 --min-reports 3 | head -1 | sed 's/^/run: /'
 
 # The devices: golden recovery program only (device/espruino/golden.js, the
 # agent's: it keeps the board reachable until a release installs), no app yet.

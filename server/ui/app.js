@@ -185,6 +185,15 @@ async function addDevices(a) {
     cursor = r && r.next_cursor;
     if (!cursor) break;
   }
+  // Why a device went back or refused: from its record (a few at most).
+  const bad = out.filter((d) => ['rolled_back', 'rejected', 'failed'].includes(d.state)).slice(0, 50);
+  for (const d of bad) {
+    try {
+      const rec = await api('/admin/devices/' + encodeURIComponent(d.id));
+      const r = (rec.releases || []).find((x) => x.app === a.app && Number(x.seq) === Number(cur.seq));
+      if (r) d.detail = r.detail || '';
+    } catch (e) { if (e instanceof AuthError) throw e; }
+  }
   a.devicesFromList = true;
   rel.devices = out;
 }

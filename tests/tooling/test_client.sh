@@ -78,8 +78,17 @@ out=$("$S" publish "$WORK/nowhere" "${C[@]}" 2>&1); rc=$?
 expect_eq "no such directory" 1 "$rc"
 
 # ---- devices on v1 -------------------------------------------------------------------
-# Eight devices; the rollout's waves are 25% then 100%, two confirmed per wave.
-DEVS=(); for i in 1 2 3 4 5 6 7 8; do DEVS+=("dev-$i"); provision "dev-$i"; done
+# Eight devices, chosen so that exactly two fall in the first wave (25%) of
+# rollout #1 (otad's bucket, server/README.md); a wave opens once all the
+# devices of the one before confirmed (--wave-fraction 1).
+DEVS=($(node -e '
+const c = require("crypto"); const b = Buffer.alloc(8); b.writeBigUInt64LE(1n);
+const bucket = (id) => Number(c.createHash("sha256").update(Buffer.concat([Buffer.from("otad-bucket-v1\0"), b, Buffer.from(id)])).digest().readBigUInt64LE(0) % 10000n);
+const first = [], rest = [];
+for (let i = 1; first.length < 2 || rest.length < 6; i++) { const id = "dev-" + i; if (bucket(id) < 2500) { if (first.length < 2) first.push(id); } else if (rest.length < 6) rest.push(id); }
+console.log([...first, ...rest].join(" "));'))
+check "eight devices chosen" test ${#DEVS[@]} = 8
+for d in "${DEVS[@]}"; do provision "$d"; done
 round() { local d; for d in "$@"; do dev "$d" --polls 1; done; }
 round "${DEVS[@]}"
 
@@ -87,7 +96,7 @@ round "${DEVS[@]}"
 out=$("$S" rollout start logger 9 "${C[@]}" 2>&1); rc=$?
 expect_eq "rollout of an unpublished release" 1 "$rc"
 expect_has "unpublished: says publish first" "publish it first" "$out"
-out=$("$S" rollout start logger 2 --waves 25,100 --wave-confirmed 2 --error-threshold 50% --min-reports 4 "${C[@]}" 2>&1); rc=$?
+out=$("$S" rollout start logger 2 --waves 25,100 --wave-fraction 1 --error-threshold 50% --min-reports 4 "${C[@]}" 2>&1); rc=$?
 expect_eq "rollout start" 0 "$rc"
 expect_has "starts at its first wave" "active at 25% of devices" "$out"
 expect_has "says how to watch" "otasign status logger --watch" "$out"
@@ -97,14 +106,16 @@ out=$("$S" rollout set logger "${C[@]}" 2>&1); rc=$?
 expect_eq "set with nothing to change: usage" 2 "$rc"
 
 # A watch in the background (a pipe: plain blocks, printed on change only),
-# until 2 devices confirmed.
-"$S" status logger --watch --interval 0.2 --until confirmed=2 --timeout 60 "${C[@]}" >"$WORK/watch.txt" 2>&1 &
+# until the second wave opens.
+"$S" status logger --watch --interval 0.2 --until percent=100 --timeout 60 "${C[@]}" >"$WORK/watch.txt" 2>&1 &
 WATCH=$!
 sleep 0.5
-# Which devices are in the first wave (25%)?  otasign status puts them there.
-round "${DEVS[@]}"
+round "${DEVS[@]:2}"          # the second wave's devices: nothing offered yet
+n2=0; for d in "${DEVS[@]:2}"; do [ "$(field "$(status "$d")" running_seq)" = 2 ] && n2=$((n2 + 1)); done
+expect_eq "second wave waits at 25%" 0 "$n2"
+round "${DEVS[@]:0:2}"        # the first wave's two update and confirm
 wait $WATCH; rc=$?
-expect_eq "watch ended by --until confirmed=2" 0 "$rc"
+expect_eq "watch ended by --until percent=100" 0 "$rc"
 w=$(cat "$WORK/watch.txt")
 blocks=$(grep -c '^\[[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\]$' "$WORK/watch.txt")
 check "watch printed more than one block (it changed)" test "$blocks" -ge 2
@@ -131,7 +142,7 @@ waiting=()
 for d in "${DEVS[@]}"; do
     [ "$(field "$(status "$d")" running_seq)" = 1 ] && waiting+=("$d")
 done
-check "some devices still wait for v2" test ${#waiting[@]} -ge 1
+expect_eq "the second wave's six devices still wait for v2" 6 "${#waiting[@]}"
 dev "${waiting[0]}" --polls 1
 expect_has "paused: nothing offered" "nothing new (running seq 1)" "$(cat "$WORK/${waiting[0]}.log")"
 out=$("$S" rollout resume logger "${C[@]}" 2>&1); rc=$?
@@ -165,7 +176,10 @@ expect_has "unknown device: says how to add" "otasign device add" "$out"
 release 5 'var v=5; // otadev:throws' && R5=$RDIR
 "$S" publish "$R5" "${C[@]}" >/dev/null
 out=$("$S" rollout start logger 5 --percent 100 --error-threshold 0.3 --min-reports 2 "${C[@]}" 2>&1); rc=$?
-expect_eq "start the bad release" 0 "$rc"
+expect_eq "a second rollout while one is active: refused" 1 "$rc"
+expect_has "refused: says --replace" "--replace" "$out"
+out=$("$S" rollout start logger 5 --percent 100 --error-threshold 0.3 --min-reports 2 --replace "${C[@]}" 2>&1); rc=$?
+expect_eq "start the bad release (--replace)" 0 "$rc"
 round dev-1 dev-2 dev-3
 out=$("$S" status logger "${C[@]}")
 expect_has "threshold paused it" "paused" "$out"

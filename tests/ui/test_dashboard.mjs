@@ -101,7 +101,7 @@ async function main() {
     '--id', id, '--app', 'logger', '--release-pub', join(WORK, 'rel.pub'), '--server-pub', serverPub,
     '--interval', '0', '--polls', '1', ...(id === bad ? ['--behave', '2=throws'] : [])], { mayFail: true }).stderr; };
   poll([...first, ...second]);   // everyone on v1 says hello: nothing offered yet
-  run('otasign', ['rollout', 'start', 'logger', '2', '--waves', '25,100', '--wave-confirmed', '2']);
+  run('otasign', ['rollout', 'start', 'logger', '2', '--waves', '25,100', '--wave-fraction', '1']);
 
   // ---- the browser ---------------------------------------------------------------
   browser = await Browser.launch(chromium);
