@@ -9,6 +9,7 @@
  * otadev:hangs, otadev:noconfirm); otherwise it is healthy and confirms.
  *
  *   otadev provision --flash F [--geometry G] --golden FILE [--program FILE --seq N] [--force]
+ *                    [--secret HEX]   (kept in F.secret: the device's reports are MAC'd with it)
  *   otadev run --flash F --server URL --id DEV --app APP --release-pub K.pub
  *              --server-pub S.pub|HEX [--board B] [--polls N] [--interval S]
  *              [--behave SEQ=WHAT,...] [--cut-power-at N] [--drop-after BYTES]
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,8 +52,10 @@ typedef struct opts {
     const char *flash, *server, *id, *app, *board, *geometry, *golden, *program, *fleet;
     uint64_t seq;
     int force, quiet, polls, max_attempts, tier;
-    uint8_t secret[64];          /* per-device secret (MAC tier, signed reports) */
+    uint8_t secret[64];          /* per-device secret: reports are MAC'd with it (every tier) */
     size_t secret_len;
+    uint8_t cli_secret[64];      /* --secret; else FLASH.secret (otadev provision --secret) */
+    size_t cli_secret_len;
     double interval;
     long cut_at, drop_after;
     ota_trusted_key release_keys[MAX_KEYS], server_keys[MAX_KEYS];
@@ -64,6 +68,12 @@ typedef struct opts {
 static opts o;
 static flashfile ff;
 static ota_dev dev;
+static behaviour last_trial = B_HEALTHY;   /* how the last failed trial program behaved */
+
+/* The report codes for a trial that ended without a confirm (CONTRACT.md,
+ * appended to common/ota_err.h's table by issue 13 with these numbers). */
+#define OTADEV_ERR_APP_THREW 80       /* program threw at start */
+#define OTADEV_ERR_NOT_CONFIRMED 81   /* not confirmed after N attempts */
 
 static void say(const char *fmt, ...)
 {
@@ -150,6 +160,66 @@ static void parse_behave(const char *arg)
 
 /* ---- the flash ---------------------------------------------------------- */
 
+/* Files next to the flash image: FLASH.secret (the device secret, 64 hex,
+ * written by `otadev provision --secret`), FLASH.ctr (the last report
+ * counter used), FLASH.outbox (reports not yet delivered).  Each is replaced
+ * atomically (temp, fsync, rename): a power cut leaves the old or the new. */
+static void side_path(char *out, size_t cap, const char *ext) { snprintf(out, cap, "%s.%s", o.flash, ext); }
+
+static int side_store(const char *ext, const char *data, size_t len, int mode)
+{
+    char path[1024], tmp[1100];
+    side_path(path, sizeof path, ext);
+    if (len == 0) return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return -1;
+    if (mode) fchmod(fileno(f), (mode_t)mode);
+    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) { unlink(tmp); return -1; }
+    return 0;
+}
+
+/* The secret for this device: --secret, else FLASH.secret, else none. */
+static void load_secret(void)
+{
+    if (o.cli_secret_len) {
+        memcpy(o.secret, o.cli_secret, o.cli_secret_len);
+        o.secret_len = o.cli_secret_len;
+        return;
+    }
+    o.secret_len = 0;
+    char path[1024], hex[80] = "";
+    side_path(path, sizeof path, "secret");
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (!fgets(hex, sizeof hex, f)) hex[0] = 0;
+    fclose(f);
+    hex[strcspn(hex, "\r\n")] = 0;
+    if (strlen(hex) != 64 || ota_hex_decode(o.secret, sizeof o.secret, &o.secret_len, hex, 64) != OTA_OK)
+        die(1, "%s: not 64 hex characters", path);
+}
+
+/* The next report counter, made durable before it is used: a power cut
+ * after this never lets a later report reuse the value (gaps are fine). */
+static int next_ctr(uint64_t *out)
+{
+    char path[1024], buf[32] = "";
+    side_path(path, sizeof path, "ctr");
+    uint64_t c = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(buf, sizeof buf, f)) c = strtoull(buf, NULL, 10);
+        fclose(f);
+    }
+    c++;
+    int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)c);
+    if (side_store("ctr", buf, (size_t)n, 0) != 0) return -1;
+    *out = c;
+    return 0;
+}
+
 static void open_flash(void)
 {
     char err[512];
@@ -158,6 +228,7 @@ static void open_flash(void)
     if (ff_open(&ff, o.flash, err, sizeof err) != 0)
         die(1, "%s", err);
     ff.cut_at = o.cut_at;
+    load_secret();
     memset(&dev, 0, sizeof dev);
     dev.flash = &ff.port;
     dev.layout = ff.layout;
@@ -255,13 +326,15 @@ static int post_report(const char *body)
     for (int attempt = 0; attempt < 3; attempt++) {
         CURL *c = easy(url);
         struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-        if (o.secret_len) {
-            /* a device with a secret signs its reports: HMAC(secret, "OTAR" || body) */
+        {
+            /* report wire format v2: HMAC(secret, "OTAR" || id || "\n" || body) */
             ota_hmac_sha256_ctx hc;
             uint8_t mac[32];
             char hdr[100], hex[65];
             ota_hmac_sha256_init(&hc, o.secret, o.secret_len);
             ota_hmac_sha256_update(&hc, (const uint8_t *)"OTAR", 4);
+            ota_hmac_sha256_update(&hc, (const uint8_t *)o.id, strlen(o.id));
+            ota_hmac_sha256_update(&hc, (const uint8_t *)"\n", 1);
             ota_hmac_sha256_update(&hc, (const uint8_t *)body, strlen(body));
             ota_hmac_sha256_final(&hc, mac);
             ota_hex_encode(hex, sizeof hex, mac, sizeof mac);
@@ -300,16 +373,7 @@ static void outbox_path(char *out, size_t cap) { snprintf(out, cap, "%s.outbox",
 
 static int outbox_store(const char *data, size_t len)
 {
-    char path[1024], tmp[1100];
-    outbox_path(path, sizeof path);
-    if (len == 0) return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return -1;
-    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) { unlink(tmp); return -1; }
-    return 0;
+    return side_store("outbox", data, len, 0);
 }
 
 /* Read the queue into a malloc'd, NUL-terminated buffer (NULL when empty). */
@@ -373,12 +437,26 @@ static void outbox_add(const char *body)
     free(q);
 }
 
-static int report(uint64_t seq, const char *state, const char *detail)
+/* Report wire format v2 (FORMAT.md section 6a): {"app","seq","state",
+ * "code","ctr","detail"}, detail cut to 200 bytes (otadev's are ASCII). */
+static int report(uint64_t seq, const char *state, int code, const char *detail)
 {
-    char body[1024], det[600];
-    json_escape(det, sizeof det, detail ? detail : "");
-    snprintf(body, sizeof body, "{\"app\":\"%s\",\"seq\":%llu,\"state\":\"%s\",\"detail\":\"%s\"}",
-             o.app, (unsigned long long)seq, state, det);
+    char body[1600], det[1300], cut[201];
+    uint64_t ctr;
+    if (!o.secret_len) {
+        say("report %s seq %llu not sent: no device secret (--secret, or otadev provision --secret)",
+            state, (unsigned long long)seq);
+        return -1;
+    }
+    snprintf(cut, sizeof cut, "%s", detail ? detail : "");
+    json_escape(det, sizeof det, cut);
+    if (next_ctr(&ctr) != 0) {
+        say("cannot store the report counter %s.ctr: report not sent", o.flash);
+        return -1;
+    }
+    snprintf(body, sizeof body,
+             "{\"app\":\"%s\",\"seq\":%llu,\"state\":\"%s\",\"code\":%d,\"ctr\":%llu,\"detail\":\"%s\"}",
+             o.app, (unsigned long long)seq, state, code, (unsigned long long)ctr, det);
     say("report %s seq %llu%s%s", state, (unsigned long long)seq, detail ? ": " : "", detail ? detail : "");
     /* Order matters to the server (a late "downloaded" must not follow
      * "rolled_back"): while older reports wait, this one waits behind them. */
@@ -448,7 +526,10 @@ static int boot_and_run(ota_boot_info *out)
                      st.state == OTA_STATE_FAILED ? "candidate failed verification at boot"
                                                  : "no confirm within the trial boots",
                      which, (unsigned long long)out->seq);
-            report(st.event_seq, ota_state_name(st.state), det);
+            /* A trial that never confirmed: why, as the program behaved. */
+            int code = st.state == OTA_STATE_FAILED ? OTA_ERR_HASH_MISMATCH
+                       : last_trial == B_THROWS ? OTADEV_ERR_APP_THREW : OTADEV_ERR_NOT_CONFIRMED;
+            report(st.event_seq, ota_state_name(st.state), code, det);
         }
         behaviour b = program_behaviour(out);
         char tb[40] = "";
@@ -460,14 +541,15 @@ static int boot_and_run(ota_boot_info *out)
         if (!out->trial)
             return 0;
         if (out->attempt == 1)
-            report(out->seq, "trial", "first trial boot");
+            report(out->seq, "trial", 0, "first trial boot");
         if (b == B_HEALTHY) {
             if ((e = ota_confirm(&dev, out)) != OTA_OK)
                 die(1, "confirm: %s", ota_strerror(e));
             say("program seq %llu confirmed itself", (unsigned long long)out->seq);
-            report(out->seq, "confirmed", "program confirmed after its trial boot");
+            report(out->seq, "confirmed", 0, "program confirmed after its trial boot");
             return 0;
         }
+        last_trial = b;
         say("program seq %llu %s: reset", (unsigned long long)out->seq,
             b == B_THROWS ? "throws at start" : b == B_HANGS ? "hangs (watchdog)" : "never confirms");
     }
@@ -524,7 +606,7 @@ static int poll_once(double *next_interval)
     cJSON *j = cJSON_Parse(m.data ? m.data : "");
     free(m.data);
     if (!j) {
-        report(running, "rejected", "manifest: not JSON");
+        report(running, "rejected", OTA_ERR_MALFORMED, "manifest: not JSON");
         return 0;
     }
     cJSON *pj = cJSON_GetObjectItemCaseSensitive(j, "poll");
@@ -571,7 +653,7 @@ static int poll_once(double *next_interval)
         snprintf(det, sizeof det, "%s (ota_err %d); still running seq %llu", ota_strerror(de), (int)de,
                  (unsigned long long)running);
         say("offer of seq %llu rejected: %s", (unsigned long long)offered, ota_strerror(de));
-        report(offered, "rejected", det);
+        report(offered, "rejected", (int)de, det);
         cJSON_Delete(j);
         return 0;
     }
@@ -588,13 +670,13 @@ static int poll_once(double *next_interval)
     ota_install in;
     uint32_t at = 0;
     if ((e = ota_install_begin(&in, &dev, &img, 0, &at)) != OTA_OK) {
-        report(sp->seq, e == OTA_ERR_TOO_BIG ? "rejected" : "failed", ota_strerror(e));
+        report(sp->seq, e == OTA_ERR_TOO_BIG ? "rejected" : "failed", (int)e, ota_strerror(e));
         cJSON_Delete(j);
         return 0;
     }
     if (at > 0)
         say("resuming the install at byte %u (durable after the last power cut)", (unsigned)at);
-    report(sp->seq, "downloading", at ? "resuming" : "starting");
+    report(sp->seq, "downloading", 0, at ? "resuming" : "starting");
     char burl[2048];
     if (strncmp(bu, "http://", 7) == 0 || strncmp(bu, "https://", 8) == 0)
         snprintf(burl, sizeof burl, "%s", bu);
@@ -651,11 +733,11 @@ static int poll_once(double *next_interval)
                  (int)sk.err, (unsigned long long)running);
         say("install of seq %llu failed: %s", (unsigned long long)sp->seq, ota_strerror(sk.err));
         int bad_bytes = sk.err == OTA_ERR_HASH_MISMATCH || sk.err == OTA_ERR_TOO_LONG;
-        report(sp->seq, bad_bytes ? "rejected" : "failed", det);
+        report(sp->seq, bad_bytes ? "rejected" : "failed", (int)sk.err, det);
         cJSON_Delete(j);
         return bad_bytes ? 0 : -1;
     }
-    report(sp->seq, "downloaded", "verified in the candidate slot; rebooting into the trial");
+    report(sp->seq, "downloaded", 0, "verified in the candidate slot; rebooting into the trial");
     cJSON_Delete(j);
 
     /* Reboot into the candidate. */
@@ -702,6 +784,13 @@ static int cmd_provision(void)
         free(p);
         if (e != OTA_OK)
             die(1, "program %s: %s", o.program, ota_strerror(e));
+    }
+    if (o.cli_secret_len) {
+        char hex[130];
+        ota_hex_encode(hex, sizeof hex, o.cli_secret, o.cli_secret_len);
+        strcat(hex, "\n");
+        if (side_store("secret", hex, strlen(hex), 0600) != 0)
+            die(1, "%s.secret: cannot write: %s", o.flash, strerror(errno));
     }
     printf("provisioned %s (%s): golden %zu bytes%s, slot capacity %u bytes\n", o.flash, ff.spec, gl,
            o.program ? ", program confirmed" : "", (unsigned)capacity());
@@ -795,8 +884,12 @@ static int cmd_run(void)
         curl_global_cleanup();
         return rc;
     }
-    if (o.tier == OTA_TIER_MAC && !o.secret_len)
-        die(2, "run: --tier mac needs --secret");
+    if (o.tier == OTA_TIER_MAC && !o.cli_secret_len && !o.fleet) {
+        char path[1024];
+        if (!o.flash) die(2, "run: --flash is required");
+        side_path(path, sizeof path, "secret");
+        if (access(path, R_OK) != 0) die(2, "run: --tier mac needs --secret (or otadev provision --secret)");
+    }
     if (!o.flash || !o.server || !o.id || !o.app || !o.n_release || !o.n_server)
         die(2, "run: --flash (or --fleet), --server, --id, --app, --release-pub and --server-pub are required");
     open_flash();
@@ -829,6 +922,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: otadev provision --flash FILE [--geometry G] --golden FILE [--program FILE --seq N] [--force]\n"
+        "                        [--secret HEX]\n"
         "       otadev run --flash FILE --server URL --id DEVICE --app APP --release-pub K.pub\n"
         "                  --server-pub S.pub|HEX [options]\n"
         "       otadev status --flash FILE | --fleet FILE\n"
@@ -846,8 +940,10 @@ static void usage(FILE *f)
         "  --max-attempts N     trial boots before reverting (default 3)\n"
         "  --cut-power-at N     lose power at the Nth flash write/erase (half done); exit 3\n"
         "  --drop-after BYTES   lose the link after BYTES of the bundle (once); resume with Range\n"
-        "  --secret HEX         the device secret (otad POST /admin/devices): reports carry\n"
-        "                       X-OTA-MAC = HMAC-SHA256(secret, \"OTAR\" || body)\n"
+        "  --secret HEX         the device secret (otad POST /admin/devices); with provision\n"
+        "                       it is kept in FLASH.secret.  Reports (v2) carry a counter\n"
+        "                       kept in FLASH.ctr and X-OTA-MAC = HMAC-SHA256(secret,\n"
+        "                       \"OTAR\" || id || \"\\n\" || body); no secret, no reports\n"
         "  --tier signed|mac    verify offers by Ed25519 signatures (default) or, as stock\n"
         "                       firmware does, by the ticket's HMAC under --secret\n"
         "  --fleet FILE         run/status many devices in turn, one per line \"ID FLASH [SEQ=WHAT,..]\"\n"
@@ -902,7 +998,7 @@ int main(int argc, char **argv)
         case 'm': o.max_attempts = atoi(optarg); break;
         case 'L': o.fleet = optarg; break;
         case 'K':
-            if (strlen(optarg) != 64 || ota_hex_decode(o.secret, sizeof o.secret, &o.secret_len, optarg, 64) != OTA_OK)
+            if (strlen(optarg) != 64 || ota_hex_decode(o.cli_secret, sizeof o.cli_secret, &o.cli_secret_len, optarg, 64) != OTA_OK)
                 die(2, "--secret: 64 hex characters (the device secret otad showed once)");
             break;
         case 'T':

@@ -15,6 +15,16 @@
  * connection afterwards; we always return on the first call and answer on
  * the second one.
  *
+ * Hostile clients (issue 12): everything that decides whether a request may
+ * send a body is decided on the first handler call, from the headers alone,
+ * because libmicrohttpd 0.9.75 can queue a response only then or after the
+ * whole body: the admin token (401 before any body byte is read), the
+ * route's body limit (413 from Content-Length), chunked bodies (411: every
+ * body must say its length), bodies on GET/HEAD (400), a NUL decoded from
+ * the path or a query value (400).  Connection limits in total and per
+ * client address are ours, not libmicrohttpd's, so that a connection over a
+ * limit gets an immediate 503 JSON answer instead of a silent close.
+ *
  * The reaper: MHD's timeout is an idle timeout, so a client sending a byte a
  * second would hold a connection forever.  Each connection records when it
  * started waiting for a request (at accept, and after each response); the
@@ -24,6 +34,7 @@
  * compare-and-swap, so a connection is either handled or reaped, never both.
  */
 #include "otad.h"
+#include "request.h"
 #include "ui.h"                 /* the dashboard (i16 hook) */
 
 #include <arpa/inet.h>
@@ -36,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { PH_READING = 0, PH_BUSY = 1, PH_KILLED = 2 };
+enum { PH_READING = 0, PH_BUSY = 1, PH_KILLED = 2, PH_BODY = 3 };
 
 struct srv_conn {
     srv_conn *prev, *next;         /* registry (conn_mu) */
@@ -48,8 +59,14 @@ struct srv_conn {
     bool too_big;                  /* body went over its limit */
     bool has_body;                 /* method carries a body (POST/PATCH/PUT) */
     int64_t body_deadline_ns;      /* the body must be in by then */
+    unsigned nreq;                 /* requests answered on this connection */
+    bool bad_nul;                  /* a %00 in the path or a query value */
+    uint8_t addr[16];              /* client address (IPv6: the /64 counts) */
+    uint8_t addr_len;
     char ip[INET6_ADDRSTRLEN];
 };
+
+static unsigned conn_count;        /* connections in the registry (conn_mu) */
 
 static pthread_mutex_t conn_mu = PTHREAD_MUTEX_INITIALIZER;
 static srv_conn *conn_head;
@@ -240,6 +257,16 @@ const char *srv_header(srv_req *q, const char *key)
 
 /* ---- connections ----------------------------------------------------------- */
 
+#define REAP_BODY "{\"error\":\"timeout\",\"message\":\"request not received in time\"}\n"
+static char reap_reply[256];
+static size_t reap_reply_len;
+#define BUSY_BODY "{\"error\":\"busy\",\"message\":\"too many connections; retry later\"}\n"
+#define BUSY_IP_BODY "{\"error\":\"busy\",\"message\":\"too many connections from this address; retry later\"}\n"
+#define CANNED(body) "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n" \
+    "Cache-Control: no-store\r\nRetry-After: 30\r\nConnection: close\r\nContent-Length: "
+static char busy_reply[256], busy_ip_reply[256];
+
+
 static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                               enum MHD_ConnectionNotificationCode code)
 {
@@ -253,21 +280,47 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
         snprintf(cn->ip, sizeof cn->ip, "-");
         if (ai && ai->client_addr) {
             const struct sockaddr *sa = ai->client_addr;
-            if (sa->sa_family == AF_INET)
-                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, cn->ip, sizeof cn->ip);
-            else if (sa->sa_family == AF_INET6)
-                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, cn->ip, sizeof cn->ip);
+            if (sa->sa_family == AF_INET) {
+                const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+                inet_ntop(AF_INET, &a4->sin_addr, cn->ip, sizeof cn->ip);
+                memcpy(cn->addr, &a4->sin_addr, 4);
+                cn->addr_len = 4;
+            } else if (sa->sa_family == AF_INET6) {
+                const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+                inet_ntop(AF_INET6, &a6->sin6_addr, cn->ip, sizeof cn->ip);
+                /* One subscriber gets a /64: count the prefix, not the address. */
+                memcpy(cn->addr, &a6->sin6_addr, 8);
+                cn->addr_len = 8;
+            }
         }
         atomic_store(&cn->phase, PH_READING);
         atomic_store(&cn->phase_ns, srv_now_ns());
         pthread_mutex_lock(&conn_mu);
+        unsigned same = 0;
+        for (srv_conn *o = conn_head; o; o = o->next)
+            if (o->addr_len == cn->addr_len && memcmp(o->addr, cn->addr, cn->addr_len) == 0) same++;
+        bool over = conn_count >= g_srv.cfg.max_connections || same >= g_srv.cfg.max_per_ip;
+        bool per_ip = same >= g_srv.cfg.max_per_ip;
         cn->next = conn_head;
         if (conn_head) conn_head->prev = cn;
         conn_head = cn;
+        conn_count++;
+        if (over) {
+            /* Over a limit: a complete answer now, then close.  MHD has not
+             * read or written anything on this socket yet. */
+            atomic_store(&cn->phase, PH_KILLED);
+            if (cn->fd >= 0) {
+                const char *r = per_ip ? busy_ip_reply : busy_reply;
+                ssize_t w = send(cn->fd, r, strlen(r), MSG_NOSIGNAL | MSG_DONTWAIT);
+                (void)w;
+                shutdown(cn->fd, SHUT_RDWR);
+            }
+        }
         pthread_mutex_unlock(&conn_mu);
         *socket_context = cn;
         SRV_ADD(conns_accepted, 1);
         SRV_ADD(conns_active, 1);
+        if (over) SRV_ADD(conns_refused, 1);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         srv_conn *cn = *socket_context;
         if (!cn) return;
@@ -277,6 +330,7 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
         if (cn->prev) cn->prev->next = cn->next;
         else conn_head = cn->next;
         if (cn->next) cn->next->prev = cn->prev;
+        conn_count--;
         pthread_mutex_unlock(&conn_mu);
         srv_buf_free(&cn->body);
         free(cn);
@@ -297,25 +351,36 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
     if (cn->body.cap > 65536) srv_buf_free(&cn->body);   /* don't keep big upload buffers */
     cn->too_big = false;
     SRV_SUB(in_flight, 1);
+    cn->nreq++;
+    cn->bad_nul = false;
     int busy = PH_BUSY;
+    int body = PH_BODY;
+    atomic_compare_exchange_strong(&cn->phase, &body, PH_BUSY);
     atomic_store(&cn->phase_ns, srv_now_ns());
     atomic_compare_exchange_strong(&cn->phase, &busy, PH_READING);
 }
 
-#define REAP_BODY "{\"error\":\"timeout\",\"message\":\"request not received in time\"}\n"
-static char reap_reply[256];
-static size_t reap_reply_len;
+
 
 void srv_http_reap(void)
 {
     int64_t now = srv_now_ns();
     int64_t limit = (int64_t)g_srv.cfg.request_timeout * 1000000000LL;
     pthread_mutex_lock(&conn_mu);
+    int64_t first = (int64_t)g_srv.cfg.header_timeout * 1000000000LL;
     for (srv_conn *cn = conn_head; cn; cn = cn->next) {
-        if (atomic_load(&cn->phase) != PH_READING) continue;
-        if (now - atomic_load(&cn->phase_ns) <= limit) continue;
-        int reading = PH_READING;
-        if (!atomic_compare_exchange_strong(&cn->phase, &reading, PH_KILLED)) continue;
+        int ph = atomic_load(&cn->phase);
+        if (ph == PH_READING) {
+            /* A new connection must send its first request's headers
+             * within --header-timeout; later ones (keep-alive) within
+             * --request-timeout of the previous answer. */
+            if (now - atomic_load(&cn->phase_ns) <= (cn->nreq ? limit : first)) continue;
+        } else if (ph == PH_BODY) {
+            if (now <= cn->body_deadline_ns) continue;
+        } else {
+            continue;
+        }
+        if (!atomic_compare_exchange_strong(&cn->phase, &ph, PH_KILLED)) continue;
         if (cn->fd >= 0) {
             /* MHD is only reading from this socket: a complete reply written
              * here cannot interleave with one of its own. */
@@ -326,8 +391,8 @@ void srv_http_reap(void)
         SRV_ADD(conns_reaped, 1);
         if (!g_srv.cfg.quiet) {
             char line[160];
-            int n = snprintf(line, sizeof line, "%s %s - (request not received in %us) 408 0 -\n",
-                             log_stamp(), cn->ip, g_srv.cfg.request_timeout);
+            int n = snprintf(line, sizeof line, "%s %s - (request not received in time) 408 0 -\n",
+                             log_stamp(), cn->ip);
             if (n > 0) log_append(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
         }
     }
@@ -375,6 +440,98 @@ static enum MHD_Result route(srv_req *q)
     return srv_reply_error(q, 404, "not_found", "no such endpoint");
 }
 
+static enum MHD_Result reply_unauthorized(srv_req *q)
+{
+    static const char body[] =
+        "{\"error\":\"unauthorized\",\"message\":\"Authorization: Bearer <admin token> required\"}\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    SRV_ADD(admin_requests, 1);
+    SRV_ADD(admin_denied, 1);
+    return srv_reply(q, 401, r, sizeof body - 1);
+}
+
+/* The body limit of a route: reports are small and fixed in shape, admin
+ * uploads (releases) large, everything else takes no body. */
+static size_t route_body_limit(const char *url, bool *admin)
+{
+    *admin = strncmp(url, "/admin/", 7) == 0;
+    if (*admin) return g_srv.cfg.max_admin_body;
+    if (strncmp(url, "/report/", 8) == 0) return g_srv.cfg.max_body;
+    return 0;
+}
+
+/* First call: only the headers are in.  Decide here everything that must be
+ * decided before a body byte is accepted (see the top of this file). */
+static enum MHD_Result first_call(srv_req *q, srv_conn *cn, void **con_cls)
+{
+    /* An answer queued now ends the request: no body byte is read after it. */
+#define EARLY(expr) do { cn->too_big = true; SRV_ADD(requests, 1); return (expr); } while (0)
+    struct MHD_Connection *c = q->c;
+    const char *method = q->method, *url = q->url;
+    cn->req_ns = srv_now_ns();
+    atomic_store(&cn->phase_ns, cn->req_ns);
+    cn->body.len = 0;
+    cn->body.failed = false;
+    cn->too_big = false;
+    cn->has_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 ||
+                   strcmp(method, "PUT") == 0;
+    bool admin;
+    cn->body.limit = route_body_limit(url, &admin);
+    cn->body_deadline_ns = cn->req_ns + (int64_t)(admin ? g_srv.cfg.upload_timeout
+                                                        : g_srv.cfg.request_timeout) * 1000000000LL;
+    *con_cls = cn;
+    q->conn = cn;
+    SRV_ADD(in_flight, 1);
+    bool nul = cn->bad_nul;
+    cn->bad_nul = false;
+    if (nul) {
+        EARLY(srv_reply_error(q, 400, "bad_request", "a NUL (%00) in the path or a query value"));
+    }
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long n = 0;
+    if (cl) {
+        char *end;
+        errno = 0;
+        n = strtoull(cl, &end, 10);
+        if (errno || *end || cl[0] < '0' || cl[0] > '9') {
+            EARLY(srv_reply_error(q, 400, "bad_request", "Content-Length: a decimal byte count"));
+        }
+    }
+    if (!cn->has_body && (te || n > 0)) {
+        EARLY(srv_reply_error(q, 400, "bad_request", "this method takes no body"));
+    }
+    /* A body for a route that takes none: the route's own answer (405 for
+     * the wrong method), now, before the body. */
+    if (cn->has_body && cn->body.limit == 0 && !admin) {
+        cn->too_big = true;
+        return route(q);
+    }
+    /* The admin token, from the headers, before any body byte. */
+    if (admin && !srv_admin_authorized(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"))) {
+        EARLY(reply_unauthorized(q));
+    }
+    if (te) {
+        /* A chunked body's size is known only at its end, when libmicrohttpd
+         * no longer lets us answer early: every body must state its length. */
+        EARLY(srv_reply_error(q, 411, "length_required",
+                              "send the body with a Content-Length (no Transfer-Encoding)"));
+    }
+    if (n > cn->body.limit) {
+        SRV_ADD(body_too_large, 1);
+        EARLY(srv_reply_error(q, 413, "too_large", "request body over the limit"));
+    }
+    /* A body is coming: the reaper answers 408 if it is not in by the deadline. */
+    if (n > 0) atomic_store(&cn->phase, PH_BODY);
+    return MHD_YES;
+#undef EARLY
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls)
@@ -390,56 +547,47 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (!cn) return MHD_NO;
         int reading = PH_READING;
         if (!atomic_compare_exchange_strong(&cn->phase, &reading, PH_BUSY)) return MHD_NO;
-        cn->req_ns = srv_now_ns();
-        atomic_store(&cn->phase_ns, cn->req_ns);
-        cn->body.len = 0;
-        cn->body.failed = false;
-        cn->too_big = false;
-        cn->has_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 ||
-                       strcmp(method, "PUT") == 0;
-        bool admin = strncmp(url, "/admin/", 7) == 0;
-        cn->body.limit = admin ? g_srv.cfg.max_admin_body : g_srv.cfg.max_body;
-        /* Admin uploads (releases) may be large; device bodies are small. */
-        cn->body_deadline_ns = cn->req_ns + (int64_t)(admin ? g_srv.cfg.upload_timeout
-                                                            : g_srv.cfg.request_timeout) * 1000000000LL;
-        *con_cls = cn;
-        SRV_ADD(in_flight, 1);
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (errno || *end || n > cn->body.limit) {
-                q.conn = cn;
-                cn->too_big = true;
-                SRV_ADD(body_too_large, 1);
-                return srv_reply_error(&q, 413, "too_large", "request body over the limit");
-            }
-        }
-        return MHD_YES;
+        return first_call(&q, cn, con_cls);
     }
     srv_conn *cn = *con_cls;
     q.conn = cn;
+    if (atomic_load(&cn->phase) == PH_KILLED) return MHD_NO;   /* the reaper answered 408 */
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (cn->too_big) return MHD_YES;   /* 413 already queued */
+        if (cn->too_big) return MHD_YES;   /* an answer is already queued */
         if (!cn->has_body || srv_buf_add(&cn->body, upload_data, n) != 0) {
+            /* Content-Length was checked against the limit, so this cannot
+             * happen; if it does, close rather than hold the bytes. */
             cn->too_big = true;
             SRV_ADD(body_too_large, 1);
-            return srv_reply_error(&q, 413, "too_large",
-                                   cn->has_body ? "request body over the limit"
-                                                : "this method takes no body");
+            return MHD_NO;
         }
-        /* A body trickling in (slow client): bounded like the headers. */
-        if (srv_now_ns() > cn->body_deadline_ns)
-            return srv_reply_error(&q, 408, "timeout", "request body not received in time");
         return MHD_YES;
     }
+    /* The whole body is in: take the connection back from the reaper. */
+    int body = PH_BODY;
+    if (!atomic_compare_exchange_strong(&cn->phase, &body, PH_BUSY) && body != PH_BUSY) return MHD_NO;
     if (cn->too_big) return MHD_YES;
     q.body = cn->body.data ? cn->body.data : "";
     q.body_len = cn->body.len;
     return route(&q);
+}
+
+/* Every %XX in the path and in query values is decoded here (instead of by
+ * libmicrohttpd's default), so that a %00 is never decoded: the value
+ * keeps "%00" and the request is answered 400 on the first handler call. */
+static size_t unescape_cb(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    bool nul = false;
+    size_t n = srv_unescape(s, &nul);
+    if (nul) {
+        const union MHD_ConnectionInfo *si = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        srv_conn *cn = si ? si->socket_context : NULL;
+        if (cn) cn->bad_nul = true;
+    }
+    return n;
 }
 
 /* ---- start / stop -------------------------------------------------------------- */
@@ -476,6 +624,9 @@ int srv_http_start(void)
                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                       strlen(REAP_BODY), REAP_BODY);
     reap_reply_len = rn > 0 ? (size_t)rn : 0;
+    snprintf(busy_reply, sizeof busy_reply, CANNED(BUSY_BODY) "%zu\r\n\r\n%s", strlen(BUSY_BODY), BUSY_BODY);
+    snprintf(busy_ip_reply, sizeof busy_ip_reply, CANNED(BUSY_IP_BODY) "%zu\r\n\r\n%s",
+             strlen(BUSY_IP_BODY), BUSY_IP_BODY);
     /* The shared "nothing to do" answer: no body, no per-request work. */
     g_srv.resp_204 = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     char poll[32];
@@ -497,29 +648,64 @@ int srv_http_start(void)
         }
         unsigned pool = g_srv.cfg.reuseport ? 1 : g_srv.cfg.threads;
         unsigned maxc = g_srv.cfg.max_connections / n ? g_srv.cfg.max_connections / n : 1;
+        /* SO_REUSEADDR, so that a restart binds at once even with
+         * connections of the previous process in TIME_WAIT (every
+         * "Connection: close" client leaves one).  libmicrohttpd's
+         * LISTENING_ADDRESS_REUSE would also set SO_REUSEPORT, letting a
+         * second otad share the port silently; so, without --reuseport, the
+         * socket is made here with SO_REUSEADDR alone. */
+        int lfd = -1;
+        if (!g_srv.cfg.reuseport) {
+            lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            int one = 1;
+            if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+                (ss.ss_family == AF_INET6 &&
+                 setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+                bind(lfd, (struct sockaddr *)&ss, ss.ss_family == AF_INET ? sizeof *s4 : sizeof *s6) != 0 ||
+                listen(lfd, 1024) != 0) {
+                fprintf(stderr, "otad: cannot listen on %s:%u: %s\n", g_srv.cfg.listen_host,
+                        g_srv.cfg.port, strerror(errno));
+                if (lfd >= 0) close(lfd);
+                srv_http_stop();
+                return -1;
+            }
+        }
+        struct MHD_OptionItem opts[] = {
+            { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)(pool > 1 ? pool : 0), NULL },
+            { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)g_srv.cfg.idle_timeout, NULL },
+            /* The limits are ours (notify_connection answers 503 above
+             * them); libmicrohttpd's only stops accepting well past them. */
+            { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)(maxc + maxc / 4 + 16), NULL },
+            { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)SRV_CONN_MEMORY, NULL },
+            { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_cb, NULL },
+            { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, NULL },
+            { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, NULL },
+            /* the socket: ours, or libmicrohttpd's with SO_REUSEADDR + SO_REUSEPORT */
+            { lfd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
+              lfd >= 0 ? (intptr_t)lfd : 0, lfd >= 0 ? NULL : (void *)&ss },
+            { lfd >= 0 ? MHD_OPTION_END : MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
+            { lfd >= 0 ? MHD_OPTION_END : MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
+            { MHD_OPTION_END, 0, NULL },
+        };
         struct MHD_Daemon *d = MHD_start_daemon(
             flags, (uint16_t)(i == 0 ? g_srv.cfg.port : g_srv.bound_port), NULL, NULL, handler, NULL,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)(g_srv.cfg.reuseport ? 1 : 0),
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(pool > 1 ? pool : 0),
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)g_srv.cfg.idle_timeout,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)maxc,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)g_srv.cfg.max_per_ip,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-            MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
-            MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-            MHD_OPTION_END);
+            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
         if (!d) {
             fprintf(stderr, "otad: cannot listen on %s:%u: %s\n", g_srv.cfg.listen_host,
                     i == 0 ? g_srv.cfg.port : g_srv.bound_port, strerror(errno));
+            if (lfd >= 0) close(lfd);
             srv_http_stop();
             return -1;
         }
         g_srv.daemons[g_srv.n_daemons++] = d;
         if (i == 0) {
+            struct sockaddr_storage bs;
+            socklen_t bl = sizeof bs;
             const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-            g_srv.bound_port = di ? di->port : g_srv.cfg.port;
+            g_srv.bound_port = di && di->port ? di->port : g_srv.cfg.port;
+            if (lfd >= 0 && getsockname(lfd, (struct sockaddr *)&bs, &bl) == 0)
+                g_srv.bound_port = ntohs(bs.ss_family == AF_INET ? ((struct sockaddr_in *)&bs)->sin_port
+                                                                 : ((struct sockaddr_in6 *)&bs)->sin6_port);
         }
     }
     return 0;

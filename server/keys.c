@@ -5,7 +5,8 @@
  *                    (OTAK, kdf 0), mode 0600, made on first start
  *   DIR/server.pub   its public key as one line of hex (paste into devices)
  *   DIR/secrets.key  32 random bytes, mode 0600: encrypts the per-device
- *                    secrets stored in the database (MAC tier)
+ *                    secrets stored in the database; made only while the
+ *                    database holds no secret (else otad refuses to start)
  *   admin token      --admin-token-file FILE, else $OTAD_ADMIN_TOKEN, else
  *                    DIR/admin.token (made on first start, mode 0600)
  *   release keys     --release-pub FILE (one line of 64 hex, as
@@ -95,30 +96,6 @@ static int load_server_key(void)
     return 0;
 }
 
-/* Read a secret file of exactly n bytes, or create it with random bytes. */
-static int load_or_make_random(const char *name, uint8_t *out, size_t n)
-{
-    char path[4096];
-    path_in(path, sizeof path, name);
-    size_t len = 0;
-    uint8_t *buf = srv_read_file(path, 4096, &len);
-    if (buf) {
-        int ok = len == n;
-        if (ok) memcpy(out, buf, n);
-        sodium_memzero(buf, len);
-        free(buf);
-        if (!ok) { fprintf(stderr, "otad: %s: expected %zu bytes\n", path, n); return -1; }
-        return 0;
-    }
-    if (errno != ENOENT) { fprintf(stderr, "otad: cannot read %s: %s\n", path, strerror(errno)); return -1; }
-    randombytes_buf(out, n);
-    if (srv_write_file_atomic(path, out, n, 0600) != 0) {
-        fprintf(stderr, "otad: cannot write %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int set_token(const char *t, size_t len, const char *from)
 {
     while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' ')) len--;
@@ -192,10 +169,88 @@ static int load_release_keys(void)
     return 0;
 }
 
+/* secrets.key: read it; when it is missing, make a new key in memory only.
+ * srv_secrets_check() decides, once the store is open, whether a new key
+ * may be written (no device secrets in the database) or otad must refuse to
+ * start (secrets it could no longer read: never silently replaced). */
+static bool secrets_key_new;
+
+static int load_secrets_key(void)
+{
+    char path[4096];
+    path_in(path, sizeof path, "secrets.key");
+    size_t len = 0;
+    uint8_t *buf = srv_read_file(path, 4096, &len);
+    if (buf) {
+        int ok = len == sizeof g_srv.secrets_key;
+        if (ok) memcpy(g_srv.secrets_key, buf, len);
+        sodium_memzero(buf, len);
+        free(buf);
+        if (!ok) {
+            fprintf(stderr, "otad: %s: expected %zu bytes\n", path, sizeof g_srv.secrets_key);
+            return -1;
+        }
+        return 0;
+    }
+    if (errno != ENOENT) {
+        fprintf(stderr, "otad: cannot read %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    randombytes_buf(g_srv.secrets_key, sizeof g_srv.secrets_key);
+    secrets_key_new = true;
+    return 0;
+}
+
+typedef struct secret_count { size_t n, bad; } secret_count;
+
+static void count_secret(const char *id, const uint8_t *enc, size_t len, void *arg)
+{
+    secret_count *c = arg;
+    uint8_t secret[SRV_SECRET_SIZE];
+    c->n++;
+    if (srv_secret_open(secret, enc, len, id) != 0) c->bad++;
+    sodium_memzero(secret, sizeof secret);
+}
+
+int srv_secrets_check(void)
+{
+    char path[4096];
+    path_in(path, sizeof path, "secrets.key");
+    secret_count c = { 0, 0 };
+    if (g_srv.store->ops->device_secrets(g_srv.store, count_secret, &c) != 0) {
+        fprintf(stderr, "otad: cannot read the device secrets from the store\n");
+        return -1;
+    }
+    if (secrets_key_new) {
+        if (c.n > 0) {
+            fprintf(stderr,
+                    "otad: %s is missing but otad.db holds %zu device secret(s) encrypted with it: "
+                    "restore secrets.key from a backup (otad will not make a new one, every "
+                    "device's reports would be refused)\n", path, c.n);
+            return -1;
+        }
+        if (srv_write_file_atomic(path, g_srv.secrets_key, sizeof g_srv.secrets_key, 0600) != 0) {
+            fprintf(stderr, "otad: cannot write %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        secrets_key_new = false;
+        return 0;
+    }
+    if (c.n > 0 && c.bad == c.n) {
+        fprintf(stderr, "otad: %s does not decrypt any of the %zu device secrets in otad.db "
+                        "(a different secrets.key?): refusing to start\n", path, c.n);
+        return -1;
+    }
+    if (c.bad)
+        fprintf(stderr, "otad: warning: %zu of %zu device secrets do not decrypt; reports from "
+                        "those devices will be refused\n", c.bad, c.n);
+    return 0;
+}
+
 int srv_keys_load(void)
 {
     if (load_server_key() != 0) return -1;
-    if (load_or_make_random("secrets.key", g_srv.secrets_key, sizeof g_srv.secrets_key) != 0) return -1;
+    if (load_secrets_key() != 0) return -1;
     if (load_admin_token() != 0) return -1;
     if (load_release_keys() != 0) return -1;
     return 0;

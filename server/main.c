@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ota_encode.h"
+#include "request.h"
 
 srv_server g_srv;
 
@@ -43,12 +45,16 @@ static void usage(FILE *f)
         "  --port-file FILE        also write the bound port to FILE\n"
         "  --threads N             HTTP worker threads (default 2)\n"
         "  --idle-timeout S        close idle connections after S seconds (default 5)\n"
-        "  --request-timeout S     a request must arrive within S seconds (default 10)\n"
+        "  --header-timeout S      a new connection must send its first request's headers\n"
+        "                          within S seconds, else 408 (default 4)\n"
+        "  --request-timeout S     a later request (keep-alive) and a device request's body\n"
+        "                          must arrive within S seconds (default 10)\n"
         "  --upload-timeout S      an admin upload's body must arrive within S seconds\n"
         "                          (default 120)\n"
-        "  --max-connections N     total connections (default 1000)\n"
-        "  --max-per-ip N          connections per client address (default 256)\n"
-        "  --max-body BYTES        device request bodies, 413 above (default 4096)\n"
+        "  --max-connections N     total connections; above it 503 at once (default 1000)\n"
+        "  --max-per-ip N          connections per client address (IPv6: per /64); above\n"
+        "                          it 503 at once (default 64)\n"
+        "  --max-body BYTES        device report bodies, 413 above (default and most 768)\n"
         "  --max-upload BYTES      admin uploads (default 16777216)\n"
         "  --poll-interval S       suggested poll interval, jittered +-10%% (default 3600)\n"
         "  --bundle-mem-max BYTES  bundles up to this size are served from memory (one\n"
@@ -102,11 +108,12 @@ static int parse_args(int argc, char **argv)
     srv_config *c = &g_srv.cfg;
     c->threads = 2;
     c->idle_timeout = 5;
+    c->header_timeout = 4;
     c->request_timeout = 10;
     c->upload_timeout = 120;
     c->max_connections = 1000;
-    c->max_per_ip = 256;
-    c->max_body = 4096;
+    c->max_per_ip = 64;
+    c->max_body = SRV_REPORT_BODY_MAX;
     c->max_admin_body = 16u << 20;
     c->poll_interval = 3600;
     c->bundle_mem_max = 1u << 20;
@@ -135,10 +142,11 @@ static int parse_args(int argc, char **argv)
         else if (strcmp(a, "--threads") == 0) NUM(c->threads, 1, 64);
         else if (strcmp(a, "--idle-timeout") == 0) NUM(c->idle_timeout, 1, 3600);
         else if (strcmp(a, "--request-timeout") == 0) NUM(c->request_timeout, 1, 3600);
+        else if (strcmp(a, "--header-timeout") == 0) NUM(c->header_timeout, 1, 3600);
         else if (strcmp(a, "--upload-timeout") == 0) NUM(c->upload_timeout, 1, 86400);
         else if (strcmp(a, "--max-connections") == 0) NUM(c->max_connections, 1, 1000000);
         else if (strcmp(a, "--max-per-ip") == 0) NUM(c->max_per_ip, 1, 1000000);
-        else if (strcmp(a, "--max-body") == 0) NUM(c->max_body, 64, 1u << 30);
+        else if (strcmp(a, "--max-body") == 0) NUM(c->max_body, 64, SRV_REPORT_BODY_MAX);
         else if (strcmp(a, "--max-upload") == 0) NUM(c->max_admin_body, 1024, 1u << 30);
         else if (strcmp(a, "--poll-interval") == 0) NUM(c->poll_interval, 1, 86400 * 30);
         else if (strcmp(a, "--bundle-mem-max") == 0) {
@@ -205,9 +213,16 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Every connection is a descriptor: allow as many as the hard limit. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (make_dirs() != 0 || srv_keys_load() != 0) return 1;
     g_srv.store = srv_store_sqlite_open(g_srv.cfg.data_dir);
     if (!g_srv.store) return 1;
+    if (srv_secrets_check() != 0) return 1;
     if (srv_state_init() != 0) {
         fprintf(stderr, "otad: cannot load state from the store\n");
         return 1;

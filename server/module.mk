@@ -29,7 +29,7 @@ $(BIN)/otad-testsign: tests/e2e/testsign.c $(BUILD)/lib/libotacommon.a
 
 BINS += $(BIN)/otad
 TEST_DEPS += $(BIN)/otad $(BIN)/otad-testsign
-TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-durability.sh
+TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-durability.sh tests/e2e/otad-hostile.sh tests/e2e/otad-hostile-load.sh
 BENCH_TARGETS += bench-server
 
 .PHONY: run bench-server

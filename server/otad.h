@@ -29,7 +29,10 @@
 
 #define SRV_MAX_RELEASE_KEYS 16
 #define SRV_MAX_WAVES 16
-#define SRV_SECRET_SIZE 32      /* per-device secret (MAC tier) */
+#define SRV_SECRET_SIZE 32      /* per-device secret (every device, every tier) */
+/* What one connection's incomplete request may hold in libmicrohttpd's
+ * pool (request line, headers, read buffer); over it: 414/431. */
+#define SRV_CONN_MEMORY 16384
 
 typedef struct srv_config {
     const char *data_dir;
@@ -41,6 +44,7 @@ typedef struct srv_config {
     const char *port_file;      /* write the bound port here (tests) */
     unsigned threads;           /* MHD thread pool size */
     unsigned idle_timeout;      /* seconds a connection may sit idle */
+    unsigned header_timeout;    /* seconds for a new connection's first request headers */
     unsigned request_timeout;   /* seconds to receive a request's headers/body */
     unsigned upload_timeout;    /* seconds to receive an admin request's body */
     unsigned max_connections;
@@ -103,7 +107,7 @@ typedef struct srv_metrics {
     _Atomic uint64_t bundle_requests, bundle_bytes, bundle_304, bundle_206;
     _Atomic uint64_t reports, reports_failed;
     _Atomic uint64_t admin_requests, admin_denied;
-    _Atomic uint64_t conns_accepted, conns_active, conns_reaped;
+    _Atomic uint64_t conns_accepted, conns_active, conns_reaped, conns_refused;
     _Atomic uint64_t body_too_large, bad_requests;
     _Atomic uint64_t seen_flushes, seen_flushed, seen_dropped;
     _Atomic uint64_t rollouts_paused_auto;
@@ -175,6 +179,10 @@ extern srv_server g_srv;
  * DIR/secrets.key and the admin token; load the --release-pub files.
  * Returns 0, or -1 after printing what failed. */
 int srv_keys_load(void);
+/* After the store is open: write a newly made secrets.key when the store
+ * holds no device secret; refuse (-1, message printed) when secrets.key was
+ * missing but secrets exist, or when it decrypts none of them. */
+int srv_secrets_check(void);
 /* Encrypt/decrypt a device secret for storage (XChaCha20-Poly1305, the
  * device id as associated data).  enc needs SRV_SECRET_ENC_SIZE bytes. */
 #define SRV_SECRET_ENC_SIZE (24 + SRV_SECRET_SIZE + 16)

@@ -8,7 +8,7 @@
  *                                           error_threshold, min_reports, state, replace}
  *   PATCH  /admin/rollouts[/<app>]         same members, and action: pause|resume|abort, reason
  *   GET    /admin/rollouts/<app>           rollouts with history, wave status, per-release counts
- *   POST   /admin/devices                  {id, secret: true|false} -> secret shown once
+ *   POST   /admin/devices                  {id} -> secret (always made) shown once
  *   GET    /admin/devices?app=&seq=&state=&seen_since=&seen_before=&limit=&cursor=
  *   GET    /admin/devices/<id>
  *   DELETE /admin/devices/<id>             retire
@@ -762,9 +762,11 @@ static enum MHD_Result device_create(srv_req *q)
     }
     if (sec && !cJSON_IsBool(sec)) {
         cJSON_Delete(j);
-        return srv_reply_error(q, 400, "bad_device", "secret: true (MAC tier, default) or false");
+        return srv_reply_error(q, 400, "bad_device", "secret: true or false (accepted, ignored)");
     }
-    bool want_secret = !sec || cJSON_IsTrue(sec);
+    /* Every device gets a secret, in every tier: its reports are MAC'd
+     * (report wire format v2).  "secret" is still accepted, but ignored. */
+    bool want_secret = true;
     char dev[OTA_DEVICE_ID_MAX + 1];
     snprintf(dev, sizeof dev, "%s", id->valuestring);
     cJSON_Delete(j);

@@ -3,7 +3,7 @@
  *
  *   GET  /manifest/<device>?app=&seq=&nonce=&board=   200 offer (JSON) or 204
  *   GET  /bundle/<sha256>  (and HEAD)          200, 206 (Range), 304, 416
- *   POST /report/<device>  {app,seq,state,detail}  200 once stored durably
+ *   POST /report/<device>  {app,seq,state,code,ctr,detail} + X-OTA-MAC  200 once stored
  *
  * A 204 poll reads only the in-memory snapshot, notes last-seen in memory
  * and answers with one shared, pre-built response: no disk, no signature.
@@ -21,7 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ota_crypto.h"
 #include "ota_encode.h"
+#include "request.h"
 
 bool srv_device_id_ok(const char *s, size_t len)
 {
@@ -273,6 +275,14 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
 
 /* ---- report ------------------------------------------------------------------ */
 
+/* Report wire format v2 (manifests/FORMAT.md section 6a).  Every report is
+ * authenticated: the device must be registered (POST /admin/devices gave it
+ * its secret), the body must carry a MAC under that secret over the device id
+ * and the body, and a counter above the last one accepted from it.  The
+ * order of the checks is fixed: unknown device or bad MAC (401) before the
+ * body is even parsed, then the strict parse (400), then the counter (409,
+ * checked and advanced in the same transaction that stores the report).
+ * Nothing is changed by a refused report. */
 enum MHD_Result srv_route_report(srv_req *q, const char *device)
 {
     size_t dl = strlen(device);
@@ -280,74 +290,51 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         return srv_reply_error(q, 400, "bad_device",
                                "device id: 1..32 characters of [A-Za-z0-9._:-], first a letter or digit");
     SRV_ADD(reports, 1);
-    /* MAC tier: a device with a secret signs its reports, so nobody can
-     * forge failures to stall a rollout:
-     * X-OTA-MAC = hex HMAC-SHA256(secret, "OTAR" || body bytes). */
     uint8_t secret[SRV_SECRET_SIZE];
-    if (srv_secret_lookup(device, secret)) {
-        const char *mh = srv_header(q, "X-OTA-MAC");
-        uint8_t want[32], got[32];
-        size_t gl = 0;
-        ota_hmac_sha256_ctx h;
-        ota_hmac_sha256_init(&h, secret, sizeof secret);
-        ota_hmac_sha256_update(&h, (const uint8_t *)"OTAR", 4);
-        ota_hmac_sha256_update(&h, (const uint8_t *)q->body, q->body_len);
-        ota_hmac_sha256_final(&h, want);
-        sodium_memzero(secret, sizeof secret);
-        if (!mh || strlen(mh) != 64 || ota_hex_decode(got, sizeof got, &gl, mh, 64) != OTA_OK ||
-            ota_ct_memcmp(want, got, 32) != 0) {
-            SRV_ADD(reports_failed, 1);
-            return srv_reply_error(q, 401, "bad_mac",
-                                   "this device reports with X-OTA-MAC: hex HMAC-SHA256(secret, \"OTAR\" || body)");
-        }
-    }
-    cJSON *j = cJSON_ParseWithLength(q->body, q->body_len);
-    if (!j || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
+    if (!srv_secret_lookup(device, secret)) {
         SRV_ADD(reports_failed, 1);
-        return srv_reply_error(q, 400, "bad_json", "body: a JSON object {app, seq, state, detail}");
+        return srv_reply_error(q, 401, "unknown_device",
+                               "no such registered device: only a device registered with "
+                               "POST /admin/devices reports, with its own secret");
+    }
+    uint8_t want[32], got[32];
+    srv_report_mac(want, secret, sizeof secret, device, q->body, q->body_len);
+    sodium_memzero(secret, sizeof secret);
+    if (!srv_mac_hex_ok(srv_header(q, "X-OTA-MAC"), got) || ota_ct_memcmp(want, got, 32) != 0) {
+        SRV_ADD(reports_failed, 1);
+        return srv_reply_error(q, 401, "bad_mac",
+                               "X-OTA-MAC: 64 lower-case hex of HMAC-SHA256(device secret, "
+                               "\"OTAR\" || device id || \"\\n\" || body)");
+    }
+    srv_report_in in;
+    const char *why = NULL;
+    if (srv_report_parse(q->body, q->body_len, &in, &why) != 0) {
+        SRV_ADD(reports_failed, 1);
+        return srv_reply_error(q, 400, "bad_report", why ? why : "malformed report");
     }
     srv_report r;
     memset(&r, 0, sizeof r);
-    const char *err = NULL;
-    cJSON *app = cJSON_GetObjectItemCaseSensitive(j, "app");
-    cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
-    cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
-    cJSON *detail = cJSON_GetObjectItemCaseSensitive(j, "detail");
-    cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
-    if (!cJSON_IsString(app) || !srv_app_ok(app->valuestring, strlen(app->valuestring)))
-        err = "app: 1..32 characters of [A-Za-z0-9._-]";
-    else if (!cJSON_IsNumber(seq) || seq->valuedouble < 0 || seq->valuedouble > 9007199254740991.0 ||
-             seq->valuedouble != (double)(uint64_t)seq->valuedouble)
-        err = "seq: a whole number >= 0";
-    else if (!cJSON_IsString(state) || srv_state_index(state->valuestring) < 0)
-        err = "state: one of downloading, downloaded, trial, confirmed, rolled_back, rejected, failed";
-    else if (detail && !cJSON_IsNull(detail) &&
-             (!cJSON_IsString(detail) || strlen(detail->valuestring) > 256))
-        err = "detail: a string of at most 256 bytes";
-    else if (code && (!cJSON_IsNumber(code) || code->valuedouble < 0 || code->valuedouble > 65535 ||
-                      code->valuedouble != (double)(int)code->valuedouble))
-        err = "code: an ota_err number (common/ota_err.h), 0 = none";
-    if (err) {
-        cJSON_Delete(j);
-        SRV_ADD(reports_failed, 1);
-        return srv_reply_error(q, 400, "bad_report", err);
-    }
     snprintf(r.device, sizeof r.device, "%s", device);
-    snprintf(r.app, sizeof r.app, "%s", app->valuestring);
-    r.seq = (uint64_t)seq->valuedouble;
-    snprintf(r.state, sizeof r.state, "%s", state->valuestring);
-    if (cJSON_IsString(detail)) snprintf(r.detail, sizeof r.detail, "%s", detail->valuestring);
-    r.code = code ? (int)code->valuedouble : 0;
+    snprintf(r.app, sizeof r.app, "%s", in.app);
+    r.seq = in.seq;
+    snprintf(r.state, sizeof r.state, "%s", in.state);
+    snprintf(r.detail, sizeof r.detail, "%s", in.detail);
+    r.code = in.code;
+    r.ctr = in.ctr;
     /* Which reports block is the policy's (rollout.c): state and code only,
      * never the free text. */
-    r.blocks = ro_report_blocks(ro_state_parse(r.state), r.code);
+    r.blocks = ro_report_blocks(ro_state_parse(r.state), (int)r.code);
     r.when = srv_now();
-    cJSON_Delete(j);
 
     srv_release_counts counts;
     bool blocked = false;
-    if (g_srv.store->ops->report(g_srv.store, &r, &counts, &blocked) != 0) {
+    int rc = g_srv.store->ops->report(g_srv.store, &r, &counts, &blocked);
+    if (rc == SRV_STORE_CONFLICT) {
+        SRV_ADD(reports_failed, 1);
+        return srv_reply_error(q, 409, "replay",
+                               "ctr: not above the last report counter accepted from this device");
+    }
+    if (rc != 0) {
         SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 503, "store", "report not stored; retry");
     }
@@ -406,6 +393,8 @@ enum MHD_Result srv_route_metrics(srv_req *q)
     G("connections_active", "TCP connections open.", SRV_SUM(conns_active));
     C("connections_timed_out_total", "Connections closed for sending a request too slowly.",
       SRV_SUM(conns_reaped));
+    C("connections_refused_total", "Connections answered 503 at once (over a connection limit).",
+      SRV_SUM(conns_refused));
     C("bodies_too_large_total", "Requests refused with 413.", SRV_SUM(body_too_large));
     C("seen_flushes_total", "Batched last-seen writes.", SRV_SUM(seen_flushes));
     C("seen_flushed_total", "Last-seen entries written.", SRV_SUM(seen_flushed));

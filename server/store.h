@@ -92,9 +92,10 @@ typedef struct srv_report {
     uint64_t seq;
     char     state[16];
     char     detail[257];
-    int      code;             /* ota_err (0 = none) */
     bool     blocks;           /* decided by the caller (ro_report_blocks) */
     int64_t  when;
+    uint32_t code;             /* ota_err value the device reported (0 = none) */
+    uint64_t ctr;              /* report counter: must exceed the device's last accepted one */
 } srv_report;
 
 /* Counts for one release of an app: devices by their latest state
@@ -162,7 +163,10 @@ typedef struct srv_store_ops {
                      void *arg);
     /* Durable: stored and synced when it returns 0.  *counts gets the
      * counts of (app, seq) after the report (kept incrementally, not
-     * recounted).  *blocked says whether the device is now blocked from it. */
+     * recounted).  *blocked says whether the device is now blocked from it.
+     * In the same transaction the device's last accepted report counter
+     * becomes r->ctr; CONFLICT (and nothing written) when r->ctr is not
+     * above it or the device has no secret (only registered devices report). */
     int (*report)(srv_store *s, const srv_report *r, srv_release_counts *counts, bool *blocked);
     int (*release_counts)(srv_store *s, const char *app, uint64_t seq, srv_release_counts *c);
     /* Admin reads: append a JSON value to out. */

@@ -66,7 +66,12 @@ static const char *const migrations[] = {
     "  seq INTEGER NOT NULL, state TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '',"
     "  at INTEGER NOT NULL);"
     "CREATE INDEX reports_device ON reports(device, id);",
-    /* 1 -> 2: numeric report codes, blocks as a stored decision, the board
+    /* 1 -> 2 (report wire format v2): the last report counter accepted from
+     * each device (replay protection) and the ota_err code of each report. */
+    "ALTER TABLE devices ADD COLUMN report_ctr INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE reports ADD COLUMN code INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE device_releases ADD COLUMN code INTEGER NOT NULL DEFAULT 0;",
+    /* 2 -> 3: blocks as a stored decision, the board
      * devices send, counts kept incrementally, waves by fraction, rollout
      * history, the admin audit log. */
     "ALTER TABLE device_apps ADD COLUMN board TEXT NOT NULL DEFAULT '';"
@@ -74,10 +79,8 @@ static const char *const migrations[] = {
     "ALTER TABLE device_apps ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX device_apps_app ON device_apps(app, device);"
     "CREATE INDEX devices_seen ON devices(last_seen);"
-    "ALTER TABLE device_releases ADD COLUMN code INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE device_releases ADD COLUMN blocks INTEGER NOT NULL DEFAULT 0;"
     "UPDATE device_releases SET blocks=1 WHERE state='rolled_back';"
-    "ALTER TABLE reports ADD COLUMN code INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE rollouts ADD COLUMN wave_fraction REAL NOT NULL DEFAULT 0.8;"
     "CREATE TABLE release_counts("
     "  app TEXT NOT NULL, seq INTEGER NOT NULL, state TEXT NOT NULL, code INTEGER NOT NULL,"
@@ -683,6 +686,21 @@ static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *c
     sqlite3_stmt *q = NULL;
     pthread_mutex_lock(&s->mu);
     if (exec(s, "BEGIN IMMEDIATE") != 0) goto out;
+    /* Replay protection, first and in the same transaction: the counter
+     * must rise, and only a registered device (one with a secret) reports. */
+    q = prep(s, "UPDATE devices SET report_ctr=?2 WHERE id=?1 AND secret_enc IS NOT NULL "
+                "AND report_ctr < ?2");
+    if (!q) goto rollback;
+    sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)r->ctr);
+    if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "report counter"); goto rollback; }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (sqlite3_changes(s->db) != 1) {
+        exec(s, "ROLLBACK");
+        rc = SRV_STORE_CONFLICT;
+        goto out;
+    }
     q = prep(s, "INSERT INTO reports(device,app,seq,state,detail,at,code) VALUES(?,?,?,?,?,?,?)");
     if (!q) goto rollback;
     sqlite3_bind_text(q, 1, r->device, -1, SQLITE_STATIC);
@@ -691,7 +709,7 @@ static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *c
     sqlite3_bind_text(q, 4, r->state, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, r->detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, r->when);
-    sqlite3_bind_int(q, 7, r->code);
+    sqlite3_bind_int64(q, 7, (sqlite3_int64)r->code);
     if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "report insert"); goto rollback; }
     sqlite3_finalize(q);
     /* The device's latest state for this release.  A blocked one stays as
@@ -724,12 +742,12 @@ static int sq_report(srv_store *base, const srv_report *r, srv_release_counts *c
         sqlite3_bind_text(q, 4, r->state, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 5, r->detail, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 6, r->when);
-        sqlite3_bind_int(q, 7, r->code);
+        sqlite3_bind_int(q, 7, (int)r->code);
         sqlite3_bind_int(q, 8, r->blocks ? 1 : 0);
         if (step_done(s, q, "device release") != 0) goto rollback;
         sqlite3_finalize(q);
         q = NULL;
-        if (count_move(s, r->app, r->seq, had ? old : NULL, oldcode, r->state, r->code) != 0)
+        if (count_move(s, r->app, r->seq, had ? old : NULL, oldcode, r->state, (int)r->code) != 0)
             goto rollback;
     }
     q = prep(s, "INSERT INTO devices(id,created,last_seen) VALUES(?1,?2,?2) "

@@ -74,11 +74,28 @@ provision() {
         || { bad "provision $dev"; return 1; }
 }
 
+# secret_for DEV: registers DEV with otad once (POST /admin/devices: every
+# device has a secret and MACs its reports, report wire format v2) and
+# prints its secret; prints nothing when DEV was registered elsewhere.
+secret_for() {
+    local d="$1" f="$WORK/secrets/$1"
+    mkdir -p "$WORK/secrets"
+    if [ ! -e "$f" ]; then
+        curl -s --max-time 20 -H "Authorization: Bearer $TOKEN" --data-binary "{\"id\":\"$d\"}" \
+            "$BASE/admin/devices" | sed -n 's/.*"secret":"\([0-9a-f]*\)".*/\1/p' >"$f"
+    fi
+    cat "$f"
+}
+# secret_args DEV: "--secret HEX" for DEV (nothing when unknown)
+secret_args() { local s; s=$(secret_for "$1"); [ -n "$s" ] && echo "--secret $s"; }
+
 # dev DEV [otadev run args...]: one run (boot + poll); output in $WORK/DEV.log
 dev() {
     local d="$1"; shift
+    # shellcheck disable=SC2046
     "$OTA_BIN/otadev" run --flash "$WORK/$d.flash" --server "$BASE" --id "$d" --app "$APP" \
-        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 "$@" >"$WORK/$d.log" 2>&1
+        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 $(secret_args "$d") "$@" \
+        >"$WORK/$d.log" 2>&1
     local rc=$?
     cat "$WORK/$d.log" >>"$WORK/all.log"
     return $rc

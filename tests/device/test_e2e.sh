@@ -105,7 +105,8 @@ via() {   # via MODE DEV [args]: one run of DEV through the attacker
     local m="$1" d="$2"; shift 2
     echo "$m" >"$WORK/mode"
     "$OTA_BIN/otadev" run --flash "$WORK/$d.flash" --server "http://127.0.0.1:$MPORT" --id "$d" --app "$APP" \
-        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 "$@" >"$WORK/$d.log" 2>&1
+        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 $(secret_args "$d") "$@" \
+        >"$WORK/$d.log" 2>&1
 }
 rejected() {   # rejected WHAT DEV REASON: the reason was reported and DEV still runs v1
     local log; log=$(cat "$WORK/$2.log")
@@ -125,7 +126,8 @@ if [ -n "$MPORT" ]; then
     cp "$WORK/d-key.flash" "$WORK/d2b.flash"; cp "$WORK/d-key.flash.geom" "$WORK/d2b.flash.geom"
     echo replay >"$WORK/mode"
     "$OTA_BIN/otadev" run --flash "$WORK/d2b.flash" --server "http://127.0.0.1:$MPORT" --id d2 --app "$APP" \
-        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 >"$WORK/d2b.log" 2>&1
+        --release-pub "$WORK/rel.pub" --server-pub "$SERVER_PUB" --interval 0 $(secret_args d2) \
+        >"$WORK/d2b.log" 2>&1
     rejected "replayed ticket (old nonce)" d2b "stale nonce"
     via lower d1; log=$(cat "$WORK/d1.log")
     expect_has "lower sequence rejected" "report rejected seq 2: not newer" "$log"

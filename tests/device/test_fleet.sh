@@ -25,6 +25,20 @@ printf "$WORK/fleet/%s.flash\n" "${ids[@]}" >"$WORK/fleet/flashes"
 printf "$WORK/fleet/%s.flash.geom\n" "${ids[@]}" >"$WORK/fleet/geoms"
 xargs -a "$WORK/fleet/flashes" tee <"$WORK/base.flash" >/dev/null
 xargs -a "$WORK/fleet/geoms" tee <"$WORK/base.flash.geom" >/dev/null
+# every device is registered (report wire format v2: each has its own
+# secret, kept next to its flash as FLASH.secret); one curl for all of them
+for d in "${ids[@]}"; do
+    printf 'url = "%s/admin/devices"\nheader = "Authorization: Bearer %s"\ndata = "{\\"id\\":\\"%s\\"}"\noutput = "%s"\nnext\n' \
+        "$BASE" "$TOKEN" "$d" "$WORK/fleet/$d.reg"
+done >"$WORK/fleet/register.cfg"
+curl -s --max-time 300 -K "$WORK/fleet/register.cfg" >/dev/null
+nreg=0
+for d in "${ids[@]}"; do
+    s=$(sed -n 's/.*"secret":"\([0-9a-f]*\)".*/\1/p' "$WORK/fleet/$d.reg" 2>/dev/null)
+    [ ${#s} = 64 ] && nreg=$((nreg + 1))
+    echo "$s" >"$WORK/fleet/$d.flash.secret"
+done
+expect_eq "every device registered with its own secret" "$N" "$nreg"
 failing() { [ $((10#${1#dev-} % 20)) = 7 ]; }
 n_fail=0
 for d in "${ids[@]}"; do failing "$d" && n_fail=$((n_fail + 1)); done

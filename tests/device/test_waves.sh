@@ -31,6 +31,20 @@ printf "$WORK/fleet/%s.flash\n" "${ids[@]}" >"$WORK/fleet/flashes"
 printf "$WORK/fleet/%s.flash.geom\n" "${ids[@]}" >"$WORK/fleet/geoms"
 xargs -a "$WORK/fleet/flashes" tee <"$WORK/base.flash" >/dev/null
 xargs -a "$WORK/fleet/geoms" tee <"$WORK/base.flash.geom" >/dev/null
+# every device is registered (report wire format v2): its secret is kept next
+# to its flash as FLASH.secret; one curl for all of them
+for d in "${ids[@]}"; do
+    printf 'url = "%s/admin/devices"\nheader = "Authorization: Bearer %s"\ndata = "{\\"id\\":\\"%s\\"}"\noutput = "%s"\nnext\n' \
+        "$BASE" "$TOKEN" "$d" "$WORK/fleet/$d.reg"
+done >"$WORK/fleet/register.cfg"
+curl -s --max-time 120 -K "$WORK/fleet/register.cfg" >/dev/null
+nreg=0
+for d in "${ids[@]}"; do
+    s=$(sed -n 's/.*"secret":"\([0-9a-f]*\)".*/\1/p' "$WORK/fleet/$d.reg" 2>/dev/null)
+    [ ${#s} = 64 ] && nreg=$((nreg + 1))
+    echo "$s" >"$WORK/fleet/$d.flash.secret"
+done
+expect_eq "every device registered" "$N" "$nreg"
 k=0
 for d in "${ids[@]}"; do
     echo "$d $WORK/fleet/$d.flash" >>"$WORK/fleet/list-$((k % PAR))"
@@ -111,8 +125,10 @@ expect_has "wrong board: nothing offered" "poll: nothing new" "$(cat "$WORK/wd-0
 expect_eq "wrong board: still on the old release" 0 "$("$OTA_BIN/otadev" status --flash "$WORK/fleet/wd-01.flash" | grep -c "\"running_seq\":$B,")"
 # an older device that does not send its board gets the offer and rejects it
 # as the wrong board: that never blocks the release
-curl -s -o /dev/null -X POST "$BASE/report/wd-02" -H 'Content-Type: application/json' \
-    --data-binary "{\"app\":\"$APP\",\"seq\":$B,\"state\":\"rejected\",\"code\":45,\"detail\":\"wrong board\"}"
+printf '{"app":"%s","seq":%d,"state":"rejected","code":45,"ctr":999999,"detail":"wrong board"}' "$APP" "$B" >"$WORK/wb.json"
+expect_eq "wrong-board rejection stored" 200 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/report/wd-02" \
+    -H 'Content-Type: application/json' --data-binary @"$WORK/wb.json" \
+    -H "X-OTA-MAC: $("$OTA_BIN/otad-testsign" hmac "$(cat "$WORK/fleet/wd-02.flash.secret")" "$WORK/wb.json" "OTAR"wd-02$'\n')")"
 expect_eq "wrong-board rejection: no block" 0 "$(admin GET /admin/devices/wd-02/blocks | jget j.blocks.length)"
 # the fix: the same device, the same flash, now saying pico (any case)
 dev_run wd-01 Pico

@@ -67,3 +67,45 @@ jq_() {
     node -e "let j; try { j = JSON.parse(require('fs').readFileSync(0, 'utf8')); } catch (e) { console.log('NOT-JSON'); process.exit(0); }
 const v = ($1); console.log(typeof v === 'object' ? JSON.stringify(v) : String(v));"
 }
+
+# ---- reports (wire format v2, manifests/FORMAT.md section 6a) ----------------
+# dev_secret DEV: registers DEV once (POST /admin/devices) and prints its
+# secret (nothing when DEV is not a valid id or was registered elsewhere).
+dev_secret() {
+    local f="$WORK/dev-secrets/$1"
+    mkdir -p "$WORK/dev-secrets"
+    if [ ! -e "$f" ]; then
+        curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" --data-binary "{\"id\":\"$1\"}" \
+            "$BASE/admin/devices" 2>/dev/null | sed -n 's/.*"secret":"\([0-9a-f]*\)".*/\1/p' >"$f"
+    fi
+    cat "$f"
+}
+# report_mac SECRET DEV FILE: X-OTA-MAC of the body in FILE
+report_mac() { "$OTA_BIN/otad-testsign" hmac "$1" "$3" "OTAR$2"$'\n'; }
+# next_ctr DEV: the next report counter of DEV (kept in $WORK/dev-ctr/DEV)
+next_ctr() {
+    local f="$WORK/dev-ctr/$1" c=0
+    mkdir -p "$WORK/dev-ctr"
+    [ -s "$f" ] && c=$(cat "$f")
+    c=$((c + 1)); echo "$c" >"$f"; echo "$c"
+}
+# rep DEV BODY [curl args]: POST BODY to /report/DEV as DEV would, prints the
+# status.  A JSON object without "ctr" gets "code":0 (when absent) and the
+# next counter appended; the body is MAC'd with DEV's secret (registered on
+# first use), whatever it holds.
+rep() {
+    local d="$1" b="$2" s f="$WORK/rep-$1.json"; shift 2
+    case "$b" in
+        '{'*'}') case "$b" in *'"ctr"'*) ;; *)
+            case "$b" in *'"code"'*) ;; *) b="${b%\}},\"code\":0}" ;; esac
+            b="${b%\}},\"ctr\":$(next_ctr "$d")}" ;; esac ;;
+    esac
+    printf '%s' "$b" >"$f"
+    s=$(dev_secret "$d")
+    if [ -n "$s" ]; then
+        code POST "/report/$d" -H 'Content-Type: application/json' -H "X-OTA-MAC: $(report_mac "$s" "$d" "$f")" \
+            --data-binary @"$f" "$@"
+    else
+        code POST "/report/$d" -H 'Content-Type: application/json' --data-binary @"$f" "$@"
+    fi
+}

@@ -17,11 +17,15 @@ burst() {
         (
             i=0
             end=$((SECONDS + $2 + 2))
+            sec=$(dev_secret "dev-$k")
             while [ $SECONDS -lt $end ]; do
                 i=$((i + 1))
+                # report wire format v2: a counter above every earlier one, MAC'd
+                printf '{"app":"demo","seq":1,"state":"downloading","code":0,"ctr":%s,"detail":"w%s-%s"}' \
+                    "$(date +%s%N | cut -c1-16)" "$k" "$i" >"$WORK/burst.$k"
                 c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -X POST \
-                    --data-binary "{\"app\":\"demo\",\"seq\":1,\"state\":\"downloading\",\"detail\":\"w$k-$i\"}" \
-                    "$BASE/report/dev-$k" 2>/dev/null)
+                    -H "X-OTA-MAC: $(report_mac "$sec" "dev-$k" "$WORK/burst.$k")" \
+                    --data-binary @"$WORK/burst.$k" "$BASE/report/dev-$k" 2>/dev/null)
                 case "$c" in 2??) echo "w$k-$i" >>"$WORK/acked.$k" ;; 000) [ -n "${STOP_ON_DOWN:-}" ] && break ;; esac
             done
         ) &

@@ -20,3 +20,15 @@ TEST_SCRIPTS += tests/rollout/test_errtable.sh
 errtable: $(BIN)/ota-errtable
 	$(BIN)/ota-errtable js >device/espruino/ota_err.js
 TEST_SCRIPTS += tests/device/test_waves.sh
+
+# make bench: otad's report rate and rollout read time at 1k/10k/100k devices
+$(BIN)/bench-rollout: tests/bench/rollout_bench.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lsodium -lsqlite3 -lpthread
+
+.PHONY: bench-rollout
+bench-rollout: $(BIN)/otad $(BIN)/otad-testsign $(BIN)/bench-rollout
+	@echo "== otad against the fleet size (tests/bench/rollout-bench.sh)"
+	@OTA_BIN=$(BIN) OTA_ROOT=$(CURDIR) tests/bench/rollout-bench.sh
+
+BENCH_TARGETS += bench-rollout
