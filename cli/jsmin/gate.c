@@ -6,8 +6,11 @@
  * that supports a feature; 0 means no version does.  Sources: EspruinoDocs
  * info/Features.md ("labels, destructuring, default params, spread, `**`,
  * `?.`: unsupported; `??` 2v14+, optional catch binding 2v20+, shorthand
- * properties 2v14+"), and the Espruino lexer (identifiers are ASCII only, a
- * '/' inside a regex class ends the regex).
+ * properties 2v14+"), Espruino's ChangeLog (the version each row names), and
+ * the Espruino 2v29 source (jslex.c, jsparse.c: identifiers are ASCII only, a
+ * '/' inside a regex class ends the regex, of/static/let are reserved words,
+ * ...).  Every row is probed on the real 2v29 interpreter by
+ * tests/minify/gate-probes.mjs, which fails for a row without a probe.
  *
  * Syntax the target lacks is an error (gate mode 1) or a warning (mode 2);
  * missing built-ins and lexer hazards are always warnings.
@@ -35,20 +38,37 @@ static const struct feature {
     [G_LABEL]            = { 0,   "labels" },
     [G_UBRACE]           = { 0,   "\\u{...} escapes" },
     [G_NEWTARGET]        = { 0,   "new.target" },
-    [G_NULLISH]          = { 214, "the ?? operator" },
-    [G_OPTCATCH]         = { 220, "optional catch binding" },
-    [G_SHORTHAND]        = { 214, "shorthand properties {a}" },
+    [G_NULLISH]          = { 214, "the ?? operator" },          /* ChangeLog 2v14: "Add Nullish coalescing operator" */
+    [G_OPTCATCH]         = { 220, "optional catch binding" },   /* ChangeLog 2v20: "Add ES9 optional catch binding" */
+    [G_SHORTHAND]        = { 214, "shorthand properties {a}" }, /* ChangeLog 2v14: "Added Object shorthand, eg. x={a}" */
     [G_LOGICAL_ASSIGN]   = { 0,   "logical assignment &&= ||= ?\?=" },
-    [G_CLASS_FIELD]      = { 0,   "class fields" },
+    [G_CLASS_FIELD]      = { 222, "class fields" },      /* ChangeLog 2v22: "Add support for static+nonstatic fields in Classes" */
     [G_BIGINT]           = { 0,   "BigInt literals" },
     [G_REGEX_FLAG_U]     = { 0,   "the regex flag u" },
     [G_REGEX_FLAG_S]     = { 0,   "the regex flag s" },
     [G_REGEX_FLAG_Y]     = { 0,   "the regex flag y (sticky)" },
     [G_IMPORT]           = { 0,   "import()" },
-    [G_NUMSEP]           = { 0,   "numeric separators" },
+    [G_NUMSEP]           = { 214, "numeric separators" }, /* ChangeLog 2v14: "Added numeric separator support eg. 12_34" */
     [G_PRIVATE]          = { 0,   "private class members #x" },
     [G_STATIC_BLOCK]     = { 0,   "class static blocks" },
+    [G_RETURN_TOP]       = { 0,   "'return' outside a function" },
+    /* jslex.c: of, static, let and undefined are reserved words (LEX_R_OF...) */
+    [G_RESERVED_NAME]    = { 0,   "a name Espruino's lexer reserves (of, static, let) used as an identifier" },
+    /* jsparse.c jspeFactorObject: get/set must be followed by an identifier (LEX_ID) */
+    [G_ACCESSOR_NAME]    = { 0,   "a getter/setter whose name is not a plain identifier (string, number, keyword, computed)" },
+    /* jsparse.c jspeClassDefinition: a member name must be an identifier (LEX_ID) */
+    [G_CLASS_MEMBER_NAME] = { 0,  "a class member whose name is not a plain identifier (string, number, keyword, computed)" },
+    /* jsparse.c jspeStatementFor sets EXEC_FOR_INIT for the whole first clause: `in` is no operator there, even in brackets */
+    [G_FOR_INIT_IN]      = { 0,   "the 'in' operator inside the first clause of a for(;;) head" },
+    /* jsparse.c jspeClassDefinition: a field needs '=' */
+    [G_CLASS_FIELD_NOINIT] = { 0, "a class field without an initializer" },
+    /* jsparse.c jspeStatementDoOrWhile: a body that is not a block must be followed by ';' */
+    [G_DO_BODY]          = { 0,   "a do-while body that is not a block and is not followed by its own ';' (write do{...}while)" },
     [G_WARN_REGEX_SLASH] = { 0,   "an unescaped '/' inside a regex class (Espruino ends the regex there; write \\/)" },
+    [G_WARN_FIELD_PROTO] = { 0,   "a class field: Espruino evaluates its initializer once and puts the value on the prototype (an object or array is shared by every instance; `this` is not the instance)" },
+    [G_WARN_RETURN_NL]   = { 0,   "a line break after 'return': ECMAScript returns undefined here, Espruino (no semicolon insertion) returns the next line's value" },
+    [G_WARN_NL_INCDEC]   = { 0,   "'++'/'--' at the start of a line: ECMAScript applies it to the next operand, Espruino (no semicolon insertion) to the previous line's" },
+    [G_WARN_RETURN_END]  = { 0,   "a bare 'return' ends this function body: Espruino throws \"Unexpected end of Input\" at every call (write 'return;')" },
 };
 
 /* Built-ins (global, or global.member) missing from the firmware. */
@@ -63,7 +83,7 @@ static const struct builtin {
     { "SharedArrayBuffer", NULL, 0 }, { "queueMicrotask", NULL, 0 },
     { "structuredClone", NULL, 0 },
     { "Array", "from", 0 }, { "Array", "of", 0 },
-    { "Math", "imul", 0 }, { "Math", "trunc", 0 }, { "Math", "sign", 0 },
+    { "Math", "imul", 0 }, { "Math", "trunc", 0 },
     { "Math", "fround", 0 }, { "Math", "clz32", 0 }, { "Math", "cbrt", 0 },
     { "Math", "log2", 0 }, { "Math", "log10", 0 }, { "Math", "log1p", 0 },
     { "Math", "expm1", 0 }, { "Math", "hypot", 0 }, { "Math", "sinh", 0 },
@@ -75,7 +95,7 @@ static const struct builtin {
     { "Object", "freeze", 0 }, { "Object", "seal", 0 }, { "Object", "preventExtensions", 0 },
     { "Object", "isFrozen", 0 }, { "Object", "isSealed", 0 }, { "Object", "isExtensible", 0 },
     { "Object", "is", 0 }, { "Object", "getOwnPropertySymbols", 0 },
-    { "Object", "fromEntries", 0 },
+    { "Object", "fromEntries", 217 },   /* ChangeLog 2v17: "Added Object.fromEntries (fix #2327)" */
     { "Promise", "allSettled", 0 }, { "Promise", "any", 0 },
     { "String", "raw", 0 }, { "String", "fromCodePoint", 0 },
 };
@@ -120,6 +140,12 @@ static int tok_eq(jp *p, const jtok *t, const char *s)
 {
     size_t n = strlen(s);
     return t->len == n && memcmp(p->src + t->start, s, n) == 0;
+}
+
+int js_espruino_reserved(jp *p, const jtok *t)
+{
+    return t->type == T_IDENT && (tok_eq(p, t, "of") || tok_eq(p, t, "static") ||
+                                  tok_eq(p, t, "let") || tok_eq(p, t, "undefined"));
 }
 
 /* Espruino's lexer decides regex versus division from the previous token
@@ -174,12 +200,27 @@ void js_gate_builtins(jp *p)
     char tv[16];
     target_text(p->o->target, tv);
     lexer_hazards(p);
+    if (p->html_comment)
+        js_diag(p, p->html_comment - 1, 0, "an HTML-like comment (<!-- or --> at a line start): "
+                "Espruino's lexer has none and reads it as code; the minifier removes it");
     for (uint32_t i = 0; i < p->ntok; i++) {
         jtok *t = &p->toks[i];
         if (t->type != T_IDENT) continue;
         if (t->flags & TF_UESC)
             js_diag(p, t->start, 0, "\\u escape in an identifier: Espruino identifiers are "
                     "ASCII [A-Za-z0-9_$] only");
+        else {
+            const uint8_t *q = p->src + t->start;
+            for (uint32_t k = 0; k < t->len; k++)
+                if (q[k] >= 0x80) {
+                    js_diag(p, t->start, 0, "a non-ASCII identifier: Espruino identifiers are "
+                            "ASCII [A-Za-z0-9_$] only");
+                    break;
+                }
+        }
+        if ((t->flags & (TF_DECL | TF_REF)) && js_espruino_reserved(p, t) &&
+            !tok_eq(p, t, "undefined"))
+            js_gate(p, i, G_RESERVED_NAME);
         if (!(t->flags & TF_REF) || t->aux == JS_NONE ||
             !(p->syms[t->aux].flags & SYF_GLOBAL))
             continue;

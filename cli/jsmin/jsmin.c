@@ -8,7 +8,9 @@
  *   - a space only where gluing would change the tokens (in the ECMAScript
  *     lexer and in Espruino's): word+word, `a- -b`, `a+ +b`, `y/ /re/`,
  *     `1 .x`, `a-- >b` (`-->` comment after a newline), `a< !--b` (`<!--`).
- * A ';' that ends a statement is dropped before '}' and at the end.
+ * A ';' that ends a statement is dropped before '}' and at the end, except
+ * after a `return` that ends a function body (TF_KEEP: Espruino re-parses the
+ * body without its '}' and `return` then end of input is a syntax error).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +88,7 @@ static void print_tokens(jp *p, obuf *o)
     for (uint32_t i = 0; i < p->ntok; i++) {
         const jtok *t = &p->toks[i];
         if (t->type == T_EOF) break;
-        if ((t->flags & TF_TERM) && is_punct(t, ';')) {
+        if ((t->flags & TF_TERM) && !(t->flags & TF_KEEP) && is_punct(t, ';')) {
             const jtok *nx = &p->toks[i + 1];
             if (nx->type == T_EOF || is_punct(nx, '}')) continue;
         }
@@ -144,7 +146,7 @@ int jsmin_run(const char *filename, const uint8_t *src, size_t len, const jsmin_
     p->file = filename ? filename : "<input>";
     p->diag = diag;
     p->o = o;
-    p->track = (o->minify && o->mangle) || o->gate;
+    p->track = o->minify || o->gate;   /* scopes also give the duplicate-declaration errors */
     obuf ob = { 0 };
     if (len > JS_MAX_INPUT) {
         if (diag) fprintf(diag, "%s: error: input too large (%zu bytes, limit %u)\n", p->file,

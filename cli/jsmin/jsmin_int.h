@@ -57,6 +57,9 @@ enum {
 #define TF_RECLASS 0x0100u  /* regex with an unescaped '/' in a class */
 #define TF_DIGITS  0x0200u  /* number made only of decimal digits ('1 .x' needs the space) */
 #define TF_PREFIX  0x0400u  /* '++'/'--' used as a prefix operator */
+#define TF_KEEP    0x0800u  /* ';' after the `return` that ends a function body: never dropped
+                               (Espruino re-parses the body without its '}': `return` then
+                               end of input throws "Unexpected end of Input") */
 
 typedef struct jtok {
     uint32_t start, len;   /* bytes in the source */
@@ -119,10 +122,12 @@ typedef struct jp {
 
     uint32_t scope;         /* current scope */
     int in_gen, in_async, in_func;
+    int for_init;           /* parsing the first clause of a for head (Espruino: `in` is no operator there) */
     int strict;             /* inside strict code ("use strict", class bodies) */
     int depth;
     int uesc_seen;          /* some identifier has a \u escape: no mangling */
     int track;              /* record declarations and references (mangle or gate) */
+    size_t html_comment;    /* 1 + offset of the first HTML-like comment, 0 if none */
 
     /* line:col cache for diagnostics */
     size_t lc_pos; unsigned lc_line, lc_col;
@@ -157,11 +162,16 @@ enum {
     G_ASYNC, G_GENERATOR, G_TAGGED, G_LABEL, G_UBRACE, G_NEWTARGET, G_NULLISH,
     G_OPTCATCH, G_SHORTHAND, G_LOGICAL_ASSIGN, G_CLASS_FIELD, G_BIGINT,
     G_REGEX_FLAG_U, G_REGEX_FLAG_S, G_REGEX_FLAG_Y, G_IMPORT, G_NUMSEP, G_PRIVATE, G_STATIC_BLOCK,
+    G_RETURN_TOP, G_RESERVED_NAME, G_ACCESSOR_NAME, G_CLASS_MEMBER_NAME, G_FOR_INIT_IN,
+    G_CLASS_FIELD_NOINIT, G_DO_BODY,
     G_WARN_REGEX_SLASH,   /* warnings from here on */
+    G_WARN_RETURN_END, G_WARN_FIELD_PROTO, G_WARN_RETURN_NL, G_WARN_NL_INCDEC,
     G_COUNT
 };
 /* Report use of feature f at token t (no-op when allowed or gate off). */
 void js_gate(jp *p, uint32_t t, int f);
+/* Espruino reads this identifier token as a reserved word (of, static, let, undefined). */
+int js_espruino_reserved(jp *p, const jtok *t);
 /* Warnings for built-ins the target lacks (after js_resolve). */
 void js_gate_builtins(jp *p);
 int js_gate_known_target(int target);

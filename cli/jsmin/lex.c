@@ -116,10 +116,12 @@ static size_t skip_ws(jp *p, size_t i, int *nl)
             return i;
         }
         if (c == '<' && i + 3 < n && s[i + 1] == '!' && s[i + 2] == '-' && s[i + 3] == '-') {
+            if (!p->html_comment) p->html_comment = i + 1;
             i = skip_line(s, i + 4, n);
             continue;
         }
         if (c == '-' && *nl && i + 2 < n && s[i + 1] == '-' && s[i + 2] == '>') {
+            if (!p->html_comment) p->html_comment = i + 1;
             i = skip_line(s, i + 3, n);
             continue;
         }

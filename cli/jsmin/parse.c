@@ -225,10 +225,22 @@ static void push_cand(jp *p, uint32_t tok)
     p->cand[p->ncand++] = tok;
 }
 
+static void dup_error(jp *p, uint32_t tok)
+{
+    jtok *t = &p->toks[tok];
+    js_fail(p, t->start, "'%.*s' has already been declared", (int)(t->len > 40 ? 40 : t->len),
+            (const char *)p->src + t->start);
+}
+
 /* var (and function, Annex B function-in-block) declarations go to the
  * function's var scope: the function itself, or its S_BODY when it has one
  * (then a name that is also a parameter is the parameter's symbol). */
-static void declare_var(jp *p, uint32_t tok)
+static void declare_var_x(jp *p, uint32_t tok, int check);
+static void declare_var(jp *p, uint32_t tok) { declare_var_x(p, tok, 1); }
+
+/* check: a var/function conflicting with a let/const/class is an error (not
+ * for an Annex B function in a block: its var binding is then skipped) */
+static void declare_var_x(jp *p, uint32_t tok, int check)
 {
     uint32_t fn = p->scopes[p->scope].fn, s = p->scope;
     jtok *t = &p->toks[tok];
@@ -237,6 +249,10 @@ static void declare_var(jp *p, uint32_t tok)
             js_lookup(p, s, p->src + t->start, t->len) != JS_NONE)
             p->scopes[fn].flags |= SF_NOMANGLE;   /* var e inside catch(e): keep names */
     if (s != fn && p->track && js_lookup(p, fn, p->src + t->start, t->len) != JS_NONE) s = fn;
+    if (p->track && check) {
+        uint32_t e = js_lookup(p, s, p->src + t->start, t->len);
+        if (e != JS_NONE && (p->syms[e].flags & SYF_LEXICAL)) dup_error(p, tok);  /* let x; var x */
+    }
     js_declare(p, s, tok);
 }
 
@@ -251,6 +267,12 @@ static void body_scope(jp *p, uint32_t rs)
 /* let/const (B_LET), parameters and catch bindings: in the current scope. */
 static void declare_lex(jp *p, uint32_t tok, int kind)
 {
+    /* ECMA-262 early error: a let/const/class name declared twice in one
+     * scope, or also declared there by var/function/parameter */
+    if (kind == B_LET && p->track) {
+        jtok *t = &p->toks[tok];
+        if (js_lookup(p, p->scope, p->src + t->start, t->len) != JS_NONE) dup_error(p, tok);
+    }
     uint32_t s = js_declare(p, p->scope, tok);
     if (kind == B_LET && s != JS_NONE) p->syms[s].flags |= SYF_LEXICAL;
 }
@@ -352,6 +374,28 @@ static void semicolon(jp *p)
             (const char *)p->src + t->start);
 }
 
+/* The current token is the '}' closing a function body opened at `open`.
+ * Espruino stores a body as its text without that '}' and parses it at each
+ * call (jsparse.c jspeFunctionDefinitionInternal, then jspeBlockNoBrackets
+ * until end of input); jspeStatementReturn parses an expression unless the
+ * next token is ';' or '}', so a `return` that is the last token of the
+ * stored text reads the end of input as an expression and throws
+ * "SyntaxError: Unexpected end of Input" at every call, even when that
+ * `return` never runs.  So the ';' in `return;}` must stay.  Exception: a body
+ * that is exactly `return;` (Espruino skips a leading `return` and stores
+ * nothing after it: jspeFunctionDefinitionInternal's JSV_FUNCTION_RETURN). */
+static void body_end(jp *p, uint32_t open)
+{
+    uint32_t c = p->cur;
+    if (c >= open + 3 && p->toks[c - 1].type == T_KW && p->toks[c - 1].sub == K_RETURN)
+        js_gate(p, c - 1, G_WARN_RETURN_END);   /* the source has `return}` itself */
+    if (c < open + 3) return;
+    jtok *semi = &p->toks[c - 1], *ret = &p->toks[c - 2];
+    if (semi->type == T_PUNCT && semi->sub == ';' && (semi->flags & TF_TERM) &&
+        ret->type == T_KW && ret->sub == K_RETURN && c - 2 != open + 1)
+        semi->flags |= TF_KEEP;
+}
+
 /* ---- expressions ---------------------------------------------------- */
 
 static int parse_assign(jp *p, int fl);
@@ -397,23 +441,25 @@ static void make_arrow(jp *p, uint32_t cs, uint32_t rs, uint32_t ss, int is_asyn
         js_declare(p, a, p->cand[c]);
     }
     p->ncand = cs;
-    int sa = p->in_async, sg = p->in_gen, sf = p->in_func;
-    p->in_async = is_async; p->in_gen = 0; p->in_func = 1;
+    int sa = p->in_async, sg = p->in_gen, sf = p->in_func, sfi = p->for_init;
+    p->in_async = is_async; p->in_gen = 0; p->in_func = 1; p->for_init = 0;
     advance(p, 1);    /* past '=>' */
     if (is_p(p, '{')) {
         body_scope(p, rs);
+        uint32_t open = p->cur;
         advance(p, 1);
         while (!is_p(p, '}')) {
             if (TK(p)->type == T_EOF) unexpected(p);
             parse_statement(p);
         }
+        body_end(p, open);
         advance(p, 1);
     } else {
         uint32_t c0 = p->ncand;
         parse_assign(p, fl);
         p->ncand = c0;
     }
-    p->in_async = sa; p->in_gen = sg; p->in_func = sf;
+    p->in_async = sa; p->in_gen = sg; p->in_func = sf; p->for_init = sfi;
     p->scope = outer;
 }
 
@@ -541,6 +587,8 @@ static int parse_object(jp *p)
             if (is_p(p, '*')) { js_gate(p, p->cur, G_GENERATOR); is_gen = 1; advance(p, 0); }
             uint32_t nt = p->cur;
             int ident = TK(p)->type == T_IDENT;
+            if (accessor && (!ident || js_espruino_reserved(p, TK(p))))
+                js_gate(p, nt, G_ACCESSOR_NAME);
             parse_prop_name(p);
             if (accessor || is_async || is_gen || is_p(p, '(')) {
                 uint32_t outer = p->scope;
@@ -840,6 +888,8 @@ static int parse_unary(jp *p)
             !(t->flags & TF_NLB)) {
             advance(p, 0);
             k = X_OTHER;
+        } else if (k != X_ARROW && t->type == T_PUNCT && (t->sub == P_INC || t->sub == P_DEC)) {
+            js_gate(p, p->cur, G_WARN_NL_INCDEC);
         }
     }
     p->depth--;
@@ -881,6 +931,7 @@ static int parse_binary(jp *p, int minprec, int fl)
         jtok *t = TK(p);
         if (t->type == T_PUNCT && t->sub == P_EXP) js_gate(p, p->cur, G_EXP);
         if (t->type == T_PUNCT && t->sub == P_NULLISH) js_gate(p, p->cur, G_NULLISH);
+        if (t->type == T_KW && t->sub == K_IN && p->for_init) js_gate(p, p->cur, G_FOR_INIT_IN);
         int right = t->type == T_PUNCT && t->sub == P_EXP;
         enter(p);
         advance(p, 1);
@@ -1047,8 +1098,8 @@ static int use_strict(jp *p)
 /* Parameters and body of a function whose scope is current; ends on '}'. */
 static void parse_fn_rest(jp *p, int is_async, int is_gen)
 {
-    int sa = p->in_async, sg = p->in_gen, sf = p->in_func;
-    p->in_async = is_async; p->in_gen = is_gen; p->in_func = 1;
+    int sa = p->in_async, sg = p->in_gen, sf = p->in_func, sfi = p->for_init;
+    p->in_async = is_async; p->in_gen = is_gen; p->in_func = 1; p->for_init = 0;
     uint32_t rs = p->nref, fs = p->scope;
     expect(p, '(', 0);
     while (!is_p(p, ')')) {
@@ -1067,6 +1118,7 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
     advance(p, 0);
     if (!is_p(p, '{')) unexpected(p);
     body_scope(p, rs);
+    uint32_t open = p->cur;
     advance(p, 1);
     int ss = p->strict;
     if (use_strict(p)) p->strict = 1;
@@ -1074,8 +1126,9 @@ static void parse_fn_rest(jp *p, int is_async, int is_gen)
         if (TK(p)->type == T_EOF) unexpected(p);
         parse_statement(p);
     }
+    body_end(p, open);
     p->strict = ss;
-    p->in_async = sa; p->in_gen = sg; p->in_func = sf;
+    p->in_async = sa; p->in_gen = sg; p->in_func = sf; p->for_init = sfi;
     p->scope = fs;
 }
 
@@ -1091,7 +1144,7 @@ static void parse_function(jp *p, int decl, int is_async)
     uint32_t outer = p->scope;
     if (decl) {
         int in_block = p->scopes[outer].kind == S_BLOCK || p->scopes[outer].kind == S_CATCH;
-        if (in_block && !p->strict) declare_var(p, name);   /* Annex B: also a var */
+        if (in_block && !p->strict) declare_var_x(p, name, 0);   /* Annex B: also a var */
         else if (in_block) declare_lex(p, name, B_LET);      /* strict: block scoped */
         else if (p->scopes[outer].kind == S_BODY) declare_var(p, name);
         else js_declare(p, outer, name);
@@ -1112,6 +1165,8 @@ static void parse_class(jp *p, int decl)
     if (TK(p)->type == T_IDENT && !is_kw(p, K_EXTENDS)) { name = p->cur; advance(p, 0); }
     else if (decl) unexpected(p);
     if (decl) {
+        if (p->track && js_lookup(p, outer, p->src + p->toks[name].start, p->toks[name].len) != JS_NONE)
+            dup_error(p, name);
         uint32_t s = js_declare(p, outer, name);
         if (s != JS_NONE) p->syms[s].flags |= SYF_LEXICAL;
     } else if (name != JS_NONE) {
@@ -1154,6 +1209,8 @@ static void parse_class(jp *p, int decl)
         }
         if (is_p(p, '*')) { js_gate(p, p->cur, G_GENERATOR); is_gen = 1; advance(p, 0); }
         uint32_t nt = p->cur;
+        if (TK(p)->type != T_IDENT || js_espruino_reserved(p, TK(p)))
+            js_gate(p, nt, G_CLASS_MEMBER_NAME);
         parse_prop_name(p);
         uint32_t so = p->scope;
         new_scope(p, S_FUNC);
@@ -1163,6 +1220,9 @@ static void parse_class(jp *p, int decl)
             advance(p, 0);
         } else {
             js_gate(p, nt, G_CLASS_FIELD);
+            if (!is_p(p, '=')) js_gate(p, nt, G_CLASS_FIELD_NOINIT);
+            else if (!(nt > 0 && tok_is(p, &p->toks[nt - 1], "static")))
+                js_gate(p, nt, G_WARN_FIELD_PROTO);
             if (is_p(p, '=')) {
                 int sf = p->in_func;
                 p->in_func = 1;
@@ -1184,10 +1244,19 @@ static void parse_class(jp *p, int decl)
 
 /* ---- statements ----------------------------------------------------- */
 
-static void parse_var_list(jp *p, int kind, int fl)
+/* A declaration list; is_const: `const`.  ECMA-262 early errors: a
+ * destructuring pattern, and every const binding, needs an initializer,
+ * except as the single binding of a for-in/of head (F_NOIN, then in/of). */
+static void parse_var_list(jp *p, int kind, int fl, int is_const)
 {
     for (;;) {
+        uint32_t bt = p->cur;
+        int pattern = is_p(p, '[') || is_p(p, '{');
         parse_binding(p, kind);
+        if (!is_p(p, '=') && (pattern || is_const) &&
+            !((fl & F_NOIN) && (is_kw(p, K_IN) || is_id(p, "of"))))
+            js_fail(p, p->toks[bt].start, pattern ? "a destructuring declaration needs an initializer"
+                                                   : "missing initializer in const declaration");
         if (is_p(p, '=')) {
             advance(p, 1);
             uint32_t c0 = p->ncand;
@@ -1232,15 +1301,19 @@ static void parse_for(jp *p)
     new_scope(p, S_BLOCK);
     expect(p, '(', 1);
     uint32_t c0 = p->ncand;
+    int sfi = p->for_init;
+    p->for_init = 1;
     if (!is_p(p, ';')) {
-        if (is_kw(p, K_VAR)) { advance(p, 0); parse_var_list(p, B_VAR, F_NOIN); }
+        if (is_kw(p, K_VAR)) { advance(p, 0); parse_var_list(p, B_VAR, F_NOIN, 0); }
         else if (is_kw(p, K_CONST) || (is_id(p, "let") && let_decl(p))) {
+            int c = is_kw(p, K_CONST);
             advance(p, 0);
-            parse_var_list(p, B_LET, F_NOIN);
+            parse_var_list(p, B_LET, F_NOIN, c);
         } else {
             parse_expr(p, F_NOIN);
         }
     }
+    p->for_init = sfi;
     p->ncand = c0;
     if (is_kw(p, K_IN) || is_id(p, "of")) {
         int of = is_id(p, "of");
@@ -1261,6 +1334,28 @@ static void parse_for(jp *p)
     p->scope = outer;
 }
 
+/* Espruino's do-while (jsparse.c jspeStatementDoOrWhile: needSemiColon)
+ * wants a ';' token right after a body that is not a block; its `if`
+ * consumes the ';' after its then-branch itself, and an empty body `;` is
+ * the body.  The body's tokens are [b0, w), w the `while`. */
+static void do_body_gate(jp *p, uint32_t b0, uint32_t w)
+{
+    jtok *b = &p->toks[b0], *last = &p->toks[w - 1];
+    if (b->type == T_PUNCT && b->sub == '{') return;
+    int bad = !(last->type == T_PUNCT && last->sub == ';') || w - 1 == b0;
+    if (!bad && b->type == T_KW && b->sub == K_IF) {
+        int depth = 0, has_else = 0;
+        for (uint32_t i = b0; i < w; i++) {
+            jtok *t = &p->toks[i];
+            if (t->type == T_PUNCT && (t->sub == '(' || t->sub == '[' || t->sub == '{')) depth++;
+            else if (t->type == T_PUNCT && (t->sub == ')' || t->sub == ']' || t->sub == '}')) depth--;
+            else if (depth == 0 && t->type == T_KW && t->sub == K_ELSE) has_else = 1;
+        }
+        bad = !has_else;
+    }
+    if (bad) js_gate(p, b0, G_DO_BODY);
+}
+
 static void parse_statement(jp *p)
 {
     enter(p);
@@ -1279,9 +1374,9 @@ static void parse_statement(jp *p)
     if (t->type == T_KW) {
         switch (t->sub) {
         case K_VAR: case K_CONST: {
-            int kind = t->sub == K_VAR ? B_VAR : B_LET;
+            int kind = t->sub == K_VAR ? B_VAR : B_LET, c = t->sub == K_CONST;
             advance(p, 0);   /* may move the token array: t is stale after this */
-            parse_var_list(p, kind, 0);
+            parse_var_list(p, kind, 0, c);
             semicolon(p);
             goto done;
         }
@@ -1310,10 +1405,12 @@ static void parse_statement(jp *p)
             paren_expr(p);
             parse_statement(p);
             goto done;
-        case K_DO:
+        case K_DO: {
             advance(p, 1);
+            uint32_t b0 = p->cur;
             parse_statement(p);
             if (!is_kw(p, K_WHILE)) unexpected(p);
+            do_body_gate(p, b0, p->cur);
             advance(p, 0);
             paren_expr(p);
             t = TK(p);
@@ -1322,14 +1419,18 @@ static void parse_statement(jp *p)
                      (t->flags & TF_NLB))
                 t->flags |= TF_NL;
             goto done;
+        }
         case K_CONTINUE: case K_BREAK:
             advance(p, 1);
             if (TK(p)->type == T_IDENT && !(TK(p)->flags & TF_NLB)) advance(p, 1);
             semicolon(p);
             goto done;
         case K_RETURN:
+            if (!p->in_func) js_gate(p, p->cur, G_RETURN_TOP);
             advance(p, 1);
             t = TK(p);
+            if ((t->flags & TF_NLB) && starts_expr(p) && !is_p(p, '{'))
+                js_gate(p, p->cur - 1, G_WARN_RETURN_NL);
             if (!(t->flags & TF_NLB) && starts_expr(p)) parse_expr(p, 0);
             p->ncand = c0;
             semicolon(p);
@@ -1429,7 +1530,7 @@ static void parse_statement(jp *p)
     } else if (t->type == T_IDENT) {
         if (tok_is(p, t, "let") && let_decl(p)) {
             advance(p, 0);
-            parse_var_list(p, B_LET, 0);
+            parse_var_list(p, B_LET, 0, 0);
             semicolon(p);
             goto done;
         }
@@ -1486,4 +1587,10 @@ void js_parse(jp *p)
     advance(p, 1);
     if (use_strict(p)) p->strict = 1;
     while (TK(p)->type != T_EOF) parse_statement(p);
+    /* the end of the input ends the text Espruino parses, as the end of a
+     * stored function body does: `if(0)return` then end of input throws */
+    uint32_t c = p->cur;
+    if (c >= 2 && p->toks[c - 1].type == T_PUNCT &&
+        p->toks[c - 1].sub == ';' && p->toks[c - 2].type == T_KW && p->toks[c - 2].sub == K_RETURN)
+        p->toks[c - 1].flags |= TF_KEEP;
 }

@@ -11,6 +11,9 @@
  *   otad-testsign decide RELPUB SRVPUB DEVICE NONCEHEX APP RUNNING STATEMENT TICKET [SECRETHEX MACHEX]
  *                                             the device's decision (common/) on an offer;
  *                                             prints the verdict, exit 0 when accepted
+ *   otad-testsign signrate SECONDS            libsodium's raw Ed25519 signing rate on this
+ *                                             thread over a ticket-sized (216-byte) message:
+ *                                             prints "<signatures/s> <CPU us per signature>"
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -105,6 +108,32 @@ int main(int argc, char **argv)
         ota_hex_encode(hex, sizeof hex, mac, 32);
         printf("%s\n", hex);
         free(data);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "signrate") == 0) {
+        /* The peer for otad's offers: what one core can sign with the same
+         * library, measured in the same run (tests/bench/server-bench.sh). */
+        unsigned char pk[32], sk[64], msg[216], sig[64];
+        crypto_sign_keypair(pk, sk);
+        randombytes_buf(msg, sizeof msg);
+        double secs = atof(argv[2]);
+        if (secs <= 0) secs = 1;
+        struct timespec t0, t1, c0, c1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+        unsigned long n = 0;
+        double el = 0;
+        do {
+            for (int i = 0; i < 256; i++, n++) {
+                msg[n % sizeof msg] ^= sig[0];   /* a different message each time */
+                crypto_sign_detached(sig, NULL, msg, sizeof msg, sk);
+            }
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        } while (el < secs);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+        printf("%.0f %.2f\n", (double)n / el, cpu * 1e6 / (double)n);
         return 0;
     }
     if ((argc == 10 || argc == 12) && strcmp(argv[1], "decide") == 0) {

@@ -8,7 +8,9 @@
 //     types and the same source text for every token.  This is what keeps the
 //     meaning on Espruino too: its lexer sees the same tokens, and no ';' is
 //     added where the input relied on a line break (ASI).  The one token
-//     that may go is a ';' right before '}' or the end of the input.
+//     that may go is a ';' right before '}' or the end of the input, except
+//     the ';' of a `return` that ends a function body or the input (Espruino
+//     parses a body without its '}': `return` then end of input throws).
 // Mangle mode (otasign minify):
 //   * the ASTs are identical except for the names of identifiers that refer
 //     to local bindings, and a shorthand property `{a}` may become `{a:x}`;
@@ -502,6 +504,25 @@ export function compare(origSrc, outSrc, { mangle = false, allowReturn = false,
 
   // Token sequences.
   const ta = o.tokens, tb = p.tokens;
+  // Espruino stores a function body as its text without the closing '}' and
+  // parses it at each call: a `return` that ends that text (or the whole
+  // input) reads the end of input as its expression and throws "Unexpected
+  // end of Input".  So the ';' of `return;` may not go before a function
+  // body's '}' or the end, unless that `return` is the body's first token
+  // (then Espruino skips it and stores nothing after it).
+  const fnBody = new Map();   // position of a function body's '}' -> its first statement's start
+  (function scan(node) {
+    if (!node || typeof node.type !== 'string') return;
+    if (/Function/.test(node.type) && node.body && node.body.type === 'BlockStatement')
+      fnBody.set(node.body.end - 1, node.body.body.length ? node.body.body[0].start : -1);
+    for (const key of Object.keys(node)) {
+      const v = node[key];
+      if (Array.isArray(v)) v.forEach(scan);
+      else if (v && typeof v.type === 'string') scan(v);
+    }
+  })(o.ast);
+  const returnEndsBody = (r, close) => r && r.type.label === 'return' &&
+    (close.type.label === 'eof' || (fnBody.has(close.start) && fnBody.get(close.start) !== r.start));
   const skip = mangle ? ctx.skip.sort((x, y) => x[0] - y[0]) : [];
   let i = 0, j = 0, k = 0;
   const tokText = (src, t) => src.slice(t.start, t.end);
@@ -516,7 +537,14 @@ export function compare(origSrc, outSrc, { mangle = false, allowReturn = false,
     // `{return x}`): the AST comparison has already made sure it ended a
     // statement rather than being an empty statement.
     if (a && a.type.label === ';' && (!b || b.type.label !== ';') && ta[i + 1] &&
-        (ta[i + 1].type.label === '}' || ta[i + 1].type.label === 'eof')) { i++; continue; }
+        (ta[i + 1].type.label === '}' || ta[i + 1].type.label === 'eof')) {
+      if (returnEndsBody(ta[i - 1], ta[i + 1])) {
+        problems.push(`the ';' of a return that ends a function body was dropped at input ${where(origSrc, a.start)}: ` +
+                      'Espruino parses the body without its \'}\' and throws "Unexpected end of Input" at every call');
+        break;
+      }
+      i++; continue;
+    }
     if (!a || !b) {
       problems.push(`token sequence length differs (${ta.length} vs ${tb.length})`);
       break;

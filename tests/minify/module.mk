@@ -6,10 +6,14 @@
 #   minify-programs         tests/minify/programs/*.js behave the same after minifying
 #   minify-oracle           the whole corpus, both modes, checked by the oracle
 #   minify-fuzz             seeded mutants: no crash/hang, clear errors, oracle on accepted ones
+#   espruino-diff           programs run on the real Espruino interpreter before/after minifying
+#                           (every function body reached; release bundles too)
+#   gate-probes             every gate row probed on the real interpreter, verdicts agree
 TEST_DEPS    += $(BIN)/otasign
 TEST_SCRIPTS += tests/minify/oracle-selftest.mjs tests/minify/fixtures.mjs \
                 tests/minify/programs.mjs tests/minify/oracle-corpus.mjs \
-                tests/minify/fuzz.mjs
+                tests/minify/fuzz.mjs tests/minify/espruino-diff.mjs \
+                tests/minify/gate-probes.mjs
 
 BENCH_TARGETS += bench-minify
 .PHONY: bench-minify

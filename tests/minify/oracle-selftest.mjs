@@ -56,6 +56,12 @@ const badWs = [
   ['parens dropped', 'f = (x) => x', 'f=x=>x'],
   ['regex flags', 'r = /a/g', 'r=/a/'],
   ['renamed in whitespace mode', 'function f(x){return x}', 'function f(a){return a}'],
+  // issue 11: terser and esbuild print these; Espruino then throws at every call
+  ['64 return ends a body', 'function f(){g();return;}', 'function f(){g();return}'],
+  ['65 nested return ends a body', 'function f(){if(a)return;}', 'function f(){if(a)return}'],
+  ['69 arrow', 'f = () => { g(); return; }', 'f=()=>{g();return}'],
+  ['71 class method', 'class A { m() { g(); return; } }', 'class A{m(){g();return}}'],
+  ['75 end of input', 'if (a) return;', 'if(a)return'],
 ];
 for (const [what, i, o] of badWs) check(`whitespace: ${what}`, i, o, {}, false);
 check('whitespace: ";" before "}" may go', 'function f(){ return 1; }', 'function f(){return 1}', {}, true);

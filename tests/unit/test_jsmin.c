@@ -116,7 +116,7 @@ static void test_cases_file(void)
         free(want);
     }
     fclose(f);
-    CHECK_EQ(ncases, 63);
+    CHECK_EQ(ncases, 79);
 }
 
 /* ---- 2. exact outputs (whitespace and mangling) --------------------- */
@@ -491,8 +491,8 @@ static void test_bad_input(void)
         size_t n = 0;
         for (int i = 0; i < pad; i++) n += (size_t)sprintf(s + n, "x;");
         for (int i = 0; i < 3000; i++)
-            n += (size_t)sprintf(s + n, "%s", (const char *[]){ "var a=1;", "const b=[c],d=2;",
-                 "do x++\nwhile(y)", "if(a)/r/.t(b);else c;", "let{e}=f;" }[i % 5]);
+            n += (size_t)sprintf(s + n, "%s", (const char *[]){ "var a=1;", "{const b=[c],d=2}",
+                 "do x++\nwhile(y)", "if(a)/r/.t(b);else c;", "{let{e}=f}" }[i % 5]);
         res r;
         run(&r, s, n, 1, 0, 0);
         CHECKF(r.rc == 0, "growth pad %d: %s", pad, r.diag);

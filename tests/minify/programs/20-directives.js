@@ -20,4 +20,6 @@ function directiveThenCode() {
 console.log(directiveThenCode());
 var completion = eval("var q = 1; if (q) { 'yes' } else { 'no' }");
 console.log(completion);
-console.log((function () { "use strict"; return typeof arguments.callee === "function"; }).toString().length > 0);
+var calleeFn = function () { "use strict"; return typeof arguments.callee === "function"; };
+console.log(calleeFn.toString().length > 0);
+try { console.log("callee", calleeFn()); } catch (err) { console.log("callee threw", err.name); }
