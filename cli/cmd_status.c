@@ -658,7 +658,7 @@ static int device_one(client *c, const char *id)
     print_time(t2, sizeof t2, cj_time(r.json, "created"));
     const cJSON *hs = cj_get(r.json, "has_secret");
     printf("device %s: last seen %s, added %s%s\n", id, t1, t2,
-           cJSON_IsBool(hs) ? (cJSON_IsTrue(hs) ? ", with a secret (MAC tier)" : ", no secret") : "");
+           cJSON_IsBool(hs) ? (cJSON_IsTrue(hs) ? ", has its secret" : ", no secret") : "");
     const cJSON *it;
     cJSON_ArrayForEach(it, cj_get(r.json, "apps")) {
         fmt_ago(t1, sizeof t1, cj_time(it, "last_seen"));

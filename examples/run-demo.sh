@@ -68,19 +68,26 @@ echo "run: otad on $BASE (data in $RUN/data, log in $RUN/otad.log)"
 "$BIN/otasign" rollout start logger "$SEQ" --waves 40,100 --wave-fraction 1 \
     --error-threshold 0.5 --min-reports 3 | head -1 | sed 's/^/run: /'
 
-# The devices: golden recovery program only (device/espruino/golden.js, the
-# agent's: it keeps the board reachable until a release installs), no app yet.
+# The devices: each registered with `otasign device add` (otad makes its
+# secret; on a real board the provisioning script carries it, here otadev
+# takes it from that script), then a flash with only the golden recovery
+# program (device/espruino/golden.js, the agent's: it keeps the board
+# reachable until a release installs), no app yet.
 SERVER_PUB=$(cat "$RUN/data/server.pub")
 for i in $(seq 1 "$NDEV"); do
     id=pico-$i
+    "$BIN/otasign" device add "$id" --server "$BASE" --token-file "$RUN/data/admin.token" --app logger \
+        --out "$RUN/devices/$id.provision.js" --force >/dev/null
+    secret=$(grep -o 'key\\":\\"[0-9a-f]\{64\}' "$RUN/devices/$id.provision.js" | grep -o '[0-9a-f]\{64\}')
     "$BIN/otadev" provision --flash "$RUN/devices/$id.flash" --golden device/espruino/golden.js >/dev/null
     # switched on one after the other, a second or two apart
     (sleep $((i * (POLL + 1) / 2)); exec "$BIN/otadev" run --flash "$RUN/devices/$id.flash" \
         --server "$BASE" --id "$id" --app logger --release-pub "$RUN/keys/demo.pub" \
-        --server-pub "$SERVER_PUB" --polls 0 --interval "$POLL") >"$RUN/devices/$id.log" 2>&1 &
+        --server-pub "$SERVER_PUB" --secret "$secret" --polls 0 --interval "$POLL") >"$RUN/devices/$id.log" 2>&1 &
     PIDS+=($!)
 done
-echo "run: $NDEV simulated devices (otadev) polling every ${POLL}s; their logs: $RUN/devices/*.log"
+echo "run: $NDEV devices registered (otasign device add) and simulated (otadev), polling every ${POLL}s;"
+echo "run: their provisioning scripts and logs: $RUN/devices/"
 
 cat <<EOF
 

@@ -379,7 +379,7 @@ async function loadDevice() {
   const kv = el('dl', { class: 'kv' },
     el('dt', { text: 'last seen' }), el('dd', { text: `${ago(d.last_seen)} (${when(d.last_seen)})` }),
     el('dt', { text: 'added' }), el('dd', { text: when(d.created) }),
-    el('dt', { text: 'tier' }), el('dd', { text: d.has_secret === undefined ? '-' : d.has_secret ? 'HMAC secret (stock firmware)' : 'signatures only' }));
+    el('dt', { text: 'secret' }), el('dd', { text: d.has_secret === undefined ? '-' : d.has_secret ? 'registered, with its secret' : 'no secret' }));
   for (const x of d.apps || []) kv.append(el('dt', { text: 'runs ' + x.app }), el('dd', { text: `seq ${x.seq}, polled ${ago(x.last_seen)}` }));
   body.append(kv);
   if ((d.releases || []).length) {

@@ -93,13 +93,21 @@ async function main() {
     if (bucket(1, id) < 2500) { if (first.length < 2) first.push(id); } else if (second.length < 4) second.push(id);
   }
   const bad = second[3];
-  for (const id of [...first, ...second])
+  // Each device registered with otasign device add (otad makes its secret;
+  // the simulated device takes it from the provisioning script).
+  writeFileSync(join(WORK, 'token'), TOKEN + '\n');
+  const secret = {};
+  for (const id of [...first, ...second]) {
+    run('otasign', ['device', 'add', id, '--server', base, '--token-file', join(WORK, 'token'), '--app', 'logger',
+      '--out', join(WORK, id + '.provision.js')]);
+    secret[id] = /key\\":\\"([0-9a-f]{64})/.exec(readFileSync(join(WORK, id + '.provision.js'), 'utf8'))[1];
     run('otadev', ['provision', '--flash', join(WORK, id + '.flash'), '--golden', join(WORK, 'golden.js'),
       '--program', join(WORK, 'rels/logger-1/bundle.js'), '--seq', '1']);
+  }
   let lastPoll = '';
   const poll = (ids) => { for (const id of ids) lastPoll += run('otadev', ['run', '--flash', join(WORK, id + '.flash'), '--server', base,
     '--id', id, '--app', 'logger', '--release-pub', join(WORK, 'rel.pub'), '--server-pub', serverPub,
-    '--interval', '0', '--polls', '1', ...(id === bad ? ['--behave', '2=throws'] : [])], { mayFail: true }).stderr; };
+    '--interval', '0', '--polls', '1', '--secret', secret[id], ...(id === bad ? ['--behave', '2=throws'] : [])], { mayFail: true }).stderr; };
   poll([...first, ...second]);   // everyone on v1 says hello: nothing offered yet
   run('otasign', ['rollout', 'start', 'logger', '2', '--waves', '25,100', '--wave-fraction', '1']);
 
