@@ -230,6 +230,12 @@ srv_appview *srv_appview_get(const char *app);
 /* The last wave evaluation of the app's current rollout (admin_mu held;
  * evaluates now if there is none).  NULL without a rollout. */
 const ro_wave_status *srv_wave_status(const char *app);
+/* The in-memory fleet the waves are evaluated over: a device's board and
+ * running sequence after a poll or a report (set_running: a poll, or a
+ * confirmed report); forget on retire. */
+void srv_fleet_note(const char *app, const char *device, const char *board, uint64_t running,
+                    bool set_running);
+void srv_fleet_forget(const char *device);
 /* Evaluate waves now (admin_mu held): advance what can advance. */
 void srv_waves_tick(bool force);
 /* Append a rollout history event (by: a token fingerprint or "otad"). */

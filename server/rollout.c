@@ -250,7 +250,7 @@ double ro_wave_next(const double *waves, int n, double percent)
 }
 
 void ro_wave_eval(const ro_rollout *r, const char *release_board, const ro_fleet_dev *devs,
-                  size_t n, ro_wave_status *out)
+                  size_t n, int64_t now, ro_wave_status *out)
 {
     memset(out, 0, sizeof *out);
     out->n_waves = r->n_waves;
@@ -264,7 +264,8 @@ void ro_wave_eval(const ro_rollout *r, const char *release_board, const ro_fleet
         if (!ro_allowed(r, d->id) || ro_pin_find(r, d->id)) continue;
         if (!ro_board_match(release_board, d->board)) continue;
         out->known++;
-        if (ro_bucket(r->id, d->id) >= limit) continue;
+        unsigned b = d->bucket >= 0 ? (unsigned)d->bucket : ro_bucket(r->id, d->id);
+        if (b >= limit) continue;
         out->population++;
         if (d->running >= r->seq) out->confirmed++;
     }
@@ -292,10 +293,16 @@ void ro_wave_eval(const ro_rollout *r, const char *release_board, const ro_fleet
     }
     if (out->population == 0) {
         if (out->known > 0) {
-            out->advance = true;
-            snprintf(out->waiting, sizeof out->waiting,
-                     "%s: none of the %lld known devices falls in it; next %g%%", head,
-                     (long long)out->known, out->next_percent);
+            int64_t left = r->wave_since + RO_EMPTY_WAVE_WAIT - now;
+            out->advance = left <= 0;
+            if (out->advance)
+                snprintf(out->waiting, sizeof out->waiting,
+                         "%s: none of the %lld known devices falls in it; next %g%%", head,
+                         (long long)out->known, out->next_percent);
+            else
+                snprintf(out->waiting, sizeof out->waiting,
+                         "%s: none of the %lld known devices falls in it yet; next %g%% in %lld s",
+                         head, (long long)out->known, out->next_percent, (long long)left);
         } else {
             snprintf(out->waiting, sizeof out->waiting,
                      "%s: waiting for a device of this app to poll", head);

@@ -72,6 +72,7 @@ typedef struct ro_rollout {
     double   wave_fraction;                 /* (0, 1]: share of a wave that must confirm */
     double   error_threshold;               /* 0..1; > 1 = none */
     int64_t  min_reports;                   /* outcomes before the threshold applies */
+    int64_t  wave_since;                    /* when the current percentage was set (s) */
 } ro_rollout;
 
 typedef struct ro_release {                 /* one release of the app */
@@ -138,12 +139,17 @@ bool ro_threshold_crossed(const ro_rollout *r, const ro_counts *c, char *why, si
  * the app that are allowed, not pinned, whose board matches the release and
  * whose bucket is below the current percentage.  The wave needs
  * min(population, max(1, ceil(wave_fraction x population))) of them running
- * the release (or a later one).  A wave that includes nobody while other
- * eligible devices are known is passed; with no device known, it waits. */
+ * the release (or a later one).  A wave that includes none of the known
+ * devices is passed once it has been in place RO_EMPTY_WAVE_WAIT seconds
+ * (devices that were not known yet may still show up in it); with no device
+ * known at all, it waits. */
+#define RO_EMPTY_WAVE_WAIT 30
 typedef struct ro_fleet_dev {
     const char *id;
     const char *board;                      /* last board sent ("" = none) */
     uint64_t running;                       /* running sequence */
+    int      bucket;                        /* ro_bucket(rollout id, id) when the caller
+                                               has it cached, else -1 */
 } ro_fleet_dev;
 
 typedef struct ro_wave_status {
@@ -159,7 +165,7 @@ typedef struct ro_wave_status {
     char     waiting[200];                  /* "wave 1 of 3 (10%): 3 of 5 confirmed, needs 4" */
 } ro_wave_status;
 void ro_wave_eval(const ro_rollout *r, const char *release_board, const ro_fleet_dev *devs,
-                  size_t n, ro_wave_status *out);
+                  size_t n, int64_t now, ro_wave_status *out);
 /* The wave's target alone: min(pop, max(1, ceil(fraction x pop))), 0 for 0. */
 int64_t ro_wave_needs(double fraction, int64_t population);
 /* The next wave's percentage above `percent`, or -1. */

@@ -834,6 +834,7 @@ static enum MHD_Result device_delete(srv_req *q, const char *dev)
     if (rc != 0) return srv_reply_error(q, 500, "store", "device not retired");
     srv_secret_forget(dev);
     srv_unblock(dev, NULL, 0);
+    srv_fleet_forget(dev);
     pthread_mutex_lock(&g_srv.admin_mu);
     atomic_fetch_add(&g_srv.wave_dirty, 1);
     pthread_mutex_unlock(&g_srv.admin_mu);

@@ -340,6 +340,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     }
     /* Durable from here on: the reply below acknowledges it. */
     if (blocked) srv_block(r.device, r.app, r.seq);
+    srv_fleet_note(r.app, r.device, NULL, r.seq, strcmp(r.state, "confirmed") == 0);
     srv_rollout_after_report(r.app, r.seq, &counts);
     static const char ok[] = "{\"ok\":true}\n";
     return srv_reply_json(q, 200, ok, sizeof ok - 1);

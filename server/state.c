@@ -254,6 +254,7 @@ static void appview_policy(srv_appview *a, const srv_snapshot *s)
     p->wave_fraction = a->ro.wave_fraction;
     p->error_threshold = a->ro.error_threshold;
     p->min_reports = a->ro.min_reports;
+    p->wave_since = a->ro.updated;
 }
 
 typedef struct rb_ctx { srv_snapshot *s; } rb_ctx;
@@ -504,6 +505,8 @@ void srv_seen_flush(void)
         SRV_ADD(seen_flushes, 1);
         SRV_ADD(seen_flushed, sv.n);
         atomic_fetch_add(&g_srv.wave_dirty, 1);
+        for (size_t i = 0; i < sv.n; i++)
+            srv_fleet_note(sv.v[i].app, sv.v[i].device, sv.v[i].board, sv.v[i].seq, true);
     }
     free(sv.v);
     pthread_mutex_lock(&g_srv.admin_mu);
@@ -564,62 +567,147 @@ out:
 
 /* ---- waves --------------------------------------------------------------------- */
 
-typedef struct fleet_vec { ro_fleet_dev *v; char *strs; size_t n, cap, slen, scap; bool failed; } fleet_vec;
+/* The known devices of each app, in memory, for the wave evaluations: loaded
+ * from the store once per app, then kept up to date by the batched polls
+ * (srv_seen_flush) and by confirmed reports (srv_fleet_note), so a wave
+ * evaluation is one pass over memory, and each device's bucket is hashed
+ * once per rollout, not once per evaluation. */
+typedef struct fleet_ent {
+    char     id[OTA_DEVICE_ID_MAX + 1];
+    char     board[OTA_NAME_MAX + 1];
+    uint64_t running;
+    int64_t  bucket_for;                /* rollout id the bucket belongs to (0: none) */
+    unsigned bucket;
+    bool     gone;                      /* retired */
+} fleet_ent;
 
-static void fleet_cb(const char *id, const char *board, uint64_t running, void *arg)
+typedef struct app_fleet {
+    srv_map  idx;                       /* device -> (uintptr_t)(index + 1) */
+    fleet_ent *v;
+    size_t   n, cap;
+} app_fleet;
+
+static pthread_mutex_t fleet_mu = PTHREAD_MUTEX_INITIALIZER;
+static srv_map fleets;                  /* app -> app_fleet* (under fleet_mu) */
+
+static fleet_ent *fleet_put(app_fleet *f, const char *device)
 {
-    fleet_vec *f = arg;
-    if (f->failed) return;
-    size_t il = strlen(id) + 1, bl = strlen(board) + 1;
+    size_t dl = strlen(device);
+    uintptr_t i = f->idx.count ? (uintptr_t)srv_map_get(&f->idx, device, dl) : 0;
+    if (i) return &f->v[i - 1];
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 256;
-        ro_fleet_dev *nv = realloc(f->v, cap * sizeof *nv);
-        if (!nv) { f->failed = true; return; }
+        fleet_ent *nv = realloc(f->v, cap * sizeof *nv);
+        if (!nv) return NULL;
         f->v = nv;
         f->cap = cap;
     }
-    if (f->slen + il + bl > f->scap) {
-        size_t cap = f->scap ? f->scap * 2 : 8192;
-        while (cap < f->slen + il + bl) cap *= 2;
-        char *ns = realloc(f->strs, cap);
-        if (!ns) { f->failed = true; return; }
-        f->strs = ns;
-        f->scap = cap;
-    }
-    /* Offsets now, pointers once the string block stops moving. */
-    memcpy(f->strs + f->slen, id, il);
-    f->v[f->n].id = (const char *)(uintptr_t)f->slen;
-    f->slen += il;
-    memcpy(f->strs + f->slen, board, bl);
-    f->v[f->n].board = (const char *)(uintptr_t)f->slen;
-    f->slen += bl;
-    f->v[f->n].running = running;
+    fleet_ent *e = &f->v[f->n];
+    memset(e, 0, sizeof *e);
+    snprintf(e->id, sizeof e->id, "%s", device);
+    bool failed = false;
+    srv_map_put(&f->idx, device, dl, (void *)(uintptr_t)(f->n + 1), &failed);
+    if (failed) return NULL;
     f->n++;
+    return e;
+}
+
+static void fleet_load_cb(const char *id, const char *board, uint64_t running, void *arg)
+{
+    fleet_ent *e = fleet_put(arg, id);
+    if (!e) return;
+    snprintf(e->board, sizeof e->board, "%s", board);
+    e->running = running;
+}
+
+/* The app's fleet (fleet_mu held), loaded from the store on first use. */
+static app_fleet *fleet_of(const char *app, bool load)
+{
+    app_fleet *f = fleets.count ? srv_map_get(&fleets, app, strlen(app)) : NULL;
+    if (f || !load) return f;
+    f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    if (g_srv.store->ops->app_fleet(g_srv.store, app, fleet_load_cb, f) != 0) {
+        srv_map_free(&f->idx);
+        free(f->v);
+        free(f);
+        return NULL;
+    }
+    srv_map_put(&fleets, app, strlen(app), f, NULL);
+    return f;
+}
+
+void srv_fleet_note(const char *app, const char *device, const char *board, uint64_t running,
+                    bool set_running)
+{
+    pthread_mutex_lock(&fleet_mu);
+    app_fleet *f = fleet_of(app, false);   /* not loaded yet: the load will see it */
+    fleet_ent *e = f ? fleet_put(f, device) : NULL;
+    if (e) {
+        if (board && *board) snprintf(e->board, sizeof e->board, "%s", board);
+        if (set_running) e->running = running;
+        e->gone = false;
+    }
+    pthread_mutex_unlock(&fleet_mu);
+}
+
+typedef struct forget_ctx { const char *device; } forget_ctx;
+
+static void fleet_forget_one(const char *k, void *v, void *arg)
+{
+    (void)k;
+    app_fleet *f = v;
+    const char *d = ((forget_ctx *)arg)->device;
+    uintptr_t i = f && f->idx.count ? (uintptr_t)srv_map_get(&f->idx, d, strlen(d)) : 0;
+    if (i) f->v[i - 1].gone = true;
+}
+
+void srv_fleet_forget(const char *device)
+{
+    forget_ctx c = { device };
+    pthread_mutex_lock(&fleet_mu);
+    srv_map_each(&fleets, fleet_forget_one, &c);
+    pthread_mutex_unlock(&fleet_mu);
+}
+
+static void fleet_free_one(const char *k, void *v, void *arg)
+{
+    (void)k; (void)arg;
+    app_fleet *f = v;
+    if (!f) return;
+    srv_map_free(&f->idx);
+    free(f->v);
+    free(f);
 }
 
 /* Evaluate one app's rollout; advance its wave if it may (stored: the
  * caller rebuilds the snapshot).  admin_mu held.  True when advanced. */
 static bool wave_eval_app(const char *app, srv_appview *a, bool may_advance)
 {
-    fleet_vec f = {0};
-    if (g_srv.store->ops->app_fleet(g_srv.store, app, fleet_cb, &f) != 0 || f.failed) {
-        free(f.v);
-        free(f.strs);
-        return false;
-    }
-    for (size_t i = 0; i < f.n; i++) {
-        f.v[i].id = f.strs + (uintptr_t)f.v[i].id;
-        f.v[i].board = f.strs + (uintptr_t)f.v[i].board;
+    /* The policy's input: every known device of the app, with its bucket
+     * in this rollout (hashed once per device and rollout). */
+    pthread_mutex_lock(&fleet_mu);
+    app_fleet *fl = fleet_of(app, true);
+    size_t n = 0;
+    ro_fleet_dev *devs = fl && fl->n ? malloc(fl->n * sizeof *devs) : NULL;
+    for (size_t i = 0; devs && i < fl->n; i++) {
+        fleet_ent *e = &fl->v[i];
+        if (e->gone) continue;
+        if (e->bucket_for != a->ro.id) {
+            e->bucket = ro_bucket(a->ro.id, e->id);
+            e->bucket_for = a->ro.id;
+        }
+        devs[n++] = (ro_fleet_dev){ e->id, e->board, e->running, (int)e->bucket };
     }
     ro_wave_status *st = srv_map_get(&g_srv.waves, app, strlen(app));
     if (!st) {
         st = calloc(1, sizeof *st);
-        if (!st) { free(f.v); free(f.strs); return false; }
+        if (!st) { pthread_mutex_unlock(&fleet_mu); free(devs); return false; }
         srv_map_put(&g_srv.waves, app, strlen(app), st, NULL);
     }
-    ro_wave_eval(&a->pol, a->target ? a->target->r.board : "", f.v, f.n, st);
-    free(f.v);
-    free(f.strs);
+    ro_wave_eval(&a->pol, a->target ? a->target->r.board : "", devs, n, srv_now(), st);
+    pthread_mutex_unlock(&fleet_mu);
+    free(devs);
     if (!may_advance || !st->advance || st->next_percent < 0) return false;
     srv_rollout ro = a->ro;
     char detail[256];
@@ -818,6 +906,8 @@ void srv_state_free(void)
     srv_map_free(&g_srv.blocked);
     srv_map_each(&g_srv.waves, free_value, NULL);
     srv_map_free(&g_srv.waves);
+    srv_map_each(&fleets, fleet_free_one, NULL);
+    srv_map_free(&fleets);
     for (int i = 0; i < SRV_SEEN_SHARDS; i++) {
         srv_map_each(&g_srv.seen[i].map, free_value, NULL);
         srv_map_free(&g_srv.seen[i].map);

@@ -4,10 +4,10 @@
 # that many registered devices, every one of which has reported on a release
 # under a rollout with waves [10,50,100] (so the waves are evaluated once a
 # second over the whole fleet).  Then measured:
-#   reports/s   6,000 more v2 reports (MAC'd, counted) over 8 keep-alive
-#               connections; each is one SQLite transaction
+#   reports/s   2,000 more v2 reports (MAC'd, counted) over 8 keep-alive
+#               connections, each one SQLite transaction; best of 3 windows
 #   read ms     GET /admin/rollouts/<app> (history, wave status, per-release
-#               counts, reasons), mean of 50
+#               counts, reasons), median of 50
 # The data directory is on tmpfs (/dev/shm) when there is one, so the fsync
 # of each report does not hide the work that could grow with the fleet.
 # The peer is the same otad at 1,000 devices: the ratios are the figure
@@ -56,18 +56,23 @@ for N in $SIZES; do
     adm --data-binary '{"app":"bench","seq":2,"waves":[10,50,100],"wave_fraction":0.8,"error_threshold":0.9,"min_reports":1000000}' \
         "http://127.0.0.1:$PORT/admin/rollouts"
     read -r fill _ fbad < <("$OTA_BIN/bench-rollout" report "$PORT" 0 "$N" downloading 1)
-    # 6,000 more reports whatever the fleet: windows of up to 2,000 devices,
-    # each device's counter one higher per window
-    M=$(( N < 2000 ? N : 2000 )); sent=0; ctr=2; nok=0; b2=0
-    t0=$(date +%s.%N)
-    while [ "$sent" -lt 6000 ]; do
-        st=trial; [ $((ctr % 2)) = 1 ] && st=confirmed
-        read -r _ n b < <("$OTA_BIN/bench-rollout" report "$PORT" 0 "$M" "$st" "$ctr")
-        nok=$((nok + n)); b2=$((b2 + b)); sent=$((sent + M)); ctr=$((ctr + 1))
+    # Three windows of 2,000 more reports (each device's counter one higher
+    # per pass over up to 2,000 devices); the best window is the figure (the
+    # machine may be shared)
+    M=$(( N < 2000 ? N : 2000 )); ctr=2; rate=0; b2=0
+    for w in 1 2 3; do
+        sent=0; nok=0
+        t0=$(date +%s.%N)
+        while [ "$sent" -lt 2000 ]; do
+            st=trial; [ $((ctr % 2)) = 1 ] && st=confirmed
+            read -r _ n b < <("$OTA_BIN/bench-rollout" report "$PORT" 0 "$M" "$st" "$ctr")
+            nok=$((nok + n)); b2=$((b2 + b)); sent=$((sent + M)); ctr=$((ctr + 1))
+        done
+        t1=$(date +%s.%N)
+        r=$(awk -v n=$nok -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+        [ "$r" -gt "$rate" ] && rate=$r
     done
-    t1=$(date +%s.%N)
     b1=0
-    rate=$(awk -v n=$nok -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
     sleep 1.2   # one wave evaluation over the whole fleet
     read -r ms rbad < <("$OTA_BIN/bench-rollout" read "$PORT" "$TOKEN" bench 50)
     stop

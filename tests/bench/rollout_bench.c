@@ -12,7 +12,7 @@
  *                            POST /report/<id> (wire format v2, MAC'd) for
  *                            devices FROM..FROM+COUNT-1 over 8 keep-alive
  *                            connections; prints "reports/s"
- *   read PORT TOKEN APP K    GET /admin/rollouts/APP K times; prints the mean ms
+ *   read PORT TOKEN APP K    GET /admin/rollouts/APP K times; prints the median ms
  *
  * Loopback only.
  */
@@ -205,6 +205,13 @@ static int report(int port, long from, long count, const char *state, long ctr)
     return bad ? 1 : 0;
 }
 
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of k reads (the machine may be shared: the median, not the mean). */
 static int read_rollout(int port, const char *token, const char *app, int k)
 {
     char req[512];
@@ -212,12 +219,17 @@ static int read_rollout(int port, const char *token, const char *app, int k)
                       app, token);
     int fd = -1;
     roundtrip(&fd, port, req, (size_t)rl);   /* warm */
-    double t0 = now_s();
+    double *t = calloc((size_t)k, sizeof *t);
     int bad = 0;
-    for (int i = 0; i < k; i++) bad += roundtrip(&fd, port, req, (size_t)rl) != 200;
-    double dt = now_s() - t0;
+    for (int i = 0; i < k; i++) {
+        double t0 = now_s();
+        bad += roundtrip(&fd, port, req, (size_t)rl) != 200;
+        t[i] = now_s() - t0;
+    }
     if (fd >= 0) close(fd);
-    printf("%.2f %d\n", dt * 1000.0 / k, bad);
+    qsort(t, (size_t)k, sizeof *t, cmp_d);
+    printf("%.3f %d\n", t[k / 2] * 1000.0, bad);
+    free(t);
     return bad ? 1 : 0;
 }
 

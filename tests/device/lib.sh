@@ -58,9 +58,12 @@ publish() {
     [ "$s" = 200 ] || [ "$s" = 201 ] || { bad "publish $dir: HTTP $s $(cat "$WORK/abody")"; return 1; }
 }
 
-# rollout JSON: create a rollout
+# rollout JSON: create a rollout, replacing the app's current one (otad
+# refuses to replace an active or paused rollout without "replace": true)
 rollout() {
-    admin POST /admin/rollouts "$1" >/dev/null
+    local j="$1"
+    case "$j" in *'"replace"'*) ;; *) j="${j%\}},\"replace\":true}" ;; esac
+    admin POST /admin/rollouts "$j" >/dev/null
     local s; s=$(cat "$WORK/status")
     [ "$s" = 200 ] || [ "$s" = 201 ] || { bad "rollout $1: HTTP $s $(cat "$WORK/abody")"; return 1; }
 }
