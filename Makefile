@@ -7,6 +7,7 @@
 #   make check      the whole suite again under ASan + UBSan (build/asan/)
 #   make run        start otad with a demo release (see README.md)
 #   make bench      benchmarks that print figures (never pass/fail)
+#   make fuzz       libFuzzer targets (clang; tests/fuzz/module.mk), make fuzz-run
 #   make size       Cortex-M4 footprint of common/
 #   make install    PREFIX=/usr/local DESTDIR= (programs, agent, man pages, systemd unit)
 #   make clean

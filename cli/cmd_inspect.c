@@ -8,16 +8,18 @@
 #include <string.h>
 #include <time.h>
 #include "util.h"
+#include "cmd_keyset.h"
 
 static void help(FILE *f)
 {
     fprintf(f,
-        "usage: otasign inspect FILE|DIR [--type statement|ticket|key|pub]\n"
+        "usage: otasign inspect FILE|DIR [--type statement|ticket|key|pub|keyset]\n"
         "\n"
         "Print every field of a release statement (statement.bin, or statement.tbs of an\n"
-        "unsigned release), a device ticket, a secret key file (never the secret) or a\n"
-        "public key file.  DIR means DIR/statement.bin (or DIR/statement.tbs).  The\n"
-        "structure is checked (exit 1 when malformed); signatures are not: use verify.\n"
+        "unsigned release), a device ticket, a secret key file (never the secret), a\n"
+        "public key file or a key set (.ks, or the .kstbs body).  DIR means\n"
+        "DIR/statement.bin (or DIR/statement.tbs).  The structure is checked (exit 1\n"
+        "when malformed); signatures are not: use verify.\n"
         "The kind of file is found from its first bytes unless --type says it.\n"
         "Exit status: 0 ok, 1 malformed or unreadable, 2 usage.\n");
 }
@@ -136,8 +138,9 @@ int cmd_inspect(int argc, char **argv)
     }
     if (help_flag) { help(stdout); return EXIT_OK; }
     if (npos != 1) { util_err("one file is required"); help(stderr); return EXIT_USAGE; }
-    if (type && strcmp(type, "statement") && strcmp(type, "ticket") && strcmp(type, "key") && strcmp(type, "pub")) {
-        util_err("--type '%s': must be statement, ticket, key or pub", type);
+    if (type && strcmp(type, "statement") && strcmp(type, "ticket") && strcmp(type, "key") && strcmp(type, "pub") &&
+        strcmp(type, "keyset")) {
+        util_err("--type '%s': must be statement, ticket, key, pub or keyset", type);
         return EXIT_USAGE;
     }
     if (util_is_dir(pos[0])) {
@@ -152,9 +155,11 @@ int cmd_inspect(int argc, char **argv)
         if (len >= 4 && memcmp(b, OTA_STATEMENT_MAGIC, 4) == 0) type = "statement";
         else if (len >= 4 && memcmp(b, OTA_TICKET_MAGIC, 4) == 0) type = "ticket";
         else if (len >= 4 && memcmp(b, "OTAK", 4) == 0) type = "key";
+        else if (len >= 4 && memcmp(b, "OTKS", 4) == 0) type = "keyset";
         else type = "pub";
     }
     if (strcmp(type, "statement") == 0) rc = show_statement(path, b, len);
+    else if (strcmp(type, "keyset") == 0) rc = keyset_show(path, b, len);
     else if (strcmp(type, "ticket") == 0) rc = show_ticket(path, b, len);
     else if (strcmp(type, "key") == 0) {
         if (len >= 4 && memcmp(b, "OTAK", 4) == 0) rc = show_key(path, b, len);

@@ -11,13 +11,16 @@
 static void help(FILE *f)
 {
     fprintf(f,
-        "usage: otasign keygen --out NAME [--force] [--passphrase | --passphrase-file FILE]\n"
+        "usage: otasign keygen --out NAME [--root] [--force] [--passphrase | --passphrase-file FILE]\n"
         "\n"
         "Create an Ed25519 key pair: NAME.key (secret key, mode 0600) and NAME.pub\n"
         "(public key, one line of hex).  Prints the public key as hex, as a C array\n"
         "and as a JavaScript string, and its key id (first 8 bytes of its SHA-256).\n"
         "\n"
         "  --out NAME              path prefix of the two files (required)\n"
+        "  --root                  a ROOT key: it signs key sets (otasign keyset), never\n"
+        "                          releases; keep it offline and passphrase-protected.  Devices\n"
+        "                          are provisioned with its public key (same file formats)\n"
         "  --force                 replace existing NAME.key / NAME.pub\n"
         "  --passphrase            protect NAME.key with a passphrase (asked on the terminal,\n"
         "                          or taken from OTASIGN_PASSPHRASE)\n"
@@ -31,11 +34,12 @@ static void help(FILE *f)
 int cmd_keygen(int argc, char **argv)
 {
     const char *out = NULL, *passfile = NULL;
-    int force = 0, want_pass = 0, help_flag = 0, npos = 0;
+    int force = 0, want_pass = 0, help_flag = 0, npos = 0, root = 0;
     const char *pos[1];
     util_opt opts[] = {
         { "--out", OPT_STR, &out, NULL },
         { "--force", OPT_FLAG, &force, NULL },
+        { "--root", OPT_FLAG, &root, NULL },
         { "--passphrase", OPT_FLAG, &want_pass, NULL },
         { "--passphrase-file", OPT_STR, &passfile, NULL },
     };
@@ -87,10 +91,11 @@ int cmd_keygen(int argc, char **argv)
     printf("public key: %s\n", pubpath);
     printf("key id:     %s\n", idhex);
     printf("hex:        %s\n", hex);
-    printf("C:          static const uint8_t ota_release_pub[32] = {");
+    if (root) printf("kind:       root key (signs key sets: otasign keyset make/sign)\n");
+    printf("C:          static const uint8_t %s[32] = {", root ? "ota_root_pub" : "ota_release_pub");
     for (int i = 0; i < 32; i++) printf("%s0x%02x", i ? (i % 8 ? ", " : ",\n                    ") : "\n                    ", k.pub[i]);
     printf("\n            };\n");
-    printf("JavaScript: var OTA_RELEASE_PUB = \"");
+    printf("JavaScript: var %s = \"", root ? "OTA_ROOT_PUB" : "OTA_RELEASE_PUB");
     for (int i = 0; i < 32; i++) printf("\\x%02x", k.pub[i]);
     printf("\";\n");
     rc = EXIT_OK;

@@ -10,6 +10,7 @@
 #include "ota_encode.h"
 #include "manifest.h"
 #include "util.h"
+#include "cmd_keyset.h"
 
 #define BUNDLE_MAX ((size_t)UINT32_MAX)
 
@@ -17,6 +18,7 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: otasign verify DIR|STATEMENT --pub NAME.pub [--pub ...] [--bundle FILE]\n"
+        "       otasign verify KEYSET.ks --root R.pub [--root ...] [--threshold K] [--current N]\n"
         "       otasign verify --manifest FILE.json --pub NAME.pub --server-pub S.pub [...]\n"
         "                      [--app APP] [--board B] [--running N] [--max-size N]\n"
         "                      [--ticket FILE --server-pub S.pub --device ID --nonce HEX\n"
@@ -78,6 +80,8 @@ int cmd_verify(int argc, char **argv)
     };
     int rc = EXIT_FAIL;
     char *stpath = NULL, *bpath = NULL;
+    /* A key set (FORMAT.md section 13): otasign verify FILE.ks --root R.pub ... */
+    if (keyset_arg_is_keyset(argc, argv)) return cmd_keyset_verify(argc, argv);
     uint8_t *st_buf = NULL, *tk_buf = NULL, *bundle = NULL, *secret = NULL, *macbuf = NULL;
     size_t st_len = 0, tk_len = 0, bundle_len = 0, secret_len = 0, macbuf_len = 0;
     ota_trusted_key keys[OPT_MULTI_MAX], skeys[OPT_MULTI_MAX];

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include "client.h"
 #include "cmd_device.h"
+#include "cmd_keyset.h"
 #include "jsmin.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ static const struct {
     { "inspect", cmd_inspect, "print every field of a statement, ticket or key file" },
     { "minify",  cmd_minify,  "minify and gate a script for Espruino" },
     { "device",  cmd_device,  "register a device with otad and write its provisioning script" },
+    { "keyset",  cmd_keyset,  "make, sign, attach, verify key sets (which release keys devices trust)" },
     { "publish", cmd_publish, "upload a release to otad" },
     { "rollout", cmd_rollout, "start, change, pause, resume or abort a staged rollout" },
     { "status",  cmd_status,  "a rollout's progress per wave (--watch to follow it)" },

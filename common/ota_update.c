@@ -58,7 +58,7 @@ typedef struct rec {
 /* Where the journal stands after a scan of both copies. */
 typedef struct journal {
     int      found;       /* a valid record exists */
-    rec      newest;      /* the valid record with the highest rseq */
+    rec      newest;      /* the valid record newest by rseq_newer() */
     uint8_t  region;      /* copy holding it (0 when none found) */
     uint32_t next[2];     /* per copy: first position after the last non-erased one */
 } journal;
@@ -315,6 +315,18 @@ static void rec_default(rec *r)
     r->trial = OTA_SLOT_NONE;
 }
 
+/* Journal sequence numbers are compared in serial-number arithmetic (RFC
+ * 1982): a is newer than b when a - b, taken modulo 2^32, is in 1..2^31-1.
+ * So 0 follows 0xFFFFFFFF: a wrap (only a corrupt or very old image gets
+ * there) never makes every later record lose to an old one.  Two numbers
+ * exactly 2^31 apart are not ordered; journal_write() keeps every record it
+ * writes strictly newer than all others in the journal (see there). */
+static int rseq_newer(uint32_t a, uint32_t b)
+{
+    uint32_t d = a - b;
+    return d != 0 && d < 0x80000000u;
+}
+
 /* Read both copies.  Positions that are not erased but do not decode (a
  * torn write, or a torn erase of old records) are skipped for reading and
  * never written over. */
@@ -335,7 +347,7 @@ static ota_err journal_scan(journal *j, const ota_dev *dev)
             rec r1;
             if (rec_decode(&r1, buf) != OTA_OK)
                 continue;
-            if (!j->found || r1.rseq > j->newest.rseq) {
+            if (!j->found || rseq_newer(r1.rseq, j->newest.rseq)) {
                 j->found = 1;
                 j->newest = r1;
                 j->region = c;
@@ -345,11 +357,43 @@ static ota_err journal_scan(journal *j, const ota_dev *dev)
     return OTA_OK;
 }
 
+/* 1 when rseq is strictly newer than every valid record in both copies:
+ * then the scan picks the record written with it, whatever the order it
+ * meets the others in (x newer than y and y newer than x cannot both hold).
+ * *ok = 0 on a flash read error. */
+static int rseq_beats_all(const ota_dev *dev, uint32_t rseq, int *ok)
+{
+    uint8_t buf[OTA_RECORD_SIZE];
+    *ok = 1;
+    for (uint8_t c = 0; c < 2; c++) {
+        ota_region r = dev->layout.boot[c];
+        uint32_t n = r.len / OTA_RECORD_SIZE;
+        for (uint32_t p = 0; p < n; p++) {
+            rec r1;
+            if (fread_(dev, r.off + p * OTA_RECORD_SIZE, buf, OTA_RECORD_SIZE) != OTA_OK) {
+                *ok = 0;
+                return 0;
+            }
+            if (!all_erased(buf, OTA_RECORD_SIZE, dev->flash->erased) && rec_decode(&r1, buf) == OTA_OK
+                && !rseq_newer(rseq, r1.rseq))
+                return 0;
+        }
+    }
+    return 1;
+}
+
 /* Make *r the newest record (its rseq is assigned here).  Appended after
  * the last used position of the copy holding the newest record; when that
  * copy is full, the other copy is erased and the record becomes its first.
  * Either way the previous newest record stays intact until the new one is
- * complete, so a power cut at any point leaves the old or the new state. */
+ * complete, so a power cut at any point leaves the old or the new state.
+ *
+ * A journal whose records are spread over the number circle (only a corrupt
+ * image holds one: records written here are consecutive) may hold a record
+ * that newest + 1 does not beat.  Then the journal is compacted: the other
+ * copy is erased and gets the new record, then the copy with the old ones
+ * is erased.  A power cut in between leaves the old state or the new one,
+ * and the next write compacts again. */
 static ota_err journal_write(const ota_dev *dev, rec *r)
 {
     journal j;
@@ -360,6 +404,20 @@ static ota_err journal_write(const ota_dev *dev, rec *r)
     r->rseq = j.found ? j.newest.rseq + 1 : 1;
     uint8_t c = j.region;
     uint32_t pos = j.next[c];
+    int ok = 1;
+    if (j.found && !rseq_beats_all(dev, r->rseq, &ok)) {
+        if (!ok)
+            return OTA_ERR_FLASH;
+        uint8_t o = c ^ 1;
+        if ((e = erase_region(dev, dev->layout.boot[o])) != OTA_OK)
+            return e;
+        rec_encode(buf, r);
+        if ((e = fwrite_(dev, dev->layout.boot[o].off, buf, OTA_RECORD_SIZE)) != OTA_OK)
+            return e;
+        return erase_region(dev, dev->layout.boot[c]);
+    }
+    if (!ok)
+        return OTA_ERR_FLASH;
     if (pos >= dev->layout.boot[c].len / OTA_RECORD_SIZE) {
         c ^= 1;
         if ((e = erase_region(dev, dev->layout.boot[c])) != OTA_OK)

@@ -18,6 +18,7 @@
  *   otadev run|status --fleet LIST ...   many devices in turn, one per line
  *                                        "ID FLASH [SEQ=WHAT,...]" (one poll each)
  *   otadev boot --flash F       one boot (no network)
+ *   otadev keyset --flash F --root-pub R.pub   the stored key set (FLASH.ks)
  *
  * Exit status: 0 ok, 1 failure, 2 usage, 3 power cut (--cut-power-at).
  */
@@ -37,6 +38,7 @@
 #include "flashfile.h"
 #include "ota_crypto.h"
 #include "ota_encode.h"
+#include "ota_keyset.h"
 #include "ota_release.h"
 #include "ota_update.h"
 
@@ -60,6 +62,10 @@ typedef struct opts {
     long cut_at, drop_after;
     ota_trusted_key release_keys[MAX_KEYS], server_keys[MAX_KEYS];
     size_t n_release, n_server;
+    ota_trusted_key root_keys[MAX_KEYS];   /* --root-pub: key sets (FORMAT.md 13) */
+    size_t n_root;
+    int root_threshold;
+    long ks_cut_at;                         /* --cut-keyset-power-at */
     uint64_t behave_seq[MAX_BEHAVE];
     behaviour behave_what[MAX_BEHAVE];
     int n_behave;
@@ -557,6 +563,126 @@ static int boot_and_run(ota_boot_info *out)
     return 1;
 }
 
+/* ---- key sets (FORMAT.md section 13) -----------------------------------------
+ *
+ * A device provisioned with root keys (--root-pub) keeps its current key set
+ * in a separate emulated flash, FLASH.ks (two 1 KB pages, the two copies of
+ * common/ota_keyset's journal; the rest of that file is unused), polls with
+ * ks=<version> and takes a "keyset" from the answer before it decides on
+ * the release.  Once a set is stored, the device trusts exactly its release
+ * keys; --release-pub keys only until then. */
+
+static flashfile ksff;
+static ota_keyset_store kstore;
+static ota_keyset_current kscur;
+static int ks_open_done;
+
+static int ks_enabled(void) { return o.n_root > 0; }
+
+/* Open (create on first use) FLASH.ks and load the current set. */
+static void ks_open(void)
+{
+    char path[4200], err[512];
+    if (!ks_enabled() || ks_open_done)
+        return;
+    snprintf(path, sizeof path, "%s.ks", o.flash);
+    if (access(path, F_OK) != 0 && ff_create(path, "uniform:1024:5", 0, err, sizeof err) != 0)
+        die(1, "%s", err);
+    if (ff_open(&ksff, path, err, sizeof err) != 0)
+        die(1, "%s", err);
+    ksff.cut_at = o.ks_cut_at;
+    kstore.flash = &ksff.port;
+    kstore.copy[0].off = ksff.page_off[0];
+    kstore.copy[0].len = ksff.page_off[1] - ksff.page_off[0];
+    kstore.copy[1].off = ksff.page_off[1];
+    kstore.copy[1].len = ksff.page_off[2] - ksff.page_off[1];
+    ota_err e = ota_keyset_load(&kscur, &kstore, o.root_keys, o.n_root, (uint8_t)o.root_threshold);
+    if (e != OTA_OK)
+        die(1, "key set store %s: %s", path, ota_strerror(e));
+    ks_open_done = 1;
+}
+
+static void ks_close(void)
+{
+    if (ks_open_done)
+        ff_close(&ksff);
+    ks_open_done = 0;
+}
+
+static uint64_t ks_version(void)
+{
+    return ks_open_done && kscur.found ? kscur.ks.version : 0;
+}
+
+/* The release keys this device trusts now (into keys, capacity MAX_KEYS). */
+static size_t ks_release_keys(ota_trusted_key *keys)
+{
+    if (ks_open_done && kscur.found)
+        return ota_keyset_trusted(keys, &kscur.ks);
+    memcpy(keys, o.release_keys, o.n_release * sizeof keys[0]);
+    return o.n_release;
+}
+
+static void ks_say_keys(const char *what)
+{
+    char ids[8 * 18 + 1] = "";
+    ota_trusted_key k[MAX_KEYS];
+    size_t n = ks_release_keys(k);
+    for (size_t i = 0; i < n; i++) {
+        char h[17];
+        ota_hex_encode(h, sizeof h, k[i].id, OTA_KEY_ID_SIZE);
+        strcat(ids, i ? " " : "");
+        strcat(ids, h);
+    }
+    say("%s key set version %llu: trusts release key(s) %s", what, (unsigned long long)ks_version(), ids);
+}
+
+/* A "keyset" member in a poll answer: verify with the roots and store it
+ * power-cut safely before anything else of the answer is looked at. */
+static void ks_take(cJSON *j)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "keyset");
+    if (!ks_enabled() || !cJSON_IsString(v))
+        return;
+    uint8_t b[OTA_KEYSET_MAX_SIZE + 4];
+    size_t len = 0;
+    ota_err e = OTA_ERR_MALFORMED;
+    if (ota_base64_decode(b, sizeof b, &len, v->valuestring, strlen(v->valuestring), OTA_B64_STD) == OTA_OK)
+        e = ota_keyset_update(&kscur, &kstore, b, len, o.root_keys, o.n_root, (uint8_t)o.root_threshold);
+    if (e == OTA_OK) {
+        ks_say_keys("accepted and stored");
+        return;
+    }
+    if (e == OTA_ERR_FLASH)
+        die(1, "key set store: flash failure");
+    /* Refused: the device keeps the set it has (reload: update left *kscur
+     * in an unknown state on some errors). */
+    say("key set refused: %s (ota_err %d); keeping version %llu", ota_strerror(e), (int)e,
+        (unsigned long long)(ota_keyset_load(&kscur, &kstore, o.root_keys, o.n_root,
+                                             (uint8_t)o.root_threshold) == OTA_OK && kscur.found
+                             ? kscur.ks.version : 0));
+}
+
+/* otadev keyset --flash F --root-pub R.pub: the stored key set as JSON. */
+static int cmd_keyset_show(void)
+{
+    if (!o.flash || !ks_enabled())
+        die(2, "keyset: --flash FILE and --root-pub R.pub are required");
+    ks_open();
+    ota_trusted_key k[MAX_KEYS];
+    size_t n = ks_release_keys(k);
+    printf("{\"keyset\":%llu,\"keys\":[", (unsigned long long)ks_version());
+    for (size_t i = 0; i < n; i++) {
+        char h[17];
+        ota_hex_encode(h, sizeof h, k[i].id, OTA_KEY_ID_SIZE);
+        printf("%s\"%s\"", i ? "," : "", h);
+    }
+    printf("]}\n");
+    fprintf(stderr, "otadev: %ld flash operations on the key-set store\n", ksff.ops);
+    ks_close();
+    return 0;
+}
+
 /* ---- one poll -------------------------------------------------------------- */
 
 static const char *jstr(cJSON *j, const char *name)
@@ -584,6 +710,11 @@ static int poll_once(double *next_interval)
     ota_hex_encode(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
     snprintf(url, sizeof url, "%s/manifest/%s?app=%s&seq=%llu&nonce=%s&board=%s", o.server, o.id, o.app,
              (unsigned long long)running, nonce_hex, o.board);
+    if (ks_enabled()) {
+        ks_open();
+        size_t ul = strlen(url);
+        snprintf(url + ul, sizeof url - ul, "&ks=%llu", (unsigned long long)ks_version());
+    }
     CURL *c = easy(url);
     membuf m = { 0 };
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_membuf);
@@ -612,6 +743,11 @@ static int poll_once(double *next_interval)
     cJSON *pj = cJSON_GetObjectItemCaseSensitive(j, "poll");
     if (cJSON_IsNumber(pj) && pj->valuedouble >= 0 && next_interval)
         *next_interval = pj->valuedouble;
+    ks_take(j);   /* a newer key set first: the release is judged by the keys it lists */
+    if (!cJSON_GetObjectItemCaseSensitive(j, "statement") && cJSON_GetObjectItemCaseSensitive(j, "keyset")) {
+        cJSON_Delete(j);   /* an answer that carries only a key set */
+        return 0;
+    }
     uint8_t stmt[OTA_STATEMENT_SIZE + 8], tick[OTA_TICKET_SIZE + 8], mac[OTA_MAC_SIZE];
     size_t sl = 0, tl = 0, ml = 0;
     const char *s64 = jstr(j, "statement"), *t64 = jstr(j, "ticket"), *bu = jstr(j, "url");
@@ -638,8 +774,9 @@ static int poll_once(double *next_interval)
     me.device_id_len = strlen(o.id);
     me.nonce = nonce;
     me.nonce_len = sizeof nonce;
-    me.release_keys = o.release_keys;
-    me.n_release_keys = o.n_release;
+    ota_trusted_key relkeys[MAX_KEYS];
+    me.release_keys = relkeys;
+    me.n_release_keys = ks_release_keys(relkeys);
     me.server_keys = o.server_keys;
     me.n_server_keys = o.n_server;
     me.max_size = capacity();
@@ -820,6 +957,7 @@ static int for_each_device(int (*fn)(void))
             parse_behave(beh);
         rc |= fn();
         ff_close(&ff);
+        ks_close();
     }
     fclose(f);
     o.id = NULL;
@@ -878,7 +1016,7 @@ static int fleet_one(void)
 
 static int cmd_run(void)
 {
-    if (o.fleet && o.server && o.app && o.n_release && o.n_server) {
+    if (o.fleet && o.server && o.app && (o.n_release || o.n_root) && o.n_server) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         int rc = for_each_device(fleet_one);
         curl_global_cleanup();
@@ -890,8 +1028,8 @@ static int cmd_run(void)
         side_path(path, sizeof path, "secret");
         if (access(path, R_OK) != 0) die(2, "run: --tier mac needs --secret (or otadev provision --secret)");
     }
-    if (!o.flash || !o.server || !o.id || !o.app || !o.n_release || !o.n_server)
-        die(2, "run: --flash (or --fleet), --server, --id, --app, --release-pub and --server-pub are required");
+    if (!o.flash || !o.server || !o.id || !o.app || !(o.n_release || o.n_root) || !o.n_server)
+        die(2, "run: --flash (or --fleet), --server, --id, --app, --release-pub (or --root-pub) and --server-pub are required");
     open_flash();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ota_boot_info bi;
@@ -927,6 +1065,7 @@ static void usage(FILE *f)
         "                  --server-pub S.pub|HEX [options]\n"
         "       otadev status --flash FILE | --fleet FILE\n"
         "       otadev boot --flash FILE\n"
+        "       otadev keyset --flash FILE --root-pub R.pub   stored key set as JSON\n"
         "\n"
         "A simulated device: the common/ update state machine on a flash image in FILE.\n"
         "  --geometry G         pico (default: 3 x 16 KB + 128 KB Storage, 16 KB golden)\n"
@@ -948,6 +1087,11 @@ static void usage(FILE *f)
         "                       firmware does, by the ticket's HMAC under --secret\n"
         "  --fleet FILE         run/status many devices in turn, one per line \"ID FLASH [SEQ=WHAT,..]\"\n"
         "                       (run: one boot + one poll each)\n"
+        "  --root-pub R.pub     root key (repeatable): the device takes signed key sets\n"
+        "                       (FORMAT.md 13) from otad, stores them in FLASH.ks and then\n"
+        "                       trusts exactly the release keys of the newest one\n"
+        "  --root-threshold K   root signatures a key set needs (default 1)\n"
+        "  --cut-keyset-power-at N  lose power at the Nth write/erase of FLASH.ks; exit 3\n"
         "  --quiet              no progress lines\n"
         "Exit status: 0 ok, 1 failure, 2 usage, 3 power cut.\n");
 }
@@ -960,7 +1104,9 @@ int main(int argc, char **argv)
         { "program", 1, 0, 'p' }, { "seq", 1, 0, 'q' }, { "force", 0, 0, 'F' }, { "quiet", 0, 0, 'Q' },
         { "polls", 1, 0, 'n' }, { "interval", 1, 0, 't' }, { "behave", 1, 0, 'B' },
         { "cut-power-at", 1, 0, 'c' }, { "drop-after", 1, 0, 'd' }, { "max-attempts", 1, 0, 'm' },
-        { "fleet", 1, 0, 'L' }, { "secret", 1, 0, 'K' }, { "tier", 1, 0, 'T' }, { "release-pub", 1, 0, 'r' }, { "server-pub", 1, 0, 'S' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "fleet", 1, 0, 'L' }, { "secret", 1, 0, 'K' }, { "tier", 1, 0, 'T' }, { "release-pub", 1, 0, 'r' }, { "server-pub", 1, 0, 'S' }, { "help", 0, 0, 'h' },
+        { "root-pub", 1, 0, 'R' }, { "root-threshold", 1, 0, 'k' }, { "cut-keyset-power-at", 1, 0, 'C' },
+        { 0, 0, 0, 0 }
     };
     if (argc < 2) {
         usage(stderr);
@@ -1008,6 +1154,9 @@ int main(int argc, char **argv)
             break;
         case 'r': add_key(o.release_keys, &o.n_release, optarg); break;
         case 'S': add_key(o.server_keys, &o.n_server, optarg); break;
+        case 'R': add_key(o.root_keys, &o.n_root, optarg); break;
+        case 'k': o.root_threshold = atoi(optarg); break;
+        case 'C': o.ks_cut_at = atol(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -1016,6 +1165,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (o.root_threshold < 0 || o.root_threshold > OTA_KEYSET_MAX_THRESHOLD)
+        die(2, "--root-threshold: 1..%d", OTA_KEYSET_MAX_THRESHOLD);
     if (o.max_attempts < 0 || o.max_attempts > 250 || o.polls < 0)
         die(2, "bad --max-attempts or --polls");
     if (strcmp(cmd, "provision") == 0)
@@ -1026,6 +1177,8 @@ int main(int argc, char **argv)
         return cmd_status();
     if (strcmp(cmd, "boot") == 0)
         return cmd_boot();
+    if (strcmp(cmd, "keyset") == 0)
+        return cmd_keyset_show();
     usage(stderr);
     return 2;
 }

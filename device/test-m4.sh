@@ -24,9 +24,12 @@ fi
 timeout 600 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
   -semihosting-config enable=on,target=native -kernel "$out/test_update_m4.elf" >"$out/run.log" 2>&1
 rc=$?
-cat "$out/run.log"
+# The program's own count is of checks; the run on qemu is one test case.
+sed -E 's/^test_update_m4: ([0-9]+) passed, ([0-9]+) failed/test_update_m4 on qemu: \1 checks passed, \2 failed/' "$out/run.log"
 if ! grep -qE '^test_update_m4: [0-9]+ passed, 0 failed' "$out/run.log" || [ $rc != 0 ]; then
   echo "test_update_m4: qemu exit $rc"
-  grep -qE '^test_update_m4: [0-9]+ passed' "$out/run.log" || echo "test_update_m4: 0 passed, 1 failed"
+  echo "test_update_m4: 0 passed, 1 failed"
   exit 1
 fi
+echo "test_update_m4: 1 passed, 0 failed"
+

@@ -7,22 +7,25 @@
 #   scripts/deps.sh test    + cross compiler, qemu, Chromium (the dashboard's test),
 #                           systemd (systemd-analyze verify), man, and the npm packages the tests use
 #   scripts/deps.sh bench   + wrk, nginx and the npm peers the benchmarks compare against
+#   scripts/deps.sh fuzz    + clang and its libFuzzer runtime (make fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(gcc make pkg-config libsodium-dev libmicrohttpd-dev libcjson-dev
             libcurl4-openssl-dev libsqlite3-dev sqlite3 curl ca-certificates)
 test_pkgs=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
-           qemu-system-arm nodejs npm valgrind
+           qemu-system-arm nodejs npm valgrind iproute2
            chromium fonts-dejavu-core systemd man-db groff-base util-linux)
 bench_pkgs=(wrk nginx-light)
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   test)  want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  fuzz)  want+=("${fuzz_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -50,7 +53,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm packages for the tests and benchmarks, pinned by tests/js/package-lock.json.
-if [ "${1:-build}" != build ] && [ -f tests/js/package.json ]; then
+if [ "${1:-build}" != build ] && [ "${1:-build}" != fuzz ] && [ -f tests/js/package.json ]; then
   if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules/.stamp ]; then
     echo "deps: npm ci in tests/js"
     (cd tests/js && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.stamp)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ota_encode.h"
+#include "keyset.h"
 #include "request.h"
 
 srv_server g_srv;
@@ -64,6 +65,7 @@ static void usage(FILE *f)
         "                          a second otad on the same port would share the traffic)\n"
         "  --quiet                 no per-request log lines\n"
         "  --help                  this text\n");
+    srv_keyset_usage(f);
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -123,6 +125,7 @@ static int parse_args(int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long long n;
+        int kr;
 #define NEEDV() do { if (!v) { fprintf(stderr, "otad: %s needs a value\n", a); return 2; } i++; } while (0)
 #define NUM(field, lo, hi) do { NEEDV(); if (parse_uint(v, hi, &n) != 0 || n < (lo)) { \
             fprintf(stderr, "otad: %s: expected a whole number from %llu to %llu\n", a, \
@@ -160,6 +163,7 @@ static int parse_args(int argc, char **argv)
         else if (strcmp(a, "--quiet") == 0) c->quiet = true;
         else if (strcmp(a, "--reuseport") == 0) c->reuseport = true;
         else if (strcmp(a, "--no-reuseport") == 0) c->reuseport = false;
+        else if ((kr = srv_keyset_option(argc, argv, i)) != 0) { if (kr < 0) return 2; i += kr - 1; }
         else { fprintf(stderr, "otad: unknown option '%s' (see --help)\n", a); return 2; }
 #undef NUM
 #undef NEEDV
@@ -171,7 +175,7 @@ static int parse_args(int argc, char **argv)
         fprintf(stderr, "otad: --request-timeout raised to %u (must exceed --idle-timeout)\n",
                 c->request_timeout);
     }
-    if (!c->data_dir || !listen || c->n_release_pub == 0) {
+    if (!c->data_dir || !listen || (c->n_release_pub == 0 && !srv_keyset_configured())) {
         fprintf(stderr, "otad: --data, --listen and at least one --release-pub are required (see --help)\n");
         return 2;
     }
@@ -219,7 +223,7 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (make_dirs() != 0 || srv_keys_load() != 0) return 1;
+    if (make_dirs() != 0 || srv_keys_load() != 0 || srv_keyset_init() != 0) return 1;
     g_srv.store = srv_store_sqlite_open(g_srv.cfg.data_dir);
     if (!g_srv.store) return 1;
     if (srv_secrets_check() != 0) return 1;
@@ -249,7 +253,7 @@ int main(int argc, char **argv)
         struct timespec ts = { 1, 0 };
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT) break;
-        if (sig == SIGHUP) srv_reload_signal();
+        if (sig == SIGHUP) srv_reload_signal();   /* release keys (keyset.c) and admin token */
         srv_http_reap();
         srv_seen_flush();
         srv_log_flush();

@@ -27,9 +27,18 @@ $(BIN)/otad-testsign: tests/e2e/testsign.c $(BUILD)/lib/libotacommon.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libotacommon.a $(OTAD_LIBS)
 
+# Test build with fault injection (srv_map_put fails on demand, see util.c).
+OTAD_FAULT_OBJS := $(patsubst %.c,$(OBJ)/faults/%.o,$(OTAD_SRCS))
+$(OBJ)/faults/server/%.o: server/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DSRV_FAULT_INJECTION $(CFLAGS) -c -o $@ $<
+$(BIN)/otad-faults: $(OTAD_FAULT_OBJS) $(BUILD)/lib/libotacommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OTAD_FAULT_OBJS) $(BUILD)/lib/libotacommon.a $(OTAD_LIBS)
+
 BINS += $(BIN)/otad
-TEST_DEPS += $(BIN)/otad $(BIN)/otad-testsign
-TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-durability.sh tests/e2e/otad-hostile.sh tests/e2e/otad-hostile-load.sh
+TEST_DEPS += $(BIN)/otad $(BIN)/otad-testsign $(BIN)/otad-faults
+TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-durability.sh tests/e2e/otad-hostile.sh tests/e2e/otad-hostile-load.sh tests/e2e/otad-hostile-faults.sh
 BENCH_TARGETS += bench-server
 
 .PHONY: run bench-server

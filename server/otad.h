@@ -94,6 +94,7 @@ typedef struct srv_snapshot {
     size_t  n_rollouts_active;
     srv_rel **relv;                     /* every release, ordered by app, seq */
     size_t  n_relv;
+    bool    failed;                     /* building it failed: never used */
 } srv_snapshot;
 
 /* Counters, one set per thread (no cache line shared between the HTTP
@@ -196,17 +197,19 @@ bool srv_admin_authorized(const char *header);
 /* ---- state (state.c) --------------------------------------------------------- */
 int  srv_state_init(void);              /* load everything from the store */
 void srv_state_free(void);
-/* Rebuild the snapshot from the store; call with admin_mu held. */
+/* Rebuild the snapshot from the store; call with admin_mu held.  -1 when it
+ * could not be built in full: polls then get a closed snapshot (no offers)
+ * until a rebuild succeeds, and the caller must report the failure. */
 int  srv_snapshot_rebuild(void);
 /* Register a newly stored release (admin_mu held); returns the kept object. */
 srv_rel *srv_rel_add(const srv_release *r);
 /* Device-scoped memory: */
-void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE]);
+int  srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE]); /* -1: no memory */
 bool srv_secret_lookup(const char *device, uint8_t secret[SRV_SECRET_SIZE]);
 void srv_secret_forget(const char *device);
 /* Blocks (the decision is ro_report_blocks): in memory, mirrored from the store. */
-void srv_block(const char *device, const char *app, uint64_t seq);
-/* app NULL: every block of the device. */
+int  srv_block(const char *device, const char *app, uint64_t seq);   /* -1: no memory */
+/* Undo a srv_block, or clear a block (app NULL: every block of the device). */
 void srv_unblock(const char *device, const char *app, uint64_t seq);
 bool srv_blocked(const char *device, const char *app, uint64_t seq);
 /* Record a poll in the pending last-seen batch (memory only); board "" when
@@ -240,10 +243,12 @@ void srv_fleet_forget(const char *device);
 void srv_waves_tick(bool force);
 /* Append a rollout history event (by: a token fingerprint or "otad"). */
 void srv_rollout_event(int64_t rollout, const char *event, const char *by, const char *detail);
-/* Re-read the release keys and the admin token (SIGHUP, POST /admin/reload).
- * 0, or -1 with why in err (nothing changed). */
-int srv_reload(char *err, size_t cap);
-/* SIGHUP: srv_reload under admin_mu, logged and audited. */
+/* Re-read the release keys (through keyset.c) and the admin token (SIGHUP,
+ * POST /admin/reload); every file is checked first.  0 (*nkeys: the
+ * --release-pub files read), or -1 with why in err (nothing changed).
+ * Call without admin_mu (keyset.c takes it). */
+int srv_reload(char *err, size_t cap, int *nkeys);
+/* SIGHUP: srv_reload, logged and audited. */
 void srv_reload_signal(void);
 
 /* ---- http (http.c) ----------------------------------------------------------- */

@@ -23,6 +23,7 @@
  * the audit log with the caller's token fingerprint.
  */
 #include "otad.h"
+#include "keyset.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -198,12 +199,7 @@ static enum MHD_Result release_upload(srv_req *q)
     /* The same verifier the devices run: framing, trusted key, signature,
      * every field rule. */
     ota_statement st;
-    ota_trusted_key keys[SRV_MAX_RELEASE_KEYS];
-    pthread_mutex_lock(&g_srv.admin_mu);     /* POST /admin/reload swaps them */
-    size_t nkeys = g_srv.n_release_keys;
-    memcpy(keys, g_srv.release_keys, nkeys * sizeof keys[0]);
-    pthread_mutex_unlock(&g_srv.admin_mu);
-    ota_err e = ota_statement_verify(&st, stmt, slen, keys, nkeys);
+    ota_err e = srv_keyset_verify_statement(&st, stmt, slen);   /* keys trusted now (keyset.c) */
     if (e != OTA_OK) {
         cJSON_Delete(j);
         char msg[128];
@@ -270,7 +266,11 @@ static enum MHD_Result release_upload(srv_req *q)
         pthread_mutex_unlock(&g_srv.admin_mu);
         return srv_reply_error(q, 500, "store", "release not stored");
     }
-    srv_snapshot_rebuild();
+    if (srv_snapshot_rebuild() != 0) {
+        pthread_mutex_unlock(&g_srv.admin_mu);
+        return srv_reply_error(q, 500, "snapshot",
+                               "release stored, but the server could not apply it: no offers until it can");
+    }
     pthread_mutex_unlock(&g_srv.admin_mu);
     SUMMARY("release %s seq %" PRIu64 " %s", r.app, r.seq, rc == 1 ? "already there" : "published");
     srv_buf b = {0};
@@ -479,6 +479,9 @@ static enum MHD_Result rollout_create(srv_req *q)
         int64_t old_id = cur ? cur->ro.id : 0;
         if (g_srv.store->ops->rollout_put(g_srv.store, &ro, true) != 0) {
             ret = srv_reply_error(q, 500, "store", "rollout not stored");
+        } else if (srv_snapshot_rebuild() != 0) {
+            ret = srv_reply_error(q, 500, "snapshot",
+                                  "rollout stored, but the server could not apply it: no offers until it can");
         } else {
             char d[200];
             if (old_id) {
@@ -490,7 +493,6 @@ static enum MHD_Result rollout_create(srv_req *q)
             if (old_id) snprintf(d + strlen(d), sizeof d - strlen(d), "%lld", (long long)old_id);
             srv_rollout_event(ro.id, old_id ? "replaced" : "created", tl_actor, d);
             SUMMARY("rollout %lld of %s: %s", (long long)ro.id, ro.app, d);
-            srv_snapshot_rebuild();
             ret = rollout_reply(q, 201, &ro);
         }
     }
@@ -603,7 +605,12 @@ static enum MHD_Result rollout_patch(srv_req *q, const char *path_app)
      * at; after it, the live members from the new snapshot. */
     srv_buf b = {0};
     rollout_json(&b, &ro, false);
-    srv_snapshot_rebuild();
+    if (srv_snapshot_rebuild() != 0) {
+        srv_buf_free(&b);
+        ret = srv_reply_error(q, 500, "snapshot",
+                              "rollout stored, but the server could not apply it: no offers until it can");
+        goto out;
+    }
     srv_appview *na = srv_appview_get(app);
     if (na) {
         srv_buf_free(&b);
@@ -787,7 +794,11 @@ static enum MHD_Result device_create(srv_req *q)
         sodium_memzero(secret, sizeof secret);
         return srv_reply_error(q, 500, "store", "device not stored");
     }
-    if (want_secret) srv_secret_remember(dev, secret);
+    if (want_secret && srv_secret_remember(dev, secret) != 0) {
+        sodium_memzero(secret, sizeof secret);
+        return srv_reply_error(q, 500, "memory",
+                               "device stored, but its secret could not be loaded: restart otad");
+    }
     SUMMARY("device %s added%s", dev, want_secret ? " with a secret" : "");
     srv_buf b = {0};
     secret_answer(&b, dev, want_secret ? secret : NULL);
@@ -819,7 +830,11 @@ static enum MHD_Result device_rekey(srv_req *q, const char *dev)
         sodium_memzero(secret, sizeof secret);
         return srv_reply_error(q, 500, "store", "secret not stored");
     }
-    srv_secret_remember(dev, secret);
+    if (srv_secret_remember(dev, secret) != 0) {
+        sodium_memzero(secret, sizeof secret);
+        return srv_reply_error(q, 500, "memory",
+                               "new secret stored, but it could not be loaded: restart otad");
+    }
     SUMMARY("device %s re-keyed", dev);
     srv_buf b = {0};
     secret_answer(&b, dev, secret);
@@ -988,17 +1003,15 @@ static enum MHD_Result audit_get(srv_req *q)
 static enum MHD_Result reload_post(srv_req *q)
 {
     char err[300];
-    pthread_mutex_lock(&g_srv.admin_mu);
-    int rc = srv_reload(err, sizeof err);
-    size_t n = g_srv.n_release_keys;
-    pthread_mutex_unlock(&g_srv.admin_mu);
+    int n = 0;
+    int rc = srv_reload(err, sizeof err, &n);   /* takes admin_mu itself (keyset.c) */
     if (rc != 0) {
         SUMMARY("reload refused: %.200s", err);
         return srv_reply_error(q, 422, "reload_failed", err);
     }
-    SUMMARY("reloaded %zu release key(s) and the admin token", n);
+    SUMMARY("reloaded %d release key file(s) and the admin token", n);
     char out[64];
-    int len = snprintf(out, sizeof out, "{\"release_keys\":%zu}\n", n);
+    int len = snprintf(out, sizeof out, "{\"release_keys\":%d}\n", n);
     return srv_reply_json(q, 200, out, (size_t)len);
 }
 
@@ -1009,6 +1022,7 @@ static enum MHD_Result route(srv_req *q, const char *rest)
     const char *m = q->method;
     bool get = strcmp(m, "GET") == 0 || q->head, post = strcmp(m, "POST") == 0,
          patch = strcmp(m, "PATCH") == 0, del = strcmp(m, "DELETE") == 0;
+    if (strcmp(rest, "keysets") == 0) return srv_keyset_admin(q);   /* keyset.c */
     if (strcmp(rest, "releases") == 0) {
         if (post) return release_upload(q);
         if (get) return release_list(q);

@@ -23,6 +23,7 @@
 
 #include "ota_crypto.h"
 #include "ota_encode.h"
+#include "keyset.h"
 #include "request.h"
 
 bool srv_device_id_ok(const char *s, size_t len)
@@ -78,13 +79,24 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
         ota_hex_decode(nbytes, sizeof nbytes, &nlen, nonce, nl) != OTA_OK)
         return srv_reply_error(q, 400, "bad_nonce", "nonce: 32..64 hex characters (16..32 bytes)");
 
+    /* ks: the device's key-set version (FORMAT.md 13.4); absent = no key sets. */
+    const char *kss = srv_query(q, "ks");
+    uint64_t dev_ks = 0;
+    if (kss && !parse_u64(kss, &dev_ks))
+        return srv_reply_error(q, 400, "bad_ks", "ks: the device's key-set version, decimal (0 = none)");
+    char ksb64[SRV_KEYSET_B64_MAX];
+    size_t ksn = kss ? srv_keyset_b64_if_newer(ksb64, sizeof ksb64, dev_ks) : 0;
+
     SRV_ADD(polls, 1);
     int64_t now = srv_now();
 
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
     pthread_rwlock_unlock(&g_srv.snap_lock);
+    /* Only releases signed by a key trusted now (keyset.c), whatever the db holds. */
+    if (rel && !srv_keyset_offerable(rel->r.statement + 8)) rel = NULL;
     srv_seen_note(device, app, running, now, board, rel ? rel->r.seq : 0);
+    if (!rel && ksn) return srv_keyset_reply_alone(q, ksb64);
     if (!rel) {
         SRV_ADD(polls_204, 1);
         return srv_reply_shared(q, 204, g_srv.resp_204, 0);
@@ -125,7 +137,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     unsigned span = base / 5;   /* +-10% */
     unsigned poll = base - base / 10 + (span ? randombytes_uniform(span + 1) : 0);
 
-    size_t cap = rel->manifest_head_len + 600;
+    size_t cap = rel->manifest_head_len + 600 + (ksn ? ksn + 16 : 0);
     char *out = malloc(cap);
     if (!out) return MHD_NO;
     memcpy(out, rel->manifest_head, rel->manifest_head_len);
@@ -133,9 +145,10 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     ota_hex_encode(nlow, sizeof nlow, nbytes, nlen);
     int n = snprintf(out + rel->manifest_head_len, cap - rel->manifest_head_len,
                      ",\"device\":\"%s\",\"nonce\":\"%s\",\"issued\":%" PRId64 ",\"ticket\":\"%s\"%s%s%s"
-                     ",\"poll\":%u}\n",
+                     "%s%s%s,\"poll\":%u}\n",
                      device, nlow, now, tk64, has_mac ? ",\"mac\":\"" : "", machex,
-                     has_mac ? "\"" : "", poll);
+                     has_mac ? "\"" : "", ksn ? ",\"keyset\":\"" : "", ksn ? ksb64 : "", ksn ? "\"" : "",
+                     poll);
     if (n < 0 || (size_t)n >= cap - rel->manifest_head_len) {
         free(out);
         return srv_reply_error(q, 500, "internal", "manifest too large");
@@ -326,9 +339,21 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
     r.blocks = ro_report_blocks(ro_state_parse(r.state), (int)r.code);
     r.when = srv_now();
 
+    /* The block (never offer this release again) is taken before the report
+     * is stored, so that a stored report is never left without it: if it
+     * cannot be taken, nothing is stored and the device retries; if the
+     * store then refuses the report, the block is undone (a refused report
+     * changes nothing). */
+    bool blocks = r.blocks;
+    bool was_blocked = blocks && srv_blocked(r.device, r.app, r.seq);
+    if (blocks && !was_blocked && srv_block(r.device, r.app, r.seq) != 0) {
+        SRV_ADD(reports_failed, 1);
+        return srv_reply_error(q, 503, "memory", "report not applied; retry");
+    }
     srv_release_counts counts;
     bool blocked = false;
     int rc = g_srv.store->ops->report(g_srv.store, &r, &counts, &blocked);
+    if (rc != 0 && blocks && !was_blocked) srv_unblock(r.device, r.app, r.seq);
     if (rc == SRV_STORE_CONFLICT) {
         SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 409, "replay",
@@ -339,7 +364,11 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         return srv_reply_error(q, 503, "store", "report not stored; retry");
     }
     /* Durable from here on: the reply below acknowledges it. */
-    if (blocked) srv_block(r.device, r.app, r.seq);
+    /* A device the store already had blocked (a block cleared in memory
+     * only by a failed earlier attempt) is blocked in memory too. */
+    if (blocked && !blocks && srv_block(r.device, r.app, r.seq) != 0)
+        fprintf(stderr, "otad: block of %s from %s seq %llu kept in the store only (no memory)\n",
+                r.device, r.app, (unsigned long long)r.seq);
     srv_fleet_note(r.app, r.device, NULL, r.seq, strcmp(r.state, "confirmed") == 0);
     srv_rollout_after_report(r.app, r.seq, &counts);
     static const char ok[] = "{\"ok\":true}\n";

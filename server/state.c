@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ota_encode.h"
+#include "keyset.h"
 
 #define SEEN_MAX 262144   /* pending last-seen entries; beyond it polls are not noted */
 
@@ -46,11 +47,16 @@ static size_t relkey(char *out, size_t cap, const char *app, uint64_t seq)
 
 /* ---- releases ------------------------------------------------------------ */
 
+/* Set by srv_rel_add when it skips a stored release that does not parse
+ * (damage, reported), as opposed to failing for lack of memory. */
+static _Thread_local bool rel_skipped;
+
 srv_rel *srv_rel_add(const srv_release *r)
 {
     char key[64];
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
     srv_rel *x = srv_map_get(&g_srv.rels_all, key, klen);
+    rel_skipped = false;
     if (x) return x;
     x = calloc(1, sizeof *x);
     if (!x) return NULL;
@@ -62,6 +68,7 @@ srv_rel *srv_rel_add(const srv_release *r)
     ota_statement st;
     if (ota_statement_parse(&st, x->r.statement, x->r.statement_len) != OTA_OK) {
         fprintf(stderr, "otad: stored statement %s does not parse; skipped\n", key);
+        rel_skipped = true;
         free(x->r.statement);
         free(x);
         return NULL;
@@ -142,6 +149,13 @@ srv_rel *srv_rel_add(const srv_release *r)
     }
     bool failed = false;
     srv_map_put(&g_srv.rels_all, key, klen, x, &failed);
+    if (failed) {   /* not registered: do not hand out an object nobody owns */
+        if (x->full) MHD_destroy_response(x->full);
+        free(x->mem);
+        free(x->r.statement);
+        free(x);
+        return NULL;
+    }
     return x;
 }
 
@@ -163,9 +177,13 @@ static void appview_free(const char *k, void *v, void *arg)
     free(a);
 }
 
+/* What polls see after a failed rebuild: nothing offered, nothing served,
+ * until a rebuild succeeds (never freed). */
+static srv_snapshot closed_snap;
+
 static void snapshot_free(srv_snapshot *s)
 {
-    if (!s) return;
+    if (!s || s == &closed_snap) return;
     srv_map_each(&s->apps, appview_free, NULL);
     srv_map_free(&s->apps);
     srv_map_free(&s->rels);
@@ -174,17 +192,22 @@ static void snapshot_free(srv_snapshot *s)
     free(s);
 }
 
+/* Every failure while building a snapshot (memory, a member that does not
+ * parse) marks it failed: it is then never used (fail closed). */
 static void rel_cb(const srv_release *r, void *arg)
 {
     srv_snapshot *s = arg;
     srv_rel *x = srv_rel_add(r);
-    if (!x) return;
+    if (!x) {
+        if (!rel_skipped) s->failed = true;
+        return;
+    }
     char key[64];
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
-    srv_map_put(&s->rels, key, klen, x, NULL);
-    srv_map_put(&s->bundles, r->bundle_sha256, strlen(r->bundle_sha256), x, NULL);
+    srv_map_put(&s->rels, key, klen, x, &s->failed);
+    srv_map_put(&s->bundles, r->bundle_sha256, strlen(r->bundle_sha256), x, &s->failed);
     srv_rel **nv = realloc(s->relv, (s->n_relv + 1) * sizeof *nv);
-    if (!nv) return;
+    if (!nv) { s->failed = true; return; }
     s->relv = nv;
     s->relv[s->n_relv++] = x;
 }
@@ -205,35 +228,43 @@ static int cmp_pin(const void *a, const void *b)
 }
 
 /* The policy view (ro_rollout) of a stored rollout; arrays owned by a. */
-static void appview_policy(srv_appview *a, const srv_snapshot *s)
+/* An allow list or pins that cannot be read in full would let devices in
+ * that must not be: the snapshot is marked failed instead (fail closed). */
+static void appview_policy(srv_appview *a, srv_snapshot *s)
 {
     cJSON *j = cJSON_Parse(a->ro.allow_json), *it;
+    if (!cJSON_IsArray(j)) s->failed = true;
     int n = cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 0;
     a->allow = n ? calloc((size_t)n, sizeof *a->allow) : NULL;
+    if (n && !a->allow) s->failed = true;
     if (a->allow)
         cJSON_ArrayForEach(it, j)
-            if (cJSON_IsString(it)) a->allow[a->n_allow++] = strdup(it->valuestring);
+            if (cJSON_IsString(it) && !(a->allow[a->n_allow++] = strdup(it->valuestring))) s->failed = true;
     cJSON_Delete(j);
     if (a->n_allow) qsort(a->allow, a->n_allow, sizeof *a->allow, cmp_str);
     j = cJSON_Parse(a->ro.pins_json);
+    if (!cJSON_IsObject(j)) s->failed = true;
     n = cJSON_IsObject(j) ? cJSON_GetArraySize(j) : 0;
     a->pins = n ? calloc((size_t)n, sizeof *a->pins) : NULL;
+    if (n && !a->pins) s->failed = true;
     if (a->pins)
         cJSON_ArrayForEach(it, j)
             if (cJSON_IsNumber(it) && it->valuedouble >= 0) {
-                a->pins[a->n_pins].device = strdup(it->string);
+                if (!(a->pins[a->n_pins].device = strdup(it->string))) { s->failed = true; continue; }
                 a->pins[a->n_pins++].seq = (uint64_t)it->valuedouble;
             }
     cJSON_Delete(j);
     if (a->n_pins) qsort(a->pins, a->n_pins, sizeof *a->pins, cmp_pin);
     j = cJSON_Parse(a->ro.waves_json);
-    if (cJSON_IsArray(j))
+    if (!cJSON_IsArray(j)) s->failed = true;
+    else
         cJSON_ArrayForEach(it, j)
             if (cJSON_IsNumber(it) && a->nwaves < SRV_MAX_WAVES) a->waves[a->nwaves++] = it->valuedouble;
     cJSON_Delete(j);
     size_t nr = 0;
     for (size_t i = 0; i < s->n_relv; i++) nr += strcmp(s->relv[i]->r.app, a->ro.app) == 0;
     a->rels = nr ? calloc(nr, sizeof *a->rels) : NULL;
+    if (nr && !a->rels) s->failed = true;
     for (size_t i = 0; a->rels && i < s->n_relv; i++)
         if (strcmp(s->relv[i]->r.app, a->ro.app) == 0) {
             a->rels[a->n_rels].seq = s->relv[i]->r.seq;
@@ -264,17 +295,24 @@ static void rollout_cb(const srv_rollout *r, void *arg)
     srv_snapshot *s = arg;
     if (strcmp(r->state, SRV_RO_ACTIVE) != 0 && strcmp(r->state, SRV_RO_PAUSED) != 0) return;
     srv_appview *a = calloc(1, sizeof *a);
-    if (!a) return;
+    if (!a) { s->failed = true; return; }
     a->ro = *r;
     a->ro.allow_json = dupstr(r->allow_json);
     a->ro.pins_json = dupstr(r->pins_json);
     a->ro.waves_json = dupstr(r->waves_json);
+    if (!a->ro.allow_json || !a->ro.pins_json || !a->ro.waves_json) {
+        s->failed = true;
+        appview_free(NULL, a, NULL);
+        return;
+    }
     char key[64];
     size_t klen = relkey(key, sizeof key, r->app, r->seq);
     a->target = srv_map_get(&s->rels, key, klen);
     appview_policy(a, s);
     /* Later rollouts of the same app replace earlier ones (ordered by id). */
-    srv_appview *old = srv_map_put(&s->apps, r->app, strlen(r->app), a, NULL);
+    bool put_failed = false;
+    srv_appview *old = srv_map_put(&s->apps, r->app, strlen(r->app), a, &put_failed);
+    if (put_failed) { s->failed = true; appview_free(NULL, a, NULL); }
     if (old) appview_free(NULL, old, NULL);
 }
 
@@ -285,14 +323,28 @@ static void count_active(const char *k, void *v, void *arg)
     if (a && strcmp(a->ro.state, SRV_RO_ACTIVE) == 0) ((srv_snapshot *)arg)->n_rollouts_active++;
 }
 
+/* Fail closed: when the new snapshot cannot be built in full, polls get the
+ * closed one (no offers) rather than the old one, which may hold what the
+ * admin just withdrew (a pause, a pin to 0, a narrower allow list). */
+static int snapshot_close(void)
+{
+    pthread_rwlock_wrlock(&g_srv.snap_lock);
+    srv_snapshot *old = g_srv.snap;
+    g_srv.snap = &closed_snap;
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    snapshot_free(old);
+    fprintf(stderr, "otad: the rollout snapshot could not be rebuilt: no offers until it is\n");
+    return -1;
+}
+
 int srv_snapshot_rebuild(void)
 {
     srv_snapshot *s = calloc(1, sizeof *s);
-    if (!s) return -1;
+    if (!s) return snapshot_close();
     if (g_srv.store->ops->release_list(g_srv.store, rel_cb, s) != 0 ||
-        g_srv.store->ops->rollout_list(g_srv.store, rollout_cb, s) != 0) {
+        g_srv.store->ops->rollout_list(g_srv.store, rollout_cb, s) != 0 || s->failed) {
         snapshot_free(s);
-        return -1;
+        return snapshot_close();
     }
     srv_map_each(&s->apps, count_active, s);
     pthread_rwlock_wrlock(&g_srv.snap_lock);
@@ -312,16 +364,19 @@ srv_appview *srv_appview_get(const char *app)
 
 /* ---- devices ---------------------------------------------------------------- */
 
-void srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE])
+int srv_secret_remember(const char *device, const uint8_t secret[SRV_SECRET_SIZE])
 {
     uint8_t *copy = malloc(SRV_SECRET_SIZE);
-    if (!copy) return;
+    if (!copy) return -1;
     memcpy(copy, secret, SRV_SECRET_SIZE);
+    bool failed = false;
     pthread_mutex_lock(&g_srv.dev_mu);
-    uint8_t *old = srv_map_put(&g_srv.secrets, device, strlen(device), copy, NULL);
+    uint8_t *old = srv_map_put(&g_srv.secrets, device, strlen(device), copy, &failed);
     pthread_mutex_unlock(&g_srv.dev_mu);
     if (old) sodium_memzero(old, SRV_SECRET_SIZE);
     free(old);
+    if (failed) { free(copy); return -1; }
+    return 0;
 }
 
 void srv_secret_forget(const char *device)
@@ -356,10 +411,11 @@ static int devapp_key(char *key, size_t cap, const char *device, const char *app
     return snprintf(key, cap, "%s/%s", device, app);
 }
 
-void srv_block(const char *device, const char *app, uint64_t seq)
+int srv_block(const char *device, const char *app, uint64_t seq)
 {
     char key[80];
     int n = devapp_key(key, sizeof key, device, app);
+    int rc = 0;
     pthread_mutex_lock(&g_srv.dev_mu);
     srv_blocks *b = g_srv.blocked.count ? srv_map_get(&g_srv.blocked, key, (size_t)n) : NULL;
     bool have = false;
@@ -368,16 +424,20 @@ void srv_block(const char *device, const char *app, uint64_t seq)
         if (!b || b->n == b->cap) {
             size_t cap = b ? b->cap * 2 : 4;
             srv_blocks *nb = realloc(b, sizeof *nb + cap * sizeof nb->seq[0]);
+            bool failed = false;
             if (nb) {
                 if (!b) nb->n = 0;
                 nb->cap = cap;
+                srv_map_put(&g_srv.blocked, key, (size_t)n, nb, &failed);
+                if (failed && !b) { free(nb); nb = NULL; }
                 b = nb;
-                srv_map_put(&g_srv.blocked, key, (size_t)n, b, NULL);
             }
+            if (!nb || failed) rc = -1;
         }
-        if (b && b->n < b->cap) b->seq[b->n++] = seq;
+        if (rc == 0 && b && b->n < b->cap) b->seq[b->n++] = seq;
     }
     pthread_mutex_unlock(&g_srv.dev_mu);
+    return rc;
 }
 
 typedef struct unblock_ctx { const char *prefix; size_t plen; } unblock_ctx;
@@ -523,11 +583,14 @@ srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, 
     if (!s || s->apps.count == 0) return NULL;
     srv_appview *a = srv_map_get(&s->apps, app, strlen(app));
     if (!a) return NULL;
-    uint64_t bl[HIST_MAX];
-    ro_history h = { bl, blocks_copy(device, app, bl, HIST_MAX) };
     ro_device d = { device, running, board };
     uint64_t seq = 0;
-    if (ro_decide(&a->pol, a->rels, a->n_rels, &d, &h, &seq) != RO_OFFER) return NULL;
+    /* Blocks are the policy's last rule: look them up (a lock) only for a
+     * device that would otherwise get an offer, so a 204 poll takes no lock. */
+    if (ro_decide(&a->pol, a->rels, a->n_rels, &d, NULL, &seq) != RO_OFFER) return NULL;
+    uint64_t bl[HIST_MAX];
+    ro_history h = { bl, blocks_copy(device, app, bl, HIST_MAX) };
+    if (h.n_blocked && ro_decide(&a->pol, a->rels, a->n_rels, &d, &h, &seq) != RO_OFFER) return NULL;
     if (seq == a->ro.seq && a->target) return a->target;
     char key[64];
     size_t klen = relkey(key, sizeof key, app, seq);
@@ -779,63 +842,89 @@ static int read_release_key(const char *f, ota_trusted_key *k, char *err, size_t
     return 0;
 }
 
-int srv_reload(char *err, size_t cap)
+/* Check every --release-pub file and read the admin token (the same source
+ * as at start; an environment token cannot change).  *tok: a new token
+ * buffer, or NULL when the token comes from the environment. */
+static int read_token(char *err, size_t cap, char **tok, size_t *tlen)
 {
-    ota_trusted_key keys[SRV_MAX_RELEASE_KEYS];
-    int n = 0;
-    for (int i = 0; i < g_srv.cfg.n_release_pub; i++)
-        if (read_release_key(g_srv.cfg.release_pub[i], &keys[n++], err, cap) != 0) return -1;
-    /* The token: the same source as at start; an environment token cannot change. */
+    *tok = NULL;
+    *tlen = 0;
     const char *file = g_srv.cfg.admin_token_file;
     char path[4096];
     const char *env = getenv("OTAD_ADMIN_TOKEN");
-    char *tok = NULL;
-    size_t tlen = 0;
-    if (file || !(env && *env)) {
-        if (!file) {
-            snprintf(path, sizeof path, "%s/admin.token", g_srv.cfg.data_dir);
-            file = path;
-        }
-        size_t len;
-        uint8_t *b = srv_read_file(file, 4096, &len);
-        if (!b) { snprintf(err, cap, "cannot read admin token %s: %s", file, strerror(errno)); return -1; }
-        while (len > 0 && (b[len - 1] == '\n' || b[len - 1] == '\r' || b[len - 1] == ' ')) len--;
-        if (len < 16) {
-            sodium_memzero(b, len);
-            free(b);
-            snprintf(err, cap, "admin token in %s is shorter than 16 characters", file);
-            return -1;
-        }
-        /* Padded to at least the old length: a request checked while the
-         * pointer and the length change reads inside the buffer (and fails). */
-        size_t alloc = (len > g_srv.admin_token_len ? len : g_srv.admin_token_len) + 1;
-        tok = calloc(1, alloc);
-        if (!tok) { free(b); snprintf(err, cap, "out of memory"); return -1; }
-        memcpy(tok, b, len);
-        tlen = len;
+    if (!file && env && *env) return 0;
+    if (!file) {
+        snprintf(path, sizeof path, "%s/admin.token", g_srv.cfg.data_dir);
+        file = path;
+    }
+    size_t len;
+    uint8_t *b = srv_read_file(file, 4096, &len);
+    if (!b) { snprintf(err, cap, "cannot read admin token %s: %s", file, strerror(errno)); return -1; }
+    while (len > 0 && (b[len - 1] == '\n' || b[len - 1] == '\r' || b[len - 1] == ' ')) len--;
+    if (len < 16) {
         sodium_memzero(b, len);
         free(b);
+        snprintf(err, cap, "admin token in %s is shorter than 16 characters", file);
+        return -1;
     }
-    memcpy(g_srv.release_keys, keys, sizeof keys[0] * (size_t)n);
-    g_srv.n_release_keys = (size_t)n;
+    /* Padded to at least the old length: a request checked while the
+     * pointer and the length change reads inside the buffer (and fails). */
+    size_t old = __atomic_load_n(&g_srv.admin_token_len, __ATOMIC_SEQ_CST);
+    *tok = calloc(1, (len > old ? len : old) + 1);
+    if (!*tok) { free(b); snprintf(err, cap, "out of memory"); return -1; }
+    memcpy(*tok, b, len);
+    *tlen = len;
+    sodium_memzero(b, len);
+    free(b);
+    return 0;
+}
+
+int srv_reload(char *err, size_t cap, int *nkeys)
+{
+    char *tok;
+    size_t tlen;
+    /* Everything is checked first: on a bad file nothing changes. */
+    ota_trusted_key k;
+    *nkeys = 0;
+    for (int i = 0; i < g_srv.cfg.n_release_pub; i++, (*nkeys)++)
+        if (read_release_key(g_srv.cfg.release_pub[i], &k, err, cap) != 0) return -1;
+    if (read_token(err, cap, &tok, &tlen) != 0) return -1;
+    /* The release keys in force are keyset.c's (it re-reads --release-pub
+     * and any key set; it takes admin_mu itself). */
+    if (srv_keyset_reload() != 0) {
+        free(tok);
+        snprintf(err, cap, "the release keys could not be reloaded (see otad's log); nothing changed");
+        return -1;
+    }
     if (tok) {
         /* The old token stays allocated: a request may be reading it now. */
         __atomic_store_n(&g_srv.admin_token, tok, __ATOMIC_SEQ_CST);
         __atomic_store_n(&g_srv.admin_token_len, tlen, __ATOMIC_SEQ_CST);
     }
-    fprintf(stderr, "otad: reloaded %d release key(s)%s\n", n, tok ? " and the admin token" : "");
+    fprintf(stderr, "otad: reloaded %d release key file(s)%s\n", *nkeys, tok ? " and the admin token" : "");
     return 0;
 }
 
 void srv_reload_signal(void)
 {
-    char err[300];
-    pthread_mutex_lock(&g_srv.admin_mu);
-    int rc = srv_reload(err, sizeof err);
-    pthread_mutex_unlock(&g_srv.admin_mu);
-    if (rc != 0) fprintf(stderr, "otad: SIGHUP: reload refused, nothing changed: %s\n", err);
+    /* The release keys as keyset.c reloads them (it logs what it did), and
+     * the admin token: each all or nothing. */
+    char err[300] = "";
+    char *tok;
+    size_t tlen;
+    int krc = srv_keyset_reload();
+    int trc = read_token(err, sizeof err, &tok, &tlen);
+    if (trc == 0 && tok) {
+        __atomic_store_n(&g_srv.admin_token, tok, __ATOMIC_SEQ_CST);   /* old one kept: may be in use */
+        __atomic_store_n(&g_srv.admin_token_len, tlen, __ATOMIC_SEQ_CST);
+        fprintf(stderr, "otad: SIGHUP: reloaded the admin token\n");
+    } else if (trc != 0) {
+        fprintf(stderr, "otad: SIGHUP: admin token unchanged: %s\n", err);
+    }
+    if (krc != 0 && !err[0]) snprintf(err, sizeof err, "release keys unchanged (see the log)");
     if (g_srv.store->ops->audit_add(g_srv.store, srv_now(), "signal:SIGHUP", "SIGHUP", "/admin/reload",
-                                    rc == 0 ? 200 : 422, rc == 0 ? "reloaded" : err) != 0)
+                                    krc == 0 && trc == 0 ? 200 : 422,
+                                    krc == 0 && trc == 0 ? "reloaded" : err) != 0)
         fprintf(stderr, "otad: audit entry not stored: SIGHUP\n");
 }
 
@@ -843,20 +932,18 @@ void srv_reload_signal(void)
 
 static void secret_cb(const char *id, const uint8_t *enc, size_t len, void *arg)
 {
-    (void)arg;
     uint8_t secret[SRV_SECRET_SIZE];
     if (srv_secret_open(secret, enc, len, id) != 0) {
         fprintf(stderr, "otad: secret of device %s does not decrypt (wrong secrets.key?)\n", id);
         return;
     }
-    srv_secret_remember(id, secret);
+    if (srv_secret_remember(id, secret) != 0) *(bool *)arg = true;
     memset(secret, 0, sizeof secret);
 }
 
 static void blocked_cb(const char *dev, const char *app, uint64_t seq, void *arg)
 {
-    (void)arg;
-    srv_block(dev, app, seq);
+    if (srv_block(dev, app, seq) != 0) *(bool *)arg = true;
 }
 
 int srv_state_init(void)
@@ -870,8 +957,9 @@ int srv_state_init(void)
     pthread_mutex_init(&g_srv.admin_mu, NULL);
     pthread_mutex_init(&g_srv.dev_mu, NULL);
     for (int i = 0; i < SRV_SEEN_SHARDS; i++) pthread_mutex_init(&g_srv.seen[i].mu, NULL);
-    if (g_srv.store->ops->device_secrets(g_srv.store, secret_cb, NULL) != 0) return -1;
-    if (g_srv.store->ops->blocked_list(g_srv.store, blocked_cb, NULL) != 0) return -1;
+    bool failed = false;
+    if (g_srv.store->ops->device_secrets(g_srv.store, secret_cb, &failed) != 0 || failed) return -1;
+    if (g_srv.store->ops->blocked_list(g_srv.store, blocked_cb, &failed) != 0 || failed) return -1;
     pthread_mutex_lock(&g_srv.admin_mu);
     int rc = srv_snapshot_rebuild();
     pthread_mutex_unlock(&g_srv.admin_mu);

@@ -242,6 +242,13 @@ static srv_map_entry *map_find(const srv_map *m, const char *key, size_t klen, u
     }
 }
 
+#ifdef SRV_FAULT_INJECTION
+static bool map_find_existing(const srv_map *m, const char *key, size_t klen)
+{
+    return m->cap && srv_map_get(m, key, klen) != NULL;
+}
+#endif
+
 void *srv_map_get(const srv_map *m, const char *key, size_t klen)
 {
     if (m->cap == 0) return NULL;
@@ -268,6 +275,15 @@ static int map_grow(srv_map *m)
 
 void *srv_map_put(srv_map *m, const char *key, size_t klen, void *value, bool *failed)
 {
+#ifdef SRV_FAULT_INJECTION
+    /* Test build only (build/bin/otad-faults): an insert of a new key that
+     * contains $OTAD_FAIL_MAP_PUT fails as if memory ran out. */
+    const char *f = getenv("OTAD_FAIL_MAP_PUT");
+    if (f && *f && memmem(key, klen, f, strlen(f)) && !map_find_existing(m, key, klen)) {
+        if (failed) *failed = true;
+        return NULL;
+    }
+#endif
     if ((m->count + 1) * 2 > m->cap && map_grow(m) != 0) {
         if (failed) *failed = true;
         return NULL;

@@ -200,6 +200,10 @@ void js_gate_builtins(jp *p)
     char tv[16];
     target_text(p->o->target, tv);
     lexer_hazards(p);
+    if (p->uni_space)
+        js_diag(p, p->uni_space - 1, 0, "non-ASCII white space or line terminator (a byte order "
+                "mark, no-break space, U+2028...): Espruino's lexer knows only tab, VT, FF, space, "
+                "CR and LF and reads it as code; the minifier removes it");
     if (p->html_comment)
         js_diag(p, p->html_comment - 1, 0, "an HTML-like comment (<!-- or --> at a line start): "
                 "Espruino's lexer has none and reads it as code; the minifier removes it");

@@ -128,6 +128,7 @@ typedef struct jp {
     int uesc_seen;          /* some identifier has a \u escape: no mangling */
     int track;              /* record declarations and references (mangle or gate) */
     size_t html_comment;    /* 1 + offset of the first HTML-like comment, 0 if none */
+    size_t uni_space;       /* 1 + offset of the first non-ASCII white space or line terminator */
 
     /* line:col cache for diagnostics */
     size_t lc_pos; unsigned lc_line, lc_col;

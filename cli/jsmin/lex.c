@@ -127,6 +127,7 @@ static size_t skip_ws(jp *p, size_t i, int *nl)
         }
         if (c >= 0x80) {
             int k = uni_space(s, i, n);
+            if (k && !p->uni_space) p->uni_space = i + 1;
             if (k > 0) { i += (size_t)k; continue; }
             if (k < 0) { *nl = 1; i += 3; continue; }
         }

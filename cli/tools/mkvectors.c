@@ -1,6 +1,7 @@
 /*
  * mkvectors.c: writes the golden vectors of manifests/vectors/ from the
- * published test keys (manifests/FORMAT.md section 10).
+ * published test keys (manifests/FORMAT.md section 10; key sets: section 13,
+ * keysets.txt).
  *
  *   mkvectors OUTDIR
  *
@@ -205,6 +206,215 @@ static void add_l(uint8_t s[32])
         s[i] = (uint8_t)c;
         c >>= 8;
     }
+}
+
+/* ---- key sets, laid out from FORMAT.md section 13 ------------------------ */
+static uint8_t root_pk[3][32], root_sk[3][64], root_id[3][8];
+static FILE *kslist;
+
+typedef struct {
+    uint8_t b[352 + 9 * 72];
+    size_t len;
+} kset;
+
+/* Body: version, threshold, the keys given (pub + id), fixed times. */
+static void ks_layout(kset *k, uint64_t version, uint8_t threshold, int nkeys,
+                      const uint8_t *const *pubs, const uint8_t *const *ids)
+{
+    memset(k, 0, sizeof *k);
+    memcpy(k->b, "OTKS", 4);
+    k->b[4] = 1;
+    k->b[5] = threshold;
+    k->b[6] = (uint8_t)nkeys;
+    le64(k->b + 8, version);
+    le64(k->b + 16, CREATED);
+    le64(k->b + 24, 0);
+    for (int i = 0; i < nkeys; i++) {
+        memcpy(k->b + 32 + 40 * i, ids[i], 8);
+        memcpy(k->b + 32 + 40 * i + 8, pubs[i], 32);
+    }
+    k->len = 352;
+}
+
+/* Append a signature entry by root r over the body as it is now. */
+static void ks_sign(kset *k, int r)
+{
+    memcpy(k->b + k->len, root_id[r], 8);
+    crypto_sign_detached(k->b + k->len + 8, NULL, k->b, 352, root_sk[r]);
+    k->len += 72;
+}
+
+/* Re-sign every entry after a body change (entries keep their order). */
+static void ks_resign(kset *k)
+{
+    for (size_t off = 352; off + 72 <= k->len; off += 72)
+        for (int r = 0; r < 3; r++)
+            if (memcmp(k->b + off, root_id[r], 8) == 0)
+                crypto_sign_detached(k->b + off + 8, NULL, k->b, 352, root_sk[r]);
+}
+
+static void emit_ks(const char *name, const uint8_t *b, size_t len, const char *expect,
+                    const char *parse, const char *extra)
+{
+    char file[256];
+    snprintf(file, sizeof file, "%s.ks", name);
+    put_file(file, b, len);
+    fprintf(kslist, "case name=%s keyset=%s expect=%s parse=%s%s%s\n", name, file, expect, parse,
+            extra ? " " : "", extra ? extra : "");
+}
+
+static void keyset_vectors(void)
+{
+    char path[4096], h[3][65], id[3][17];
+    for (int r = 0; r < 3; r++) {
+        key_from_seed(root_pk[r], root_sk[r], root_id[r], (uint8_t)(0x81 + 0x20 * r));
+        char name[32];
+        snprintf(name, sizeof name, "root%d.pub", r + 1);
+        put_hex_line(name, root_pk[r], 32);
+        sodium_bin2hex(h[r], sizeof h[r], root_pk[r], 32);
+        sodium_bin2hex(id[r], sizeof id[r], root_id[r], 8);
+    }
+    snprintf(path, sizeof path, "%s/keysets.txt", outdir);
+    kslist = fopen(path, "w");
+    if (!kslist) die("%s: %s", path, strerror(errno));
+    fprintf(kslist,
+        "# otasign key-set golden vectors (manifests/FORMAT.md section 13), written by mkvectors.\n"
+        "# TEST KEYS ONLY: the seeds are published; never trust these keys on a device.\n"
+        "#   root1  seed 81..a0  pub %s  key id %s\n"
+        "#   root2  seed a1..c0  pub %s  key id %s\n"
+        "#   root3  seed c1..e0  pub %s  key id %s\n"
+        "#   the sets list the release keys of vectors.txt (release.pub, release2.pub)\n"
+        "#\n"
+        "# One case per line.  ota_keyset_verify(keyset, roots (comma-separated .pub files),\n"
+        "# threshold (the device's root threshold), current (the device's key-set version))\n"
+        "# must give expect=; ota_keyset_parse (otasign inspect) must give parse=; with keys=,\n"
+        "# the accepted set lists exactly those key ids (comma-separated).\n"
+        "defaults roots=root1.pub,root2.pub threshold=1 current=0\n",
+        h[0], id[0], h[1], id[1], h[2], id[2]);
+
+    const uint8_t *p1[1] = { rel_pk }, *i1[1] = { rel_id };
+    const uint8_t *p2[2] = { rel2_pk, rel_pk }, *i2[2] = { rel2_id, rel_id };
+    const uint8_t *pr[1] = { rel2_pk }, *ir[1] = { rel2_id };
+    char keys1[64], keys2[80], keysr[64], hx[17];
+    sodium_bin2hex(hx, sizeof hx, rel_id, 8);
+    snprintf(keys1, sizeof keys1, "keys=%s", hx);
+    sodium_bin2hex(hx, sizeof hx, rel2_id, 8);
+    snprintf(keysr, sizeof keysr, "keys=%s", hx);
+    snprintf(keys2, sizeof keys2, "%s,", keysr);
+    sodium_bin2hex(hx, sizeof hx, rel_id, 8);
+    strncat(keys2, hx, sizeof keys2 - strlen(keys2) - 1);
+
+    kset v, k;
+    /* Version 1: the release test key.  Version 2: rotation (both keys).
+     * Version 3: revocation (only release2). */
+    ks_layout(&v, 1, 1, 1, p1, i1); ks_sign(&v, 0);
+    emit_ks("k-valid", v.b, v.len, "OTA_OK", "OTA_OK", keys1);
+    ks_layout(&k, 2, 1, 2, p2, i2); ks_sign(&k, 0);
+    emit_ks("k-rotate", k.b, k.len, "OTA_OK", "OTA_OK", "current=1");
+    ks_layout(&k, 3, 1, 1, pr, ir); ks_sign(&k, 0);
+    emit_ks("k-revoke", k.b, k.len, "OTA_OK", "OTA_OK", "current=2");
+    fprintf(kslist, "case name=k-revoke-keys keyset=k-revoke.ks expect=OTA_OK parse=OTA_OK current=2 %s\n", keysr);
+    fprintf(kslist, "case name=k-rotate-keys keyset=k-rotate.ks expect=OTA_OK parse=OTA_OK %s\n", keys2);
+    emit_ks("k-lower-version", v.b, v.len, "OTA_ERR_NOT_NEWER", "OTA_OK", "current=2");
+    emit_ks("k-equal-version", v.b, v.len, "OTA_ERR_NOT_NEWER", "OTA_OK", "current=1");
+    ks_layout(&k, 0xffffffffffffffffull, 1, 1, p1, i1); ks_sign(&k, 1);
+    emit_ks("k-max-version", k.b, k.len, "OTA_OK", "OTA_OK", "current=18446744073709551614");
+
+    /* Roots and thresholds. */
+    ks_layout(&k, 2, 1, 1, p1, i1); ks_sign(&k, 2);
+    emit_ks("k-unknown-root", k.b, k.len, "OTA_ERR_UNKNOWN_KEY", "OTA_OK", NULL);
+    emit_ks("k-root3-trusted", k.b, k.len, "OTA_OK", "OTA_OK", "roots=root3.pub");
+    ks_layout(&k, 2, 1, 1, p1, i1); ks_sign(&k, 2); ks_sign(&k, 1);
+    emit_ks("k-unknown-and-known-root", k.b, k.len, "OTA_OK", "OTA_OK", NULL);
+    ks_layout(&k, 2, 2, 1, p1, i1); ks_sign(&k, 0); ks_sign(&k, 1);
+    emit_ks("k-2of3", k.b, k.len, "OTA_OK", "OTA_OK", "roots=root1.pub,root2.pub,root3.pub threshold=2");
+    ks_layout(&k, 2, 2, 1, p1, i1); ks_sign(&k, 0);
+    emit_ks("k-2of3-one-sig", k.b, k.len, "OTA_ERR_UNKNOWN_KEY", "OTA_OK", "roots=root1.pub,root2.pub,root3.pub");
+    ks_layout(&k, 2, 1, 1, p1, i1); ks_sign(&k, 0);
+    emit_ks("k-cannot-lower-threshold", k.b, k.len, "OTA_ERR_UNKNOWN_KEY", "OTA_OK",
+            "roots=root1.pub,root2.pub,root3.pub threshold=2");
+    {
+        kset d;
+        ks_layout(&d, 2, 2, 1, p1, i1); ks_sign(&d, 0);
+        memcpy(d.b + d.len, d.b + 352, 72); d.len += 72;   /* root1 twice */
+        emit_ks("k-duplicate-signer", d.b, d.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED",
+                "roots=root1.pub,root2.pub,root3.pub threshold=2");
+    }
+    ks_layout(&k, 2, 1, 1, p1, i1);
+    memcpy(k.b + 352, rel_id, 8);
+    crypto_sign_detached(k.b + 360, NULL, k.b, 352, rel_sk);
+    k.len = 424;
+    emit_ks("k-signed-by-release-key", k.b, k.len, "OTA_ERR_UNKNOWN_KEY", "OTA_OK", NULL);
+
+    /* Signatures. */
+    k = v; k.b[360] ^= 1;
+    emit_ks("k-sig-flip", k.b, k.len, "OTA_ERR_BAD_SIGNATURE", "OTA_OK", NULL);
+    k = v; k.b[8] = 9;   /* version 1 -> 9, not re-signed */
+    emit_ks("k-version-flip", k.b, k.len, "OTA_ERR_BAD_SIGNATURE", "OTA_OK", NULL);
+    k = v; k.b[32 + 8] ^= 1;   /* key swapped, not re-signed */
+    emit_ks("k-key-flip", k.b, k.len, "OTA_ERR_BAD_SIGNATURE", "OTA_ERR_MALFORMED", NULL);
+    k = v; add_l(k.b + 360 + 32);
+    emit_ks("k-sig-noncanonical-s", k.b, k.len, "OTA_ERR_BAD_SIGNATURE", "OTA_OK", NULL);
+    ks_layout(&k, 2, 1, 1, p1, i1); ks_sign(&k, 0); ks_sign(&k, 1); k.b[352 + 72 + 8] ^= 1;
+    emit_ks("k-second-sig-bad", k.b, k.len, "OTA_ERR_BAD_SIGNATURE", "OTA_OK", NULL);
+
+    /* Framing. */
+    k = v; memcpy(k.b, "OTKX", 4);
+    emit_ks("k-bad-magic", k.b, k.len, "OTA_ERR_BAD_MAGIC", "OTA_ERR_BAD_MAGIC", NULL);
+    k = v; memcpy(k.b, "OTAK", 4);
+    emit_ks("k-keyfile-magic", k.b, k.len, "OTA_ERR_BAD_MAGIC", "OTA_ERR_BAD_MAGIC", NULL);
+    k = v; k.b[4] = 2; ks_resign(&k);
+    emit_ks("k-format-2", k.b, k.len, "OTA_ERR_VERSION", "OTA_ERR_VERSION", NULL);
+    emit_ks("k-unsigned-body", v.b, 352, "OTA_ERR_TRUNCATED", "OTA_OK", NULL);
+    emit_ks("k-truncated-423", v.b, 423, "OTA_ERR_TRUNCATED", "OTA_ERR_TRUNCATED", NULL);
+    emit_ks("k-truncated-4", v.b, 4, "OTA_ERR_TRUNCATED", "OTA_ERR_TRUNCATED", NULL);
+    emit_ks("k-empty", v.b, 0, "OTA_ERR_TRUNCATED", "OTA_ERR_TRUNCATED", NULL);
+    k = v; k.b[k.len] = 0; k.len++;
+    emit_ks("k-trailing-byte", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    k = v; for (int i = 0; i < 8; i++) { memcpy(k.b + k.len, v.b + 352, 72); k.b[k.len] ^= (uint8_t)(i + 1); k.len += 72; }
+    emit_ks("k-nine-sigs", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+
+    /* Field rules (validly signed). */
+    k = v; k.b[7] = 1; ks_resign(&k);
+    emit_ks("k-reserved", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    k = v; k.b[5] = 0; ks_resign(&k);
+    emit_ks("k-threshold-0", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    k = v; k.b[5] = 9; ks_resign(&k);
+    emit_ks("k-threshold-9", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    k = v; k.b[6] = 0; memset(k.b + 32, 0, 40); ks_resign(&k);
+    emit_ks("k-no-keys", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    k = v; k.b[6] = 9; ks_resign(&k);
+    emit_ks("k-nine-keys", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    k = v; le64(k.b + 8, 0); ks_resign(&k);
+    emit_ks("k-version-zero", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    k = v; le64(k.b + 24, CREATED); ks_resign(&k);
+    emit_ks("k-expires-not-after-created", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    k = v; le64(k.b + 24, 4102444800ull); ks_resign(&k);   /* 2100-01-01 */
+    emit_ks("k-expires", k.b, k.len, "OTA_OK", "OTA_OK", NULL);
+    k = v; memcpy(k.b + 32, rel2_id, 8); ks_resign(&k);
+    emit_ks("k-keyid-lies", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    {
+        const uint8_t *pd[2] = { rel_pk, rel_pk }, *id2[2] = { rel_id, rel_id };
+        ks_layout(&k, 2, 1, 2, pd, id2); ks_sign(&k, 0);
+        emit_ks("k-duplicate-key", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    }
+    k = v; k.b[351] = 1; ks_resign(&k);
+    emit_ks("k-unused-entry-set", k.b, k.len, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    {
+        /* Eight keys (the maximum), three signatures. */
+        uint8_t pk8[8][32], sk8[8][64], id8[8][8];
+        const uint8_t *pp[8], *ii[8];
+        for (int i = 0; i < 8; i++) {
+            key_from_seed(pk8[i], sk8[i], id8[i], (uint8_t)(0x10 + 8 * i));
+            pp[i] = pk8[i]; ii[i] = id8[i];
+        }
+        sodium_memzero(sk8, sizeof sk8);
+        ks_layout(&k, 7, 3, 8, pp, ii); ks_sign(&k, 2); ks_sign(&k, 1); ks_sign(&k, 0);
+        emit_ks("k-eight-keys-three-roots", k.b, k.len, "OTA_OK", "OTA_OK",
+                "roots=root1.pub,root2.pub,root3.pub threshold=3 current=6");
+    }
+    if (fclose(kslist) != 0) die("keysets.txt: write failed");
+    for (int r = 0; r < 3; r++) sodium_memzero(root_sk[r], sizeof root_sk[r]);
 }
 
 int main(int argc, char **argv)
@@ -504,6 +714,7 @@ int main(int argc, char **argv)
     emit_mac("m-running-5", &v, &t, mac, "OTA_ERR_NOT_NEWER", "running=5");
 
     if (fclose(list) != 0) die("vectors.txt: write failed");
+    keyset_vectors();
     sodium_memzero(rel_sk, sizeof rel_sk);
     sodium_memzero(rel2_sk, sizeof rel2_sk);
     sodium_memzero(srv_sk, sizeof srv_sk);

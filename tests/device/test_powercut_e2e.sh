@@ -31,6 +31,7 @@ expect_eq "uninterrupted update" 2 "$(field "$(status count)" running_seq)"
 [ -n "$total" ] && [ "$total" -gt 10 ] || { bad "flash operations of an update: '$total'"; total=0; }
 
 points=0
+case_begin "update v1->v2: a power cut at every flash operation"
 for n in $(seq 1 "$total"); do
     d=u$n
     fresh "$d" base
@@ -50,6 +51,7 @@ for n in $(seq 1 "$total"); do
         bad "update cut $n: after power returned: rc $rc, $st"
     fi
 done
+case_end
 echo "update v1->v2: $points power-cut points (of $total flash operations) survived"
 
 # the revert: start from a device on v2, v3 throws at start
@@ -60,6 +62,7 @@ total2=$(sed -n 's/^otadev: \([0-9]*\) flash operations$/\1/p' "$WORK/count2.log
 st=$(status count2)
 expect_eq "uninterrupted revert" "rolled_back 2" "$(field "$st" state) $(field "$st" running_seq)"
 points2=0
+case_begin "revert v3->v2: a power cut at every flash operation"
 for n in $(seq 1 "${total2:-0}"); do
     d=r$n
     fresh "$d" count
@@ -79,6 +82,7 @@ for n in $(seq 1 "${total2:-0}"); do
         bad "revert cut $n: after power returned: rc $rc, $st"
     fi
 done
+case_end
 echo "revert v3->v2: $points2 power-cut points (of $total2 flash operations) survived"
 echo "power-cut points survived end to end: $((points + points2))"
 done_tests

@@ -13,11 +13,12 @@ D="$WORK/data"
 burst() {
     local k
     rm -f "$WORK"/acked.*
+    for k in $(seq 1 "$1"); do dev_secret "dev-$k" >/dev/null; done   # registered first
     for k in $(seq 1 "$1"); do
         (
             i=0
             end=$((SECONDS + $2 + 2))
-            sec=$(dev_secret "dev-$k")
+            sec=$(cat "$WORK/dev-secrets/dev-$k")
             while [ $SECONDS -lt $end ]; do
                 i=$((i + 1))
                 # report wire format v2: a counter above every earlier one, MAC'd
@@ -33,12 +34,21 @@ burst() {
 }
 
 stored_details() { sqlite3 "$D/otad.db" "SELECT detail FROM reports" | sort -u; }
+# until_acked N: wait (at most 15 s) until the workers have N acknowledged
+# reports, so the kill lands mid-burst however loaded the machine is
+until_acked() {
+    local i
+    for i in $(seq 1 150); do
+        [ "$(cat "$WORK"/acked.* 2>/dev/null | wc -l)" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+}
 
 # ---- kill -9 ------------------------------------------------------------------
 start_otad "$D" --quiet
 check "otad up" test -n "$PORT"
 STOP_ON_DOWN=1 burst 4 3
-sleep 1.5
+until_acked 11
 kill -9 "$OTAD_PID"
 wait "$OTAD_PID" 2>/dev/null
 OTAD_PID=
@@ -60,7 +70,7 @@ check "device report count matches the store" test "$(body | jq_ j.report_count)
 # ---- SIGTERM during a burst -----------------------------------------------------
 sqlite3 "$D/otad.db" "DELETE FROM reports"
 STOP_ON_DOWN=1 burst 4 3
-sleep 1.5
+until_acked 11
 # polls from new devices: only in memory until the batch is flushed
 for i in 1 2 3; do poll "seen-$i" demo 0 >/dev/null; done
 kill -TERM "$OTAD_PID"

@@ -200,4 +200,39 @@ expect_eq "and serving" 200 "$(code GET /healthz)"
 expect_eq "a second otad on the same port still fails (no silent sharing)" 1 \
     "$(OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$WORK/y" --listen "127.0.0.1:$OLDPORT" --release-pub "$WORK/rel.pub" >/dev/null 2>&1; echo $?)"
 
+# ---- connection limits: an answer, never silence ---------------------------------
+stop_otad
+start_otad "$D" --max-per-ip 2 --max-connections 4 --header-timeout 30 --request-timeout 31 --idle-timeout 30
+check "otad with small limits" test -n "$PORT"
+exec 5<>"/dev/tcp/127.0.0.1/$PORT" 6<>"/dev/tcp/127.0.0.1/$PORT"
+sleep 0.2
+expect_eq "third connection from one address: 503" 503 "$(code GET /healthz)"
+expect_eq "the 503 is JSON" busy "$(body | jq_ j.error)"
+expect_has "and says why" "from this address" "$(body)"
+R=$(curl -s -D - -o /dev/null --max-time 5 "$BASE/healthz")
+expect_has "with Retry-After" "Retry-After: 30" "$R"
+C=$(curl -s -o "$WORK/body" -w '%{http_code}' --max-time 5 --interface 127.0.0.2 "$BASE/healthz")
+expect_eq "another address still served under the per-address limit" 200 "$C"
+# two held from 127.0.0.1, two more from .4 and .5: the total of 4; a fifth (.6) gets 503
+node -e '
+const net = require("net"), port = +process.argv[1];
+const held = ["127.0.0.4", "127.0.0.5"].map(a => net.connect({ port, host: "127.0.0.1", localAddress: a }));
+setTimeout(() => {
+  const s = net.connect({ port, host: "127.0.0.1", localAddress: "127.0.0.6" });
+  let got = "";
+  s.on("data", d => { got += d; });
+  s.on("close", () => { console.log(got); process.exit(0); });
+  s.on("error", () => {});
+  setTimeout(() => { console.log(got || "no answer"); process.exit(0); }, 5000);
+}, 300);
+' "$PORT" >"$WORK/total.out" 2>&1
+expect_has "over the total limit: 503 JSON at once" "503 Service Unavailable" "$(cat "$WORK/total.out")"
+expect_has "over the total limit: says why" "too many connections; retry later" "$(cat "$WORK/total.out")"
+exec 5>&- 6>&-
+sleep 0.3
+expect_eq "connections released: served again" 200 "$(code GET /healthz)"
+# what libmicrohttpd 0.9.75 still answers itself (HTML, documented in server/README.md)
+expect_eq "a URL over the 16 KB connection pool: 414 (libmicrohttpd's own page)" 414 \
+    "$(code GET "/manifest/$(head -c 20000 /dev/zero | tr '\0' a)")"
+
 done_tests

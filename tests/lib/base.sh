@@ -4,7 +4,7 @@
 # Finds the built programs ($OTA_BIN, made absolute), makes a temporary work
 # directory $WORK (removed on exit), counts checks, starts the real otad on
 # 127.0.0.1:0 and reads back its port, kills it by PID on exit, and prints the
-# summary line "$T_NAME: N passed, N failed".  Set T_NAME (and optionally
+# summary line "$T_NAME: N passed, N failed[, N skipped]" (cases, see ok/bad).  Set T_NAME (and optionally
 # WORK_PREFIX, TOKEN) before sourcing.
 
 set -u
@@ -32,8 +32,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { T_PASS=$((T_PASS + 1)); }
-bad() { T_FAIL=$((T_FAIL + 1)); echo "FAIL: $*" >&2; }
+# Counted are cases, not checks: each check outside a group is one named
+# case; case_begin NAME ... case_end groups the checks of a loop into one
+# case (it fails when any of them failed).  skip WHY counts a skipped case.
+T_SKIP=0
+T_GROUP=
+T_GROUP_FAIL=0
+case_end() {
+    [ -n "$T_GROUP" ] || return 0
+    if [ "$T_GROUP_FAIL" = 0 ]; then T_PASS=$((T_PASS + 1)); else T_FAIL=$((T_FAIL + 1)); echo "FAILED CASE: $T_GROUP ($T_GROUP_FAIL failed checks)" >&2; fi
+    T_GROUP=
+}
+case_begin() { case_end; T_GROUP="$1"; T_GROUP_FAIL=0; }
+ok() { [ -n "$T_GROUP" ] || T_PASS=$((T_PASS + 1)); }
+bad() { if [ -n "$T_GROUP" ]; then T_GROUP_FAIL=$((T_GROUP_FAIL + 1)); else T_FAIL=$((T_FAIL + 1)); fi; echo "FAIL: $*" >&2; }
+skip() { T_SKIP=$((T_SKIP + 1)); echo "skipped: $*"; }
 # check "what" test-expression...
 check() { local what="$1"; shift; if "$@"; then ok; else bad "$what"; fi; }
 # expect_eq "what" expected actual
@@ -43,13 +56,18 @@ expect_has() { case "$3" in *"$2"*) ok ;; *) bad "$1: '$2' not in: ${3:0:600}" ;
 expect_not() { case "$3" in *"$2"*) bad "$1: '$2' unexpectedly in: ${3:0:600}" ;; *) ok ;; esac; }
 
 done_tests() {
+    case_end
     # Sanitizer builds (make check): otad must have reported nothing.
     if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/otad.err" 2>/dev/null; then
         bad "sanitizer report in otad's log:"; grep -A20 -E 'Sanitizer|runtime error' "$WORK/otad.err" | head -40 >&2
     else
         ok
     fi
-    echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
+    if [ "$T_SKIP" != 0 ]; then
+        echo "$T_NAME: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+    else
+        echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
+    fi
     [ "$T_FAIL" = 0 ]
 }
 

@@ -37,6 +37,11 @@ const SUITE = 'espruino-diff';
 
 const esp = findEspruino();
 if (typeof esp !== 'string') {
+  if (esp.wrong) {   // ESPRUINO names something that is not an interpreter: fail, never skip
+    console.log(`${SUITE}: ${esp.missing}`);
+    console.log(`${SUITE}: 0 passed, 1 failed`);
+    process.exit(1);
+  }
   console.log(`${SUITE}: skipped: ${esp.missing}`);
   console.log(`${SUITE}: 0 passed, 0 failed, 1 skipped`);
   process.exit(0);

@@ -61,6 +61,8 @@ const F = {
   H_TEMPLATE_ESCAPED_SUBST: 'var t=`a\\${b}`;if(t==="a${b}")' + OK,
   H_IDENT_UESC: `var \\u0061b=1;if(ab===1)${OK}`,
   H_IDENT_NONASCII: `var café=1;if(café===1)${OK}`,
+  H_BOM: `\uFEFFvar x=1;if(x===1)${OK}`,
+  H_NBSP: `var x\u00A0=1;if(x===1)${OK}`,
   H_HTML_COMMENT: `var x=1 <!-- c\nif(x===1)${OK}`,
 };
 // Probes that show the gate is silent where Espruino runs the code (issue 11).
@@ -78,6 +80,11 @@ const SILENT = {
 
 const esp = findEspruino();
 if (typeof esp !== 'string') {
+  if (esp.wrong) {   // ESPRUINO names something that is not an interpreter: fail, never skip
+    console.log(`${SUITE}: ${esp.missing}`);
+    console.log(`${SUITE}: 0 passed, 1 failed`);
+    process.exit(1);
+  }
   console.log(`${SUITE}: skipped: ${esp.missing}`);
   console.log(`${SUITE}: 0 passed, 0 failed, 1 skipped`);
   process.exit(0);

@@ -16,6 +16,7 @@
 #include <cJSON.h>
 #include "ota_crypto.h"
 #include "../harness.h"
+#include "seeded_sodium.h"
 
 static char data_dir[4096];
 
@@ -411,17 +412,18 @@ static void test_streaming(void)
 int main(int argc, char **argv)
 {
     t_suite_name = "test_ed25519";
+    t_seed_sodium();
     if (sodium_init() < 0) return 2;
     const char *root = getenv("OTA_ROOT");
     if (argc > 1) snprintf(data_dir, sizeof data_dir, "%s", argv[1]);
     else snprintf(data_dir, sizeof data_dir, "%s/tests/data", root ? root : ".");
-    memset(rng_seed, 0x5a, sizeof rng_seed);
+    t_rand_bytes(rng_seed, sizeof rng_seed);   /* from the run's seed ($OTA_SEED) */
 
-    test_rfc8032();
-    test_wycheproof();
-    test_edges();
-    test_streaming();
-    test_garbage();
-    test_differential();
+    T_RUN(test_rfc8032());
+    T_RUN(test_wycheproof());
+    T_RUN(test_edges());
+    T_RUN(test_streaming());
+    T_RUN(test_garbage());
+    T_RUN(test_differential());
     return t_done();
 }

@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include "ota_encode.h"
 #include "../harness.h"
+#include "seeded_sodium.h"
 
 static char *tight(const char *s, size_t len)
 {
@@ -181,10 +182,11 @@ static void test_b64_random(void)
 int main(void)
 {
     t_suite_name = "test_encode";
+    t_seed_sodium();
     if (sodium_init() < 0) return 2;
-    test_hex();
-    test_b64_vectors();
-    test_b64_rejects();
-    test_b64_random();
+    T_RUN(test_hex());
+    T_RUN(test_b64_vectors());
+    T_RUN(test_b64_rejects());
+    T_RUN(test_b64_random());
     return t_done();
 }

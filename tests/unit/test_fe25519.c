@@ -9,6 +9,7 @@
 #include "../../common/ota_ed25519.c"
 #include "fe_check.h"
 #include "../harness.h"
+#include "seeded_sodium.h"
 
 static void check_cb(int ok, const char *what, unsigned idx)
 {
@@ -18,11 +19,14 @@ static void check_cb(int ok, const char *what, unsigned idx)
 int main(void)
 {
     t_suite_name = "test_fe25519";
+    t_seed_sodium();
     if (sodium_init() < 0) return 2;
+    T_CASE("field arithmetic against the reference (fe_check_all)");
     fe_check_all(check_cb, 3000);
 
     /* sc_reduce (in place too) against crypto_core_ed25519_scalar_reduce, on
      * random and extreme 64-byte inputs. */
+    T_CASE("sc_reduce against libsodium");
     for (int i = 0; i < 3000; i++) {
         uint8_t in[64], want[32], got[32], buf[64];
         if (i < 3) memset(in, i == 0 ? 0x00 : i == 1 ? 0xff : 0x80, 64);
@@ -37,6 +41,7 @@ int main(void)
         CHECK(sc_is_canonical(want));
     }
     /* NAF digit lists recombine to the scalar for both widths. */
+    T_CASE("NAF digits recombine");
     for (int i = 0; i < 2000; i++) {
         uint8_t s[32], back[32], tmp[32];
         unsigned w = 4 + (i & 1);

@@ -227,6 +227,16 @@ static void test_mangle(void)
 /* Numbers starting with 0 and regex flags before LS/PS (both were rejected). */
 static void test_lex_edges(void)
 {
+    /* issue 11: Espruino parses a body without its '}': `return` then end of
+     * input throws, so that ';' stays (but not in a body that is only `return;`) */
+    expect_out("function f(){g();return;}", 0, "function f(){g();return;}");
+    expect_out("function f(a){if(a)return;}", 1, "function f(e){if(e)return;}");
+    expect_out("function f(){return;}", 0, "function f(){return}");
+    expect_out("function f(){if(a){return;}}", 0, "function f(){if(a){return}}");
+    expect_out("f=()=>{g();return;};", 0, "f=()=>{g();return;}");
+    expect_out("class A{m(){g();return;}}", 0, "class A{m(){g();return;}}");
+    expect_out("if(a)return;", 0, "if(a)return;");
+    expect_out("g();", 0, "g()");
     for (int m = 0; m < 2; m++) {
         /* LegacyOctalIntegerLiteral: no fraction, '.' is member access as is */
         expect_out("x = 00.toString()", m, "x=00.toString()");
@@ -287,6 +297,33 @@ static void test_gate(void)
     gate_case("try { f() } catch { g() }", 219, 1, "optional catch binding: needs Espruino 2v20");
     gate_case("try { f() } catch { g() }", 220, 0, NULL);
     gate_case("try { f() } catch { g() }", 0, 0, NULL);     /* default 2v29 */
+    /* issue 11: rows checked on the 2v29 interpreter (tests/minify/gate-probes.mjs) */
+    gate_case("x = 1_000", 213, 1, "numeric separators: needs Espruino 2v14");
+    gate_case("x = 1_000", 214, 0, NULL);
+    gate_case("class A { static x = 1 }", 221, 1, "class fields: needs Espruino 2v22");
+    gate_case("class A { static x = 1 }", 222, 0, NULL);
+    gate_case("class A { x = 1 }", 0, 0, NULL);             /* a warning: on the prototype */
+    gate_case("class A { x }", 0, 1, "t.js:1:11: error: a class field without an initializer");
+    gate_case("var of = 1", 0, 1, "t.js:1:5: error: a name Espruino's lexer reserves");
+    gate_case("var static = 1", 0, 1, "reserves");
+    gate_case("function f(of) {}", 0, 1, "t.js:1:12: error: a name Espruino's lexer reserves");
+    gate_case("x = {of: 1}; x.of = 2; for (var v of a) {}", 0, 0, NULL);
+    gate_case("x = {get 1() { return 2 }}", 0, 1, "t.js:1:10: error: a getter/setter whose name");
+    gate_case("x = {set 'a'(v) {}}", 0, 1, "getter/setter whose name");
+    gate_case("x = {get of() { return 2 }}", 0, 1, "getter/setter whose name");
+    gate_case("class A { 'x'() {} }", 0, 1, "t.js:1:11: error: a class member whose name");
+    gate_case("class A { delete() {} }", 0, 1, "class member whose name");
+    gate_case("for (var i = ('a' in o) ? 0 : 1; i < 1; i++);", 0, 1,
+              "t.js:1:19: error: the 'in' operator inside the first clause");
+    gate_case("for (var i = 0; ('a' in o) && i < 1; i++);", 0, 0, NULL);
+    gate_case("for (var i = function () { return 'a' in o; }; ;) break", 0, 0, NULL);
+    gate_case("do x++\nwhile (x < 5)", 0, 1, "t.js:1:4: error: a do-while body");
+    gate_case("do if (a) b; while (c)", 0, 1, "do-while body");
+    gate_case("do x++; while (x < 5)", 0, 0, NULL);
+    gate_case("do if (a) b; else c; while (d)", 0, 0, NULL);
+    gate_case("if (a) return", 0, 1, "t.js:1:8: error: 'return' outside a function");
+    gate_case("x = Math.sign(-1) + Object.fromEntries([]).a", 0, 0, NULL);
+    gate_case("x = Object.fromEntries([])", 216, 0, "Object.fromEntries is not built into Espruino 2v16");
     /* what Espruino runs */
     gate_case("class A extends B { constructor() { super(); } get x() { return 1 } }\n"
               "var f = (a, b) => a + b, t = `x${f(1, 2)}`; let q = 1; const r = 2;\n"
@@ -417,6 +454,20 @@ static void test_bad_input(void)
     bad("x = 09.toString()", 17, "identifier starts immediately after number");
     bad("x = 0_1", 7, "numeric separator");
     bad("x = 08_1", 8, "numeric separator");
+    /* ECMA-262 early errors in declarations (issue 11) */
+    bad("var {}", 6, "t.js:1:5: error: a destructuring declaration needs an initializer");
+    bad("var [a]", 7, "t.js:1:5: error: a destructuring declaration needs an initializer");
+    bad("let {a}", 7, "t.js:1:5: error: a destructuring declaration");
+    bad("const {a}", 9, "t.js:1:7: error: a destructuring declaration");
+    bad("const a;", 8, "t.js:1:7: error: missing initializer in const declaration");
+    bad("for (const a; ;) ;", 18, "t.js:1:12: error: missing initializer in const");
+    bad("let a; let a;", 13, "t.js:1:12: error: 'a' has already been declared");
+    bad("var a; const a = 1;", 19, "t.js:1:14: error: 'a' has already been declared");
+    bad("let a; var a;", 13, "t.js:1:12: error: 'a' has already been declared");
+    bad("class A {} let A = 1", 20, "t.js:1:16: error: 'A' has already been declared");
+    bad("function f(a) { let a }", 23, "t.js:1:21: error: 'a' has already been declared");
+    bad("function f() { let a; { var a } }", 33, "t.js:1:29: error: 'a' has already been declared");
+    bad("try {} catch (e) { let e }", 26, "t.js:1:24: error: 'e' has already been declared");
     /* a non-space non-ASCII character after a regex is still a bad flag */
     bad("x = /a/\xc3\xa9", 9, "invalid regular expression flags");
     bad("x = 1\x01", 6, "unexpected byte 0x01");

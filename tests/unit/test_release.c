@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "../harness.h"
+#include "seeded_sodium.h"
 #include "ota_release.h"
 
 static char vdir[4096];
@@ -515,16 +516,17 @@ static void test_board_case(void)
 int main(void)
 {
     t_suite_name = "test_release";
+    t_seed_sodium();
     if (sodium_init() < 0) return 1;
     const char *root = getenv("OTA_ROOT");
     snprintf(vdir, sizeof vdir, "%s/manifests/vectors", root ? root : ".");
-    test_vectors();
-    test_encode_matches_vectors();
-    test_flip_every_byte();
-    test_libsodium_agrees();
-    test_rules();
-    test_board_case();
-    test_guard_page();
-    test_random_inputs();
+    T_RUN(test_vectors());
+    T_RUN(test_encode_matches_vectors());
+    T_RUN(test_flip_every_byte());
+    T_RUN(test_libsodium_agrees());
+    T_RUN(test_rules());
+    T_RUN(test_board_case());
+    T_RUN(test_guard_page());
+    T_RUN(test_random_inputs());
     return t_done();
 }

@@ -231,9 +231,9 @@ int main(void)
 {
     t_suite_name = "test_sha2";
     if (sodium_init() < 0) return 2;
-    test_fips();
-    test_splits();
-    test_hmac();
-    test_ct();
+    T_RUN(test_fips());
+    T_RUN(test_splits());
+    T_RUN(test_hmac());
+    T_RUN(test_ct());
     return t_done();
 }

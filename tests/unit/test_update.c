@@ -383,18 +383,121 @@ static void test_args(void)
     CHECK(strcmp(ota_state_name((ota_state)99), "unknown") == 0);
 }
 
+/* Set the journal sequence of the record at position pos of boot copy c
+ * (CRC recomputed); 0 when there is no valid record there. */
+static int set_rseq(emu *e, const ota_dev *dev, int c, uint32_t pos, uint32_t rseq)
+{
+    uint8_t *b = e->mem + dev->layout.boot[c].off + pos * OTA_RECORD_SIZE;
+    if (memcmp(b, "OTAB", 4) != 0)
+        return 0;
+    b[8] = (uint8_t)rseq; b[9] = (uint8_t)(rseq >> 8); b[10] = (uint8_t)(rseq >> 16); b[11] = (uint8_t)(rseq >> 24);
+    uint32_t crc = ota_crc32(0, b, 60);
+    b[60] = (uint8_t)crc; b[61] = (uint8_t)(crc >> 8); b[62] = (uint8_t)(crc >> 16); b[63] = (uint8_t)(crc >> 24);
+    return 1;
+}
+
+/* A device whose journal counter is at the end of its range (issue 12,
+ * point 7): with a trial pending and the newest record at `top`, the trial
+ * boots are counted (1, 2, 3), the device reverts, installs again and
+ * confirms -- records after the wrap win over those before it.  With
+ * `spread`, an older record is also moved exactly 2^31 away (a corrupt
+ * image: not ordered against the newest), which the writer must compact. */
+static void test_journal_wrap(const geom *g, uint32_t top, int spread)
+{
+    emu e;
+    ota_dev dev;
+    ota_boot_info bi;
+    ota_status st;
+    fx_setup(&e, &dev, g);
+    uint32_t cap = ota_slot_capacity(&dev, dev.layout.slot[0]);
+    uint32_t n = cap / 2 + 3;
+    fx_program(gold, 300, 0);
+    fx_program(prog1, n, 1);
+    fx_program(prog2, n + 1, 2);
+    fx_program(prog3, n + 2, 3);
+    CHECK_EQ(fx_install(&dev, gold, 300, 0, OTA_INSTALL_GOLDEN, 0, 100, NULL), OTA_OK);
+    CHECK_EQ(fx_install(&dev, prog1, n, 1, 0, OTA_INSTALL_CONFIRMED, 100, NULL), OTA_OK);
+    CHECK_EQ(fx_install(&dev, prog2, n + 1, 2, 0, 0, 100, NULL), OTA_OK);
+    int k = fx_journal_rebase(&e, &dev, top);
+    CHECKF(k >= 1, "%s top %08x: journal rebased (%d records)", g->name, top, k);
+    if (spread) {
+        /* the oldest record in copy 0 (position 0) moved 2^31 from the top */
+        CHECKF(set_rseq(&e, &dev, 0, 0, top + 0x80000000u) || set_rseq(&e, &dev, 1, 0, top + 0x80000000u),
+               "%s: a record to spread", g->name);
+    }
+    CHECK_EQ(ota_status_read(&st, &dev), OTA_OK);
+    if (!spread) CHECKF(st.record_seq == top, "%s: newest record %08x, want %08x", g->name, st.record_seq, top);
+    CHECKF(st.state == OTA_STATE_TRIAL || st.state == OTA_STATE_DOWNLOADED, "%s top %08x: pending trial (%d)",
+           g->name, top, (int)st.state);
+    if (!spread) {
+        for (unsigned a = 1; a <= 3; a++) {
+            CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
+            CHECKF(bi.trial && bi.attempt == a && bi.seq == 2, "%s top %08x: trial boot %u counted (trial %d attempt %u)",
+                   g->name, top, a, bi.trial, bi.attempt);
+        }
+        CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
+        CHECKF(!bi.trial && bi.reverted && bi.seq == 1 && fx_runs(&e, &bi, prog1, n),
+               "%s top %08x: reverted to 1 after 3 trial boots", g->name, top);
+        CHECK_EQ(ota_status_read(&st, &dev), OTA_OK);
+        CHECK_EQ(st.state, OTA_STATE_ROLLED_BACK);
+    } else {
+        /* Not ordered against the newest, the moved record may win the scan
+         * (an older state: the trial not started).  Either way trial boots
+         * are counted, at most 3, and the device then runs a confirmed
+         * program, byte for byte. */
+        unsigned trials = 0, last = 0;
+        int counted = 1;
+        for (int b = 0; b < 6; b++) {
+            CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
+            if (bi.trial) {
+                trials++;
+                if (bi.attempt != last + 1) counted = 0;
+                last = bi.attempt;
+            }
+        }
+        CHECKF(counted && trials <= 3, "%s top %08x spread: %u trial boots, counted %d", g->name, top, trials, counted);
+        CHECKF(!bi.trial && bi.seq == 1 && fx_runs(&e, &bi, prog1, n), "%s top %08x spread: runs 1 confirmed",
+               g->name, top);
+    }
+    CHECK_EQ(fx_install(&dev, prog3, n + 2, 3, 0, 0, 100, NULL), OTA_OK);
+    CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
+    CHECKF(bi.trial && bi.seq == 3, "%s top %08x: trial of 3", g->name, top);
+    CHECK_EQ(ota_confirm(&dev, &bi), OTA_OK);
+    CHECK_EQ(ota_boot(&bi, &dev), OTA_OK);
+    CHECKF(!bi.trial && bi.seq == 3 && fx_runs(&e, &bi, prog3, n + 2), "%s top %08x%s: 3 confirmed and running",
+           g->name, top, spread ? " spread" : "");
+    CHECK_EQ(ota_status_read(&st, &dev), OTA_OK);
+    CHECK_EQ(st.active_seq, 3);
+    if (!spread)
+        CHECKF(st.record_seq - top < 64u, "%s: journal carried on from %08x to %08x", g->name, top, st.record_seq);
+    CHECK_EQ(e.violations, 0);
+    emu_free(&e);
+}
+
 int main(void)
 {
     t_suite_name = "test_update";
-    test_crc();
-    test_args();
-    test_layout_checks();
+    T_RUN(test_crc());
+    T_RUN(test_args());
+    T_RUN(test_layout_checks());
     for (size_t i = 0; i < sizeof geoms / sizeof geoms[0]; i++) {
+        T_CASE("lifecycle %s", geoms[i].name);
         test_lifecycle(&geoms[i]);
+        T_CASE("many cycles %s", geoms[i].name);
         test_many_cycles(&geoms[i]);
     }
-    test_from_golden();
-    test_dirty_flash();
-    test_write_failures();
+    static const uint32_t tops[] = { 0xFFFFFFFFu, 0xFFFFFFFEu, 0xFFFFFFFDu, 0x7FFFFFFFu, 0x80000000u, 1u };
+    for (size_t i = 0; i < sizeof geoms / sizeof geoms[0]; i++) {
+        for (size_t t = 0; t < sizeof tops / sizeof tops[0]; t++) {
+            T_CASE("journal wrap %s newest %08x", geoms[i].name, tops[t]);
+            test_journal_wrap(&geoms[i], tops[t], 0);
+        }
+        T_CASE("journal spread %s", geoms[i].name);
+        test_journal_wrap(&geoms[i], 0xFFFFFFFFu, 1);
+        test_journal_wrap(&geoms[i], 0x12345678u, 1);
+    }
+    T_RUN(test_from_golden());
+    T_RUN(test_dirty_flash());
+    T_RUN(test_write_failures());
     return t_done();
 }

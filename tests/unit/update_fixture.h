@@ -89,4 +89,41 @@ static int fx_runs(const emu *e, const ota_boot_info *bi, const uint8_t *prog, u
     return bi->size == n && bi->off + n <= e->size && memcmp(e->mem + bi->off, prog, n) == 0;
 }
 
+/* Renumber the boot journal so that its newest record has journal sequence
+ * `newest` (the others keep their distance below it, modulo 2^32), as a
+ * device whose counter reached the end of its range would have it; valid
+ * records only, CRC recomputed.  Returns how many records it rewrote. */
+static int fx_journal_rebase(emu *e, const ota_dev *dev, uint32_t newest)
+{
+    uint32_t max = 0;
+    int found = 0, n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int c = 0; c < 2; c++) {
+            ota_region r = dev->layout.boot[c];
+            for (uint32_t p = 0; p + OTA_RECORD_SIZE <= r.len; p += OTA_RECORD_SIZE) {
+                uint8_t *b = e->mem + r.off + p;
+                uint32_t crc = (uint32_t)b[60] | (uint32_t)b[61] << 8 | (uint32_t)b[62] << 16 |
+                               (uint32_t)b[63] << 24;
+                if (memcmp(b, "OTAB", 4) != 0 || crc != ota_crc32(0, b, 60))
+                    continue;
+                uint32_t rs = (uint32_t)b[8] | (uint32_t)b[9] << 8 | (uint32_t)b[10] << 16 |
+                              (uint32_t)b[11] << 24;
+                if (pass == 0) {
+                    if (!found || rs > max) max = rs;   /* written by the code: no wrap yet */
+                    found = 1;
+                    continue;
+                }
+                rs += newest - max;
+                b[8] = (uint8_t)rs; b[9] = (uint8_t)(rs >> 8); b[10] = (uint8_t)(rs >> 16);
+                b[11] = (uint8_t)(rs >> 24);
+                crc = ota_crc32(0, b, 60);
+                b[60] = (uint8_t)crc; b[61] = (uint8_t)(crc >> 8); b[62] = (uint8_t)(crc >> 16);
+                b[63] = (uint8_t)(crc >> 24);
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
 #endif

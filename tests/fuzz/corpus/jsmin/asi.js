@@ -1,0 +1,4 @@
+a
+++b
+return
+x

@@ -1,0 +1,1 @@
+class A { #p = 1; get q() { return this.#p; } static { } }

@@ -1,0 +1,1 @@
+(function(){ eval("x"); var keep = 1; })();

@@ -1,0 +1,2 @@
+<!-- html comment
+var y = 2; --> also

@@ -1,0 +1,3 @@
+var s = "a\"b" + 'c';
+var r = /a[/]b/g;
+var t = `x${1+2}y`;
