@@ -89,7 +89,9 @@ for (let i = 1; first.length < 2 || rest.length < 6; i++) { const id = "dev-" + 
 console.log([...first, ...rest].join(" "));'))
 check "eight devices chosen" test ${#DEVS[@]} = 8
 for d in "${DEVS[@]}"; do provision "$d"; done
-round() { local d; for d in "$@"; do dev "$d" --polls 1; done; }
+# two polls each: a device confirms during the first; otad counts it in its
+# wave from the running sequence its next poll reports
+round() { local d; for d in "$@"; do dev "$d" --polls 2; done; }
 round "${DEVS[@]}"
 
 # ---- rollout start ------------------------------------------------------------------
@@ -221,15 +223,17 @@ if command -v script >/dev/null; then
     expect_has "terminal: redraws in place" $'\033[' "$t"
     expect_has "terminal: says how to stop" "Ctrl-C to stop" "$t"
 else
-    echo "skipped: no script(1) to give the watch a terminal"
+    skip "no script(1) to give the watch a terminal (apt-get install util-linux)"
 fi
 
 # ---- usage ---------------------------------------------------------------------------------
+case_begin "publish, rollout, status, devices --help: exit 0, name --json"
 for c in publish rollout status devices; do
     out=$("$S" "$c" --help 2>&1); rc=$?
     expect_eq "$c --help" 0 "$rc"
     expect_has "$c --help names --json" "--json" "$out"
 done
+case_end
 out=$("$S" rollout explode logger "${C[@]}" 2>&1); rc=$?
 expect_eq "unknown rollout action" 2 "$rc"
 done_tests

@@ -12,8 +12,11 @@ out=$(make -C "$OTA_ROOT" --no-print-directory BUILD="${OTA_BUILD:-build}" insta
 expect_eq "make install DESTDIR=... PREFIX=/usr" 0 "$rc"
 [ "$rc" = 0 ] || echo "$out" | tail -20
 IB="$ROOT/usr/bin"
+case_begin "the three programs installed"
 for p in otasign otad otadev; do check "installed $p" test -x "$IB/$p"; done
+case_begin "the agent's files installed"
 for f in ota.js boot0.js bootcde.js golden.js; do check "agent file $f installed" test -f "$ROOT/usr/share/otasign/espruino/$f"; done
+case_end
 check "systemd unit installed" test -f "$ROOT/usr/lib/systemd/system/otad.service"
 expect_has "unit points at the installed otad" "ExecStart=/usr/bin/otad " "$(cat "$ROOT/usr/lib/systemd/system/otad.service" 2>/dev/null)"
 check "LICENSE installed" test -f "$ROOT/usr/share/doc/otasign/LICENSE"
@@ -24,6 +27,7 @@ expect_eq "installed otadev --version" "otadev $ver" "$("$IB/otadev" --version)"
 
 # ---- man pages ----------------------------------------------------------------------
 for m in man1/otasign.1 man8/otad.8 man1/otadev.1; do
+    case_begin "man -l $m renders, with NAME, without warnings"
     f="$ROOT/usr/share/man/$m"
     txt=$(MANWIDTH=100 man -l "$f" 2>"$WORK/man.err"); rc=$?
     expect_eq "man -l $m" 0 "$rc"
@@ -31,6 +35,7 @@ for m in man1/otasign.1 man8/otad.8 man1/otadev.1; do
     warn=$(MANWIDTH=100 man --warnings -l "$f" 2>&1 >/dev/null)
     expect_eq "$m renders without warnings" "" "$warn"
 done
+case_end
 txt=$(MANWIDTH=100 man -l "$ROOT/usr/share/man/man1/otasign.1" 2>/dev/null)
 expect_has "otasign(1) lists the admin commands' options" "--until COND" "$txt"
 expect_has "otasign(1) documents the precedence" "OTASIGN_TOKEN_FILE" "$txt"

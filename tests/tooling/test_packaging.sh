@@ -17,8 +17,6 @@
 # exposure score (a figure, not a pass/fail).
 T_NAME=test_packaging
 source "$(dirname "$0")/../lib/base.sh"
-SKIPPED=0
-skip() { SKIPPED=$((SKIPPED + 1)); echo "skipped: $*"; }
 D="$OTA_ROOT/Dockerfile"
 df=$(cat "$D")
 
@@ -42,13 +40,16 @@ check ".dockerignore keeps build/ and .git out" grep -qx build "$OTA_ROOT/.docke
 # the image build does not use).
 build_pkgs=$(sed -n '/^build_pkgs=(/,/)/p' "$OTA_ROOT/scripts/deps.sh" | tr -d '()' | sed 's/build_pkgs=//' | tr ' ' '\n' | grep -v '^$')
 stage=$(sed -n '/^FROM debian:12 AS build/,/^FROM /p' "$D")
+case_begin "the build stage installs scripts/deps.sh's build packages"
 for p in $build_pkgs; do
     case "$p" in sqlite3|curl|ca-certificates) continue ;; esac
     expect_has "build stage installs $p" " $p" "$stage"
 done
+case_end
 # The runtime stage installs the package of every shared library the
 # programs link (dpkg -S on this Debian 12 machine).
 rt=$(sed -n '/^FROM debian:12-slim/,$p' "$D")
+case_begin "the runtime stage installs the package of every library the programs link"
 for b in otad otasign otadev; do
     for lib in $(ldd "$OTA_BIN/$b" | awk '/=> \//{print $3}'); do
         pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -1 | cut -d: -f1)
@@ -60,6 +61,7 @@ for b in otad otasign otadev; do
         fi
     done
 done
+case_end
 
 # ---- Dockerfile: an engine, or the build stage by hand --------------------------------------
 engine=
@@ -122,11 +124,13 @@ fi
 # ---- systemd unit ---------------------------------------------------------------------------
 U="$OTA_ROOT/packaging/otad.service"
 u=$(cat "$U")
+case_begin "the unit keeps its sandboxing directives"
 for d in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateDevices=yes \
          DynamicUser=yes StateDirectory=otad CapabilityBoundingSet= RestrictAddressFamilies= \
          SystemCallFilter=@system-service MemoryDenyWriteExecute=yes ProtectKernelTunables=yes; do
     expect_has "unit sets $d" $'\n'"$d" "$u"
 done
+case_end
 expect_has "unit runs otad on its state directory" "--data /var/lib/otad" "$u"
 if command -v systemd-analyze >/dev/null; then
     # The unit as make install writes it, with the path of an otad that exists here.
@@ -140,8 +144,4 @@ else
     skip "systemd-analyze not installed (apt-get install systemd): the unit was not verified"
 fi
 
-if [ "$T_FAIL" = 0 ]; then
-    echo "$T_NAME: $T_PASS passed, $T_FAIL failed, $SKIPPED skipped"; exit 0
-else
-    echo "$T_NAME: $T_PASS passed, $T_FAIL failed, $SKIPPED skipped"; exit 1
-fi
+done_tests

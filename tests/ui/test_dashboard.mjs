@@ -107,7 +107,7 @@ async function main() {
   let lastPoll = '';
   const poll = (ids) => { for (const id of ids) lastPoll += run('otadev', ['run', '--flash', join(WORK, id + '.flash'), '--server', base,
     '--id', id, '--app', 'logger', '--release-pub', join(WORK, 'rel.pub'), '--server-pub', serverPub,
-    '--interval', '0', '--polls', '1', '--secret', secret[id], ...(id === bad ? ['--behave', '2=throws'] : [])], { mayFail: true }).stderr; };
+    '--interval', '0', '--polls', '2', '--secret', secret[id], ...(id === bad ? ['--behave', '2=throws'] : [])], { mayFail: true }).stderr; };
   poll([...first, ...second]);   // everyone on v1 says hello: nothing offered yet
   run('otasign', ['rollout', 'start', 'logger', '2', '--waves', '25,100', '--wave-fraction', '1']);
 
