@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "cmd_device.h"
 #include "jsmin.h"
 #include "ota_crypto.h"
@@ -45,7 +48,6 @@ static void help(FILE *f)
         "  --force                 replace FILE if it exists\n"
         "  --release-pub FILE      trusted release key (repeatable): a board with the\n"
         "                          Ed25519 verifier built in verifies both signatures\n"
-        "  --no-secret             no per-device secret (only for boards with the verifier)\n"
         "  --golden FILE           golden recovery program (default: the agent's own; put\n"
         "                          the code that brings a GSM modem up in front of ota.golden())\n"
         "  --agent-dir DIR         where ota.js, boot0.js, bootcde.js, golden.js are\n"
@@ -53,7 +55,10 @@ static void help(FILE *f)
         "                          of an installed otasign, else device/espruino of the source\n"
         "                          tree this otasign was built in, else ./device/espruino)\n"
         "  --no-minify             upload the agent as written\n"
-        "  --poll SECONDS          default poll interval (3600)\n"
+        "  --poll SECONDS          default poll interval (3600); the golden program and\n"
+        "                          otad's suggestions are held to at least min(SECONDS, 60)\n"
+        "  --nudge PORT            listen for UDP nudges (otad --nudge, otasign nudge) on\n"
+        "                          PORT: a nudge only makes the board poll now (off by default)\n"
         "  --trial SECONDS         time a new program has to call ota.confirm() (600)\n"
         "  --tries N               trial starts before going back (3)\n"
         "  --max BYTES             largest bundle accepted (16000: a Pico's 48 KB Storage)\n"
@@ -305,9 +310,9 @@ static int device_add(int argc, char **argv)
 {
     const char *server = NULL, *tokfile = NULL, *app = NULL, *board = "", *devserver = NULL,
                *out = NULL, *golden = NULL, *adir_opt = NULL, *poll_s = "3600", *trial_s = "600",
-               *tries_s = "3", *max_s = "16000";
+               *tries_s = "3", *max_s = "16000", *nudge_s = NULL;
     const char *pubs[OPT_MULTI_MAX];
-    int npubs = 0, force = 0, no_secret = 0, no_minify = 0, help_flag = 0, npos = 0;
+    int npubs = 0, force = 0, no_minify = 0, help_flag = 0, npos = 0;
     const char *pos[1];
     util_opt opts[] = {
         { "--server", OPT_STR, &server, NULL },
@@ -318,7 +323,6 @@ static int device_add(int argc, char **argv)
         { "--out", OPT_STR, &out, NULL },
         { "--force", OPT_FLAG, &force, NULL },
         { "--release-pub", OPT_MULTI, pubs, &npubs },
-        { "--no-secret", OPT_FLAG, &no_secret, NULL },
         { "--golden", OPT_STR, &golden, NULL },
         { "--agent-dir", OPT_STR, &adir_opt, NULL },
         { "--no-minify", OPT_FLAG, &no_minify, NULL },
@@ -326,6 +330,7 @@ static int device_add(int argc, char **argv)
         { "--trial", OPT_STR, &trial_s, NULL },
         { "--tries", OPT_STR, &tries_s, NULL },
         { "--max", OPT_STR, &max_s, NULL },
+        { "--nudge", OPT_STR, &nudge_s, NULL },
     };
     int rc = EXIT_FAIL;
     char *token = NULL, *adir = NULL, *outpath = NULL, host[256];
@@ -333,12 +338,11 @@ static int device_add(int argc, char **argv)
     size_t agent_len = 0, agent_raw = 0, gold_len = 0, boot0_len = 0, bootcde_len = 0;
     uint8_t secret[SECRET_SIZE], server_pk[32], server_id[OTA_KEY_ID_SIZE];
     ota_trusted_key rel[OPT_MULTI_MAX];
-    uint64_t poll, trial, tries, max;
+    uint64_t poll, trial, tries, max, nudge = 0;
     unsigned port;
     long status = 0;
     buf answer = {0}, cfg = {0}, script = {0};
     cJSON *js = NULL;
-    int have_secret = 0;
 
     if (util_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos, &help_flag) != 0) {
         help(stderr);
@@ -363,17 +367,14 @@ static int device_add(int argc, char **argv)
     if (util_parse_u64(poll_s, &poll) || poll < 1 || poll > 30 * 86400 ||
         util_parse_u64(trial_s, &trial) || trial < 1 || trial > 86400 ||
         util_parse_u64(tries_s, &tries) || tries < 1 || tries > 100 ||
-        util_parse_u64(max_s, &max) || max < 1 || max > 0xffffffffu) {
-        util_err("--poll, --trial, --tries, --max: whole numbers in range (see --help)");
+        util_parse_u64(max_s, &max) || max < 1 || max > 0xffffffffu ||
+        (nudge_s && (util_parse_u64(nudge_s, &nudge) || nudge < 1 || nudge > 65535))) {
+        util_err("--poll, --trial, --tries, --max, --nudge: whole numbers in range (see --help)");
         return EXIT_USAGE;
     }
     if (parse_http_url(devserver ? devserver : server, host, sizeof host, &port) != 0) {
         util_err("%s: the device needs a plain http://HOST[:PORT] address (--device-server)",
                  devserver ? devserver : server);
-        return EXIT_USAGE;
-    }
-    if (no_secret && npubs == 0) {
-        util_err("--no-secret needs --release-pub: without a secret only signatures protect the device");
         return EXIT_USAGE;
     }
     if (tokfile) { if (read_token(tokfile, &token) != 0) goto out; }
@@ -404,7 +405,8 @@ static int device_add(int argc, char **argv)
         goto out;
     }
 
-    if (admin_post(server, token, id, !no_secret, &status, &answer) != 0) goto out;
+    /* Every device has a secret, in every tier: its reports are MAC'd with it. */
+    if (admin_post(server, token, id, 1, &status, &answer) != 0) goto out;
     if (status == 409) {
         util_err("device %s already exists: its secret was shown once, when it was added", id);
         goto out;
@@ -419,12 +421,9 @@ static int device_add(int argc, char **argv)
         goto out;
     }
     ota_release_key_id(server_id, server_pk);
-    if (!no_secret) {
-        if (json_hex32(js, "secret", secret) != 0) {
-            util_err("%s/admin/devices: no secret in the answer", server);
-            goto out;
-        }
-        have_secret = 1;
+    if (json_hex32(js, "secret", secret) != 0) {
+        util_err("%s/admin/devices: no secret in the answer", server);
+        goto out;
     }
 
     /* ota.cfg (device/espruino/README.md lists every member). */
@@ -438,11 +437,9 @@ static int device_add(int argc, char **argv)
     bstr(&cfg, ",\"host\":");
     bjs(&cfg, host, strlen(host));
     bfmt(&cfg, ",\"port\":%u", port);
-    if (have_secret) {
-        util_hex(hex, secret, SECRET_SIZE);
-        bfmt(&cfg, ",\"key\":\"%s\"", hex);
-        sodium_memzero(hex, sizeof hex);
-    }
+    util_hex(hex, secret, SECRET_SIZE);
+    bfmt(&cfg, ",\"key\":\"%s\"", hex);
+    sodium_memzero(hex, sizeof hex);
     if (npubs) {
         char idh[17];
         util_hex(idh, server_id, sizeof server_id);
@@ -455,9 +452,13 @@ static int device_add(int argc, char **argv)
         }
         bstr(&cfg, "]");
     }
-    bfmt(&cfg, ",\"poll\":%llu,\"pmin\":60000,\"trial\":%llu,\"tries\":%llu,\"max\":%llu}",
-         (unsigned long long)poll * 1000, (unsigned long long)trial * 1000,
-         (unsigned long long)tries, (unsigned long long)max);
+    /* pmin: the shortest interval (the golden program polls at it, otad's
+     * suggestions are held to it): 60 s, or --poll when that is shorter. */
+    bfmt(&cfg, ",\"poll\":%llu,\"pmin\":%llu,\"trial\":%llu,\"tries\":%llu,\"max\":%llu",
+         (unsigned long long)poll * 1000, (unsigned long long)(poll < 60 ? poll : 60) * 1000,
+         (unsigned long long)trial * 1000, (unsigned long long)tries, (unsigned long long)max);
+    if (nudge) bfmt(&cfg, ",\"nudge\":%llu", (unsigned long long)nudge);
+    bstr(&cfg, "}");
 
     bfmt(&script,
          "// otasign provisioning for device %s: upload ONCE to the board (Espruino IDE\n"
@@ -481,8 +482,7 @@ static int device_add(int argc, char **argv)
     printf("device %s added; wrote %s (%zu bytes, mode 0600): upload it once, then delete it\n",
            id, outpath, script.len);
     printf("agent: %zu bytes (%zu before minifying); tier: %s\n", agent_len, agent_raw,
-           npubs ? (have_secret ? "Ed25519 where the firmware verifies, else HMAC" : "Ed25519 only")
-                 : "HMAC (stock firmware)");
+           npubs ? "Ed25519 where the firmware verifies, else HMAC" : "HMAC (stock firmware)");
     rc = EXIT_OK;
 out:
     if (js) {   /* the parsed answer holds the secret too */
@@ -498,6 +498,64 @@ out:
     free(agent); free(gold); free(boot0); free(bootcde);
     free(adir); free(outpath);
     return rc;
+}
+
+/* ---- otasign nudge ---------------------------------------------------------- */
+static void nudge_help(FILE *f)
+{
+    fprintf(f,
+        "usage: otasign nudge ADDR:PORT [--app NAME]\n"
+        "\n"
+        "Send one UDP datagram \"OTAN <app>\" to ADDR:PORT (numeric IPv4; a broadcast\n"
+        "address such as 192.168.1.255 reaches every board on the LAN).  Boards\n"
+        "provisioned with `otasign device add --nudge PORT` (for that app, or for any\n"
+        "app when --app is not given) poll now.  A nudge carries no authority: the\n"
+        "poll it triggers is checked as always; a board heeds at most one a minute.\n"
+        "otad sends the same nudge itself when a rollout starts or changes (--nudge).\n"
+        "\n"
+        "Exit status: 0 sent, 1 failure, 2 usage.\n");
+}
+
+int cmd_nudge(int argc, char **argv)
+{
+    const char *app = "";
+    int help_flag = 0, npos = 0;
+    const char *pos[1];
+    util_opt opts[] = { { "--app", OPT_STR, &app, NULL } };
+    if (util_parse_args(argc, argv, opts, 1, pos, 1, &npos, &help_flag) != 0) { nudge_help(stderr); return EXIT_USAGE; }
+    if (help_flag) { nudge_help(stdout); return EXIT_OK; }
+    if (npos != 1) { util_err("ADDR:PORT is required"); nudge_help(stderr); return EXIT_USAGE; }
+    if (*app && ota_name_valid(app, strlen(app), OTA_NAME_MAX, 0) != OTA_OK) {
+        util_err("--app: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
+        return EXIT_USAGE;
+    }
+    const char *t = pos[0], *colon = strrchr(t, ':');
+    char host[64], *end = NULL;
+    size_t hl = colon ? (size_t)(colon - t) : 0;
+    unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    if (!colon || hl == 0 || hl >= sizeof host || !end || end == colon + 1 || *end || port == 0 || port > 65535) {
+        util_err("%s: expected IPV4ADDR:PORT", t);
+        return EXIT_USAGE;
+    }
+    memcpy(host, t, hl);
+    host[hl] = 0;
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) { util_err("%s: not a numeric IPv4 address", host); return EXIT_USAGE; }
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    char msg[64];
+    int n = snprintf(msg, sizeof msg, "OTAN %s", app);
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) { util_err("socket: %s", strerror(errno)); return EXIT_FAIL; }
+    int one = 1;
+    (void)setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+    ssize_t w = sendto(s, msg, (size_t)n, 0, (const struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    close(s);
+    if (w != n) { util_err("%s: %s", t, w < 0 ? strerror(e) : "short send"); return EXIT_FAIL; }
+    printf("nudged %s (\"%s\")\n", t, msg);
+    return EXIT_OK;
 }
 
 int cmd_device(int argc, char **argv)

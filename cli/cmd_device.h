@@ -9,4 +9,8 @@
  * 1 failure, 2 usage (messages on stderr). */
 int cmd_device(int argc, char **argv);
 
+/* `otasign nudge ADDR:PORT [--app NAME]`: one UDP datagram "OTAN <app>"
+ * (device/espruino/README.md): boards provisioned with --nudge PORT poll now. */
+int cmd_nudge(int argc, char **argv);
+
 #endif

@@ -27,6 +27,7 @@ static const struct {
     { "minify",  cmd_minify,  "minify and gate a script for Espruino" },
     { "device",  cmd_device,  "register a device with otad and write its provisioning script" },
     { "keyset",  cmd_keyset,  "make, sign, attach, verify key sets (which release keys devices trust)" },
+    { "nudge",   cmd_nudge,   "UDP nudge: boards on the LAN poll now (carries no authority)" },
     { "publish", cmd_publish, "upload a release to otad" },
     { "rollout", cmd_rollout, "start, change, pause, resume or abort a staged rollout" },
     { "status",  cmd_status,  "a rollout's progress per wave (--watch to follow it)" },

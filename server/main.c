@@ -22,6 +22,7 @@
 
 #include "ota_encode.h"
 #include "keyset.h"
+#include "nudge.h"
 #include "request.h"
 
 srv_server g_srv;
@@ -63,6 +64,8 @@ static void usage(FILE *f)
         "  --reuseport             one SO_REUSEPORT listener per thread instead of one socket\n"
         "                          shared by a thread pool (limits then apply per listener;\n"
         "                          a second otad on the same port would share the traffic)\n"
+        "  --nudge ADDR:PORT       UDP nudge \"OTAN <app>\" to ADDR:PORT (IPv4, broadcast ok)\n"
+        "                          when a rollout starts or changes (devices just poll now)\n"
         "  --quiet                 no per-request log lines\n"
         "  --help                  this text\n");
     srv_keyset_usage(f);
@@ -160,6 +163,7 @@ static int parse_args(int argc, char **argv)
             }
             c->bundle_mem_max = n;
         }
+        else if (strcmp(a, "--nudge") == 0) { NEEDV(); if (srv_nudge_set(v) != 0) return 2; }
         else if (strcmp(a, "--quiet") == 0) c->quiet = true;
         else if (strcmp(a, "--reuseport") == 0) c->reuseport = true;
         else if (strcmp(a, "--no-reuseport") == 0) c->reuseport = false;

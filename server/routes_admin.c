@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "ota_encode.h"
+#include "nudge.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -493,6 +494,7 @@ static enum MHD_Result rollout_create(srv_req *q)
             if (old_id) snprintf(d + strlen(d), sizeof d - strlen(d), "%lld", (long long)old_id);
             srv_rollout_event(ro.id, old_id ? "replaced" : "created", tl_actor, d);
             SUMMARY("rollout %lld of %s: %s", (long long)ro.id, ro.app, d);
+            srv_nudge(ro.app);   /* issue 10: LAN nudge, devices poll now */
             ret = rollout_reply(q, 201, &ro);
         }
     }
@@ -617,6 +619,7 @@ static enum MHD_Result rollout_patch(srv_req *q, const char *path_app)
         rollout_json(&b, &na->ro, true);
     }
     srv_buf_addstr(&b, "\n");
+    srv_nudge(ro.app);   /* issue 10: LAN nudge, devices poll now */
     ret = srv_reply_buf(q, 200, &b);
 out:
     pthread_mutex_unlock(&g_srv.admin_mu);

@@ -65,8 +65,9 @@ function manifest(o) {
   if (o.secret !== null) m.mac = hmac(o.secret || KEYS.secret, tk).toString('hex');
   return m;
 }
-// The report MAC (otad's contract): X-OTA-MAC = hex HMAC-SHA256(secret, "OTAR" || body).
-function reportMac(secret, body) {
-  return hmac(secret, Buffer.concat([Buffer.from('OTAR'), Buffer.from(body, 'latin1')])).toString('hex');
+// The report MAC (reports v2, CONTRACT): X-OTA-MAC = hex HMAC-SHA256(secret,
+// "OTAR" || device id || "\n" || body).
+function reportMac(secret, id, body) {
+  return hmac(secret, Buffer.concat([Buffer.from('OTAR' + id + '\n', 'latin1'), Buffer.from(body, 'latin1')])).toString('hex');
 }
 module.exports = { KEYS, statement, ticket, manifest, sha256, hmac, reportMac };

@@ -1,0 +1,24 @@
+# tests/device-real/module.mk: the Espruino agent (device/espruino/) on the
+# REAL Espruino interpreter (Linux build of 2v29: env ESPRUINO, else
+# ../shared/espruino/bin/; without one both suites print one "skipped" line
+# and count their cases as skipped).  Node built-ins and cc only.
+#   agent.test.js      built-in probe; the agent vs a scripted stub: every
+#                      rejection reason, Range ignored, stall, CDN, corrupted
+#                      program, no network, a power cut inside every flash
+#                      operation of an update and of a revert (flashcut.c)
+#   scenarios.test.js  vs the real otad and otasign (device add, release),
+#                      through a recording/tampering proxy: update, confirm at
+#                      top level, throw at start, never confirms, power cut
+#                      mid-download, tampering, replay across a power cycle,
+#                      too big, 48 KB Storage, otad down, espruino-pico, nudge
+TEST_DEPS    += $(BIN)/otasign $(BIN)/otad
+TEST_SCRIPTS += tests/device-real/agent.test.js tests/device-real/scenarios.test.js
+
+SIZE_TARGETS += size-espruino-agent
+.PHONY: size-espruino-agent
+# The agent's size as written and as `otasign device add` uploads it.
+size-espruino-agent: $(BIN)/otasign
+	@raw=$$(wc -c <device/espruino/ota.js); \
+	 min=$$($(BIN)/otasign minify device/espruino/ota.js -o - | wc -c); \
+	 gz=$$($(BIN)/otasign minify device/espruino/ota.js -o - | gzip -9 | wc -c); \
+	 echo "espruino agent (device/espruino/ota.js): $$raw bytes as written, $$min minified ($$gz gzipped)"

@@ -1,0 +1,425 @@
+'use strict';
+// The Espruino agent on the REAL Espruino interpreter (Linux build of 2v29),
+// against the real otad and releases made by `otasign release`, provisioned
+// from the script `otasign device add` writes.  Between board and otad sits
+// a loopback proxy (lib.js) that records the exact bytes and can pace, cut,
+// tamper and replay.  Without an interpreter the whole suite is skipped
+// (and says so); see device/espruino/README.md.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const { execFileSync } = require('child_process');
+const L = require('./lib');
+const { test, ok, eq, run } = require('./t');
+const { until, sleep } = L;
+
+const ESP = L.findEspruino();
+const W = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-device-real-'));
+const otad = new L.Otad(W);
+let proxy = null;
+const figures = [];
+const NPORT = 40000 + (process.pid % 20000);   // UDP nudges, loopback
+const boards = [];
+
+// A release that prints its version, ticks, and confirms after 200 ms.
+const APP = (v, extra) => 'APP="' + v + '";print("APP ' + v + ' up");' +
+  'setInterval(function(){print("TICK ' + v + '")},400);' +
+  'setTimeout(function(){print("CONFIRM ' + v + ' "+ota.confirm())},200);' + (extra || '');
+
+// Register `id` with `otasign device add`, upload its script to a fresh
+// board directory (Storage filled to `free` bytes first, like a Pico's 48 KB).
+async function provision(id, app, o) {
+  o = o || {};
+  const b = new L.Board(path.join(W, 'boards', id), o.pico ? ESP.pico : ESP.espruino, id);
+  boards.push(b);
+  if (o.free !== 0) b.fill(o.free || 48 * 1024);
+  const out = path.join(W, id + '.provision.js');
+  execFileSync(L.OTASIGN, ['device', 'add', id, '--server', 'http://127.0.0.1:' + otad.port,
+    '--token-file', path.join(W, 'token'), '--app', app, '--device-server', 'http://127.0.0.1:' + proxy.port,
+    '--out', out, '--poll', '1', '--trial', String(o.trial || 3), '--tries', '2'].concat(o.args || []),
+  { cwd: L.ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  await b.provision(out, Object.assign({}, L.FAST, o.tune || {}));
+  return b;
+}
+// A report the board sent AND otad accepted (200), as the proxy saw it.
+function reported(id, seq, state, code, detail) {
+  const f = () => proxy.reports(id).find((r) => r.body && r.body.seq === seq && r.body.state === state &&
+    (code === undefined || r.body.code === code) && (detail === undefined || (r.body.detail || '').match(detail)) &&
+    r.rec.status === 200);
+  f.last = () => JSON.stringify(proxy.reports(id).map((r) => [r.raw, r.rec.status]).slice(-6));
+  return f;
+}
+// A board on v1 of `app`, confirmed.
+async function onV1(id, app, o) {
+  await otad.publish(app, 1, APP('v1'));
+  const b = await provision(id, app, o);
+  await b.on();
+  await until(reported(id, 1, 'confirmed', 0), 20000, id + ' v1 confirmed');
+  await b.wait(/TICK v1/, 5000);
+  return b;
+}
+function bytesOf(recs) { return recs.reduce((n, r) => n + proxy.bytes(r), 0); }
+function idle(b) { b.cut(); }
+
+// ---- scenarios ------------------------------------------------------------------------
+
+test('otasign device add: a one-time script that provisions a real board (agent, config with secret, boot code, golden)', async () => {
+  const b = await provision('d-prov', 'prov', { tune: {}, args: ['--board', 'PICO_R1_3'] });
+  const file = path.join(W, 'd-prov.provision.js');
+  eq((fs.statSync(file).mode & 0o777).toString(8), '600', 'script mode');
+  const o = b.script('var S=require("Storage");print("FILES="+JSON.stringify(S.list(/^(ota|\\.boot)/)));print("CFG="+S.read("ota.cfg"));print("AGENT="+S.read("ota").length);');
+  const files = JSON.parse(/FILES=(.*)/.exec(o)[1]).sort().join();
+  eq(files, '.boot0,.bootcde,ota,ota.cfg,ota.gold');
+  const cfg = JSON.parse(/CFG=(.*)/.exec(o)[1]);
+  eq(cfg.id, 'd-prov'); eq(cfg.app, 'prov'); eq(cfg.port, proxy.port);
+  ok(/^[0-9a-f]{64}$/.test(cfg.key), 'every device has its secret');
+  eq(cfg.poll, 1000); eq(cfg.pmin, 1000, '--poll below 60 s is honoured (pmin)');
+  ok(+/AGENT=(\d+)/.exec(o)[1] < fs.statSync(path.join(L.ROOT, 'device/espruino/ota.js')).size, 'agent minified');
+  // power on: the golden program polls (nothing released yet: 204)
+  await b.on();
+  await until(() => proxy.polls('d-prov').filter((r) => r.status === 204).length >= 2, 8000, 'golden polls');
+  const q = proxy.polls('d-prov')[0].head.split(' ')[1];
+  ok(/^\/manifest\/d-prov\?app=prov&seq=0&nonce=[0-9a-f]{32}&board=PICO_R1_3$/.test(q), 'poll: ' + q);
+  ok(!/Uncaught/.test(b.out), 'no exception: ' + b.out.slice(-300));
+  b.cut();
+  // a second add of the same id is refused: the secret is shown only once
+  let err = '';
+  try {
+    execFileSync(L.OTASIGN, ['device', 'add', 'd-prov', '--server', 'http://127.0.0.1:' + otad.port,
+      '--token-file', path.join(W, 'token'), '--app', 'prov', '--out', file, '--force'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) { err = String(e.stderr); }
+  ok(/already exists/.test(err), 'second add refused: ' + err);
+  // --poll 90: pmin stays 60 s
+  const out2 = path.join(W, 'd-prov2.provision.js');
+  execFileSync(L.OTASIGN, ['device', 'add', 'd-prov2', '--server', 'http://127.0.0.1:' + otad.port,
+    '--token-file', path.join(W, 'token'), '--app', 'prov', '--out', out2, '--poll', '90', '--nudge', '4711'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const c2 = JSON.parse(/S\.write\("ota\.cfg",("(?:[^"\\]|\\.)*")\)/.exec(fs.readFileSync(out2, 'latin1'))[1].replace(/^"|"$/g, '').replace(/\\"/g, '"'));
+  eq(c2.pmin, 60000); eq(c2.poll, 90000); eq(c2.nudge, 4711);
+});
+
+test('first install and update with confirm (reports v2 accepted; bytes per idle poll and per update)', async () => {
+  const b = await onV1('d-upd', 'upd');
+  // an idle poll: 204, nothing to do
+  const idleRec = await until(() => proxy.polls('d-upd').find((r) => r.status === 204), 8000, 'an idle poll');
+  figures.push('bytes per idle poll (request + response): ' + bytesOf([idleRec]) +
+    ' (' + idleRec.req.length + ' + ' + idleRec.res.length + ')');
+  ok(/^GET \/manifest\/d-upd\?app=upd&seq=1&nonce=[0-9a-f]{32} HTTP/.test(idleRec.head), 'no board, no board=: ' + idleRec.head.split('\r\n')[0]);
+  const from = proxy.log.length;
+  await otad.publish('upd', 2, APP('v2'));
+  await until(reported('d-upd', 2, 'confirmed', 0), 20000, 'v2 confirmed');
+  await b.wait(/TICK v2/, 5000);
+  const recs = proxy.log.slice(from).filter((r) => / \/(manifest|report)\/d-upd[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head));
+  const upd = recs.filter((r) => r.status !== 204);
+  figures.push('bytes per whole update v1->v2 (offer, bundle, 4 reports; request + response): ' + bytesOf(upd) +
+    ' in ' + upd.length + ' exchanges, bundle ' + (await bundleSize('upd', 2)) + ' bytes');
+  const states = proxy.reports('d-upd').filter((r) => r.body.seq === 2).map((r) => r.body.state).join();
+  eq(states, 'downloading,downloaded,trial,confirmed');
+  // ctr strictly increasing, MAC = HMAC(secret, "OTAR" || id || "\n" || body)
+  const ctrs = proxy.reports('d-upd').map((r) => r.body.ctr);
+  ok(ctrs.every((c, i) => i === 0 || c > ctrs[i - 1]), 'ctr increasing: ' + ctrs);
+  ok(!/\bTHROWS|Uncaught/.test(b.out), 'no exception on the board');
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.s, 2, 'confirmed program is v2');
+  ok(!s.files.includes('ota.a1'), 'v1 erased: ' + s.files);
+});
+
+async function bundleSize(app, seq) { return fs.statSync(path.join(W, 'releases', app + '-' + seq, 'bundle.js')).size; }
+
+test('app that calls ota.confirm() at its top level: the rest of its top level runs, confirmed is counted', async () => {
+  const b = await onV1('d-top', 'top');
+  await otad.publish('top', 2, 'APP="v2";print("TOP confirm "+ota.confirm());print("TOP after");setInterval(function(){print("TICK v2")},400);');
+  await until(reported('d-top', 2, 'confirmed', 0), 20000, 'v2 confirmed');
+  await b.wait(/TOP confirm true[\s\S]*TOP after[\s\S]*TICK v2/, 5000);
+  await sleep(1500);
+  const bad = proxy.reports('d-top').filter((r) => r.rec.status !== 200);
+  eq(bad.length, 0, 'every report accepted: ' + JSON.stringify(bad.map((r) => [r.raw, r.rec.status])));
+  ok(!proxy.reports('d-top').some((r) => r.body.seq === 2 && r.body.state === 'trial'), 'no trial report after the confirm');
+  const d = await otad.device('d-top');
+  ok(JSON.stringify(d).includes('confirmed'), 'otad counts it');
+  idle(b);
+});
+
+test('release that throws at start: reverted to v1, rolled_back code 80 with the exception text', async () => {
+  const b = await onV1('d-thr', 'thr');
+  await otad.publish('thr', 2, 'APP="v2";print("APP v2 up");throw new Error("kaboom in v2");');
+  await until(reported('d-thr', 2, 'rolled_back', 80, /kaboom in v2/), 30000, 'rolled back with the text');
+  await b.wait(/APP v2 up[\s\S]*APP v1 up[\s\S]*TICK v1/, 8000);
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.s, 1, 'v1 confirmed again'); eq(s.st.t, 0, 'no trial'); eq(s.st.x, 2, 'v2 remembered as rolled back');
+});
+
+test('release that never confirms, with power cuts during its trial: reverted, rolled_back code 81', async () => {
+  const b = await onV1('d-hang', 'hang', { trial: 30 });
+  await otad.publish('hang', 2, 'APP="v2";print("APP v2 up");setInterval(function(){print("TICK v2")},400);');
+  const at = b.out.length;
+  await b.wait(/APP v2 up/, 20000, at);
+  b.cut();                                  // power lost during the trial (attempt 1)
+  await b.on();
+  await b.wait(/APP v2 up/, 10000);
+  b.cut();                                  // and again (attempt 2)
+  await b.on();                             // tries = 2: back to v1
+  await b.wait(/APP v1 up/, 10000);
+  await until(reported('d-hang', 2, 'rolled_back', 81, /not confirmed after 2 attempts/), 15000, 'rolled back (81)');
+  idle(b);
+});
+
+test('power cut mid-download: resumed with Range at the first unwritten byte; a damaged resume is caught by the hash; confirmed', async () => {
+  const b = await onV1('d-cut', 'cut');
+  const big = APP('v2', 'var PAD="' + 'abcdefghij'.repeat(800) + '";');
+  proxy.pace = { match: /^GET \/bundle\//, bytes: 512, ms: 60 };
+  const from = proxy.log.length;
+  await otad.publish('cut', 2, big);
+  const first = await until(() => proxy.log.slice(from).find((r) => /^GET \/bundle\//.test(r.head) && r.res.length > 3000), 20000, 'download under way');
+  b.cut();                                  // power cut in the middle of it
+  const got = first.res.length;
+  proxy.pace = null;
+  // the resumed part arrives damaged once: the hash over the whole file
+  // catches it (rejected, hash mismatch), then a clean download installs
+  let flipped = false;
+  proxy.onResponse = (rec, head, body) => {
+    if (!flipped && /^GET \/bundle\//.test(rec.head) && /\r\nRange:/i.test(rec.head) && body.length > 100) { flipped = true; body[body.length - 50] ^= 0x01; return body; }
+  };
+  await b.on();
+  await until(reported('d-cut', 2, 'rejected', 22, /^hash mismatch/), 20000, 'damaged resume caught by the hash');
+  await until(reported('d-cut', 2, 'confirmed', 0), 20000, 'v2 confirmed');
+  proxy.onResponse = null;
+  const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head));
+  ok(gets.length >= 2, 'two bundle requests');
+  ok(!/\r\nRange:/i.test(gets[0].head), 'the first from 0');
+  const m = /\r\nRange: bytes=(\d+)-/i.exec(gets[1].head);
+  ok(m && +m[1] > 0 && +m[1] <= got, 'resumed with ' + gets[1].head.split('\r\n').join(' | ') + ' after ' + got + ' bytes on the wire');
+  eq(gets[1].status, 206, 'partial content');
+  eq(proxy.reports('d-cut').filter((r) => r.body.seq === 2 && r.body.state === 'downloading').length, 2, 'downloads: the resumed one, then one after the hash mismatch');
+  ok(flipped, 'the resumed range was damaged');
+  await b.wait(/TICK v2/, 5000);
+  idle(b);
+});
+
+// Tampering on the wire: each refused with its reason, the board stays on v1.
+const TAMPER = [
+  ['bundle', 22, 'hash mismatch', (rec, head, body) => { if (/^GET \/bundle\//.test(rec.head) && body.length > 10) { body[10] ^= 0x01; return body; } }],
+  ['mac', 51, 'bad mac', (rec, head, body) => manifestEdit(rec, body, (m) => { m.mac = (m.mac[0] === '0' ? '1' : '0') + m.mac.substr(1); })],
+  ['statement', 49, 'ticket for another statement', (rec, head, body) => manifestEdit(rec, body, (m) => { const s = Buffer.from(m.statement, 'base64'); s[200] ^= 1; m.statement = s.toString('base64'); })],
+  ['ticket', 51, 'bad mac', (rec, head, body) => manifestEdit(rec, body, (m) => { const t = Buffer.from(m.ticket, 'base64'); t[150] ^= 1; m.ticket = t.toString('base64'); })],
+];
+function manifestEdit(rec, body, f) {
+  if (!/^GET \/manifest\//.test(rec.head) || rec.status !== 200) return;
+  const m = JSON.parse(body.toString('latin1'));
+  f(m);
+  return Buffer.from(JSON.stringify(m), 'latin1');
+}
+test('tampered bundle, mac, statement, ticket: each refused with its reason, v1 keeps running', async () => {
+  const b = await onV1('d-tam', 'tam');
+  let seq = 2;
+  for (const [what, code, text, fn] of TAMPER) {
+    proxy.onResponse = fn;
+    await otad.publish('tam', seq, APP('v' + seq));
+    await until(reported('d-tam', seq, 'rejected', code, new RegExp('^' + text)), 20000, what + ' refused (' + code + ' ' + text + ')');
+    proxy.onResponse = null;
+    seq++;
+  }
+  ok(!/APP v[2-9] up/.test(b.out), 'no tampered program ever ran');
+  const at = b.out.length;
+  await b.wait(/TICK v1/, 3000, at);
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.s, 1, 'still on v1');
+  ok(!s.files.some((f) => /^ota\.a[2-9]/.test(f)), 'no candidate left: ' + s.files);
+});
+
+test('offer replayed within a boot and across a power cycle (E.hwRand repeats): refused as stale nonce', async () => {
+  const b = await onV1('d-rep', 'rep');
+  // capture the offer for v2; the board never sees it (connection cut)
+  let saved = null;
+  proxy.onResponse = (rec, head, body) => {
+    if (/^GET \/manifest\/d-rep/.test(rec.head) && rec.status === 200 && !saved) { saved = { rec, bytes: Buffer.concat([Buffer.from(head, 'latin1'), body]) }; return 'drop'; }
+  };
+  await otad.publish('rep', 2, APP('v2'));
+  await until(() => saved, 10000, 'an offer captured');
+  proxy.onResponse = null;
+  // 1. replayed within the boot, to the next poll
+  proxy.replay = saved.bytes;
+  await until(reported('d-rep', 2, 'rejected', 48, /^stale nonce/), 10000, 'replay in the boot refused');
+  // 2. across a power cycle: the nonce of the first poll after power on must
+  // differ from the one of the first poll of the boot that was captured,
+  // although E.hwRand() gives the same numbers after every power on here
+  b.cut();
+  const hw = (o) => /HW=(\S+)/.exec(o)[1];
+  const r1 = hw(b.script('print("HW="+E.hwRand()+","+E.hwRand())')), r2 = hw(b.script('print("HW="+E.hwRand()+","+E.hwRand())'));
+  const n0 = proxy.polls('d-rep').length;
+  proxy.replay = saved.bytes;
+  await b.on();
+  await until(() => proxy.polls('d-rep').slice(n0).some((r) => r.replayed), 10000, 'first poll after power on answered with the old offer');
+  // refused: the request after the replayed answer is a poll again, never
+  // the bundle (the refusal itself is not reported twice: same outcome)
+  const rp = proxy.polls('d-rep').slice(n0).find((r) => r.replayed);
+  await until(() => proxy.log.slice(proxy.log.indexOf(rp) + 1).some((r) => / \/(manifest|bundle)\//.test(r.head)), 5000, 'next request');
+  const next = proxy.log.slice(proxy.log.indexOf(rp) + 1).find((r) => / \/(manifest|bundle)\//.test(r.head));
+  ok(/^GET \/manifest\//.test(next.head), 'after the replayed offer the board polled again: ' + next.head.split('\r\n')[0]);
+  eq(proxy.polls('d-rep').slice(n0).indexOf(rp), 0, 'the replay answered the first poll after power on');
+  eq(r1, r2, 'E.hwRand() repeats after a power on on this build (the case the nonce must survive)');
+  const nonces = proxy.polls('d-rep').map((r) => /nonce=([0-9a-f]+)/.exec(r.head)[1]);
+  eq(new Set(nonces).size, nonces.length, 'no nonce ever repeated (' + nonces.length + ' polls, 2 boots)');
+  // and v2 still installs through an honest offer
+  await until(reported('d-rep', 2, 'confirmed', 0), 20000, 'v2 confirmed after');
+  idle(b);
+});
+
+test('bundle that does not fit: refused with a clear reason (over --max; over the free Storage)', async () => {
+  const b = await onV1('d-fit', 'fit', { args: ['--max', '6000'], free: 30 * 1024 });
+  await otad.publish('fit', 2, APP('v2', 'var PAD="' + 'x'.repeat(7000) + '";'));
+  await until(reported('d-fit', 2, 'rejected', 53, /^bundle too big/), 15000, 'over --max');
+  b.cut();
+  // now a board whose Storage has less free space than the bundle
+  const b2 = await onV1('d-fit2', 'fit2', { args: ['--max', '60000'], free: 20 * 1024 });
+  await otad.publish('fit2', 2, APP('v2', 'var PAD="' + 'y'.repeat(12000) + '";'));
+  await until(reported('d-fit2', 2, 'rejected', 53, /^bundle too big: \d+ bytes, \d+ free/), 15000, 'over the free Storage');
+  const at = b2.out.length;
+  await b2.wait(/TICK v1/, 3000, at);
+  idle(b2);
+});
+
+test('Storage filled so only 48 KB is free: three updates of 15.5 KB bundles (the default --max is 16000) in a row', async () => {
+  const b = await onV1('d-48k', 'k48', { free: 48 * 1024 });
+  for (let v = 2; v <= 4; v++) {
+    const from = proxy.log.length;
+    await otad.publish('k48', v, APP('v' + v, 'var PAD="' + String(v).repeat(15300) + '";'));
+    await until(reported('d-48k', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed');
+    if (v === 2) {
+      const upd = proxy.log.slice(from).filter((r) => r.status !== 204 && (/ \/(manifest|report)\/d-48k[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head)));
+      const bs = await bundleSize('k48', v);
+      figures.push('bytes per whole update with a ' + bs + '-byte bundle (request + response): ' + bytesOf(upd) +
+        ' in ' + upd.length + ' exchanges (' + (bytesOf(upd) - bs) + ' besides the bundle)');
+    }
+    ok(await bundleSize('k48', v) > 15000, 'bundle of ' + (await bundleSize('k48', v)) + ' bytes');
+  }
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.s, 4);
+  ok(s.files.includes('fill'), 'the filler is still there');
+});
+
+test('otad down and restarted mid-download: the app keeps running, polls back off, the download resumes', async () => {
+  const b = await onV1('d-down', 'down');
+  proxy.pace = { match: /^GET \/bundle\//, bytes: 512, ms: 80 };
+  const from = proxy.log.length;
+  await otad.publish('down', 2, APP('v2', 'var PAD="' + 'z'.repeat(8000) + '";'));
+  await until(() => proxy.log.slice(from).find((r) => /^GET \/bundle\//.test(r.head) && r.res.length > 2000), 20000, 'download under way');
+  otad.stop();                              // the server dies; the paced answer is cut
+  proxy.cutActive();
+  proxy.pace = null;
+  const t0 = Date.now(), at = b.out.length;
+  await sleep(6000);
+  ok((b.out.substring(at).match(/TICK v1/g) || []).length >= 10, 'the app kept running');
+  const tries = proxy.log.slice(from).filter((r) => r.t >= t0 && r.refused).map((r) => r.t - t0);
+  ok(tries.length >= 2 && tries.length <= 12, 'polls back off: ' + tries.length + ' attempts in 6 s at ' + tries);
+  const gaps = tries.slice(1).map((t, i) => t - tries[i]);
+  ok(gaps[gaps.length - 1] >= gaps[0], 'gaps grow: ' + gaps);
+  const was = otad.port;
+  await otad.start();                       // same data, same port
+  eq(otad.port, was, 'restarted on its port');
+  await until(reported('d-down', 2, 'confirmed', 0), 25000, 'v2 confirmed after the restart');
+  const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head) && !r.refused);
+  ok(gets.some((r) => /\r\nRange: bytes=[1-9]\d*-/i.test(r.head)), 'resumed with Range');
+  idle(b);
+});
+
+test('whole update on espruino-pico (5100 variables): peak variables in use', async () => {
+  if (!ESP.pico) throw new Error('no espruino-pico next to ' + ESP.espruino);
+  const probe = 'var PK=0;setInterval(function(){var u=process.memory(false).usage;if(u>PK){PK=u;print("PEAK "+u+" of "+process.memory(false).total)}},5);' +
+    'setTimeout(function(){print("IDLE "+process.memory().usage)},300);';
+  await otad.publish('pico', 1, APP('v1', probe));
+  const b = await provision('d-pico', 'pico', { pico: true, free: 48 * 1024 });
+  await b.on();
+  await until(reported('d-pico', 1, 'confirmed', 0), 20000, 'v1 confirmed');
+  const at = b.out.length;
+  await otad.publish('pico', 2, APP('v2', probe + 'var PAD="' + 'q'.repeat(14000) + '";'));
+  await until(reported('d-pico', 2, 'downloaded', 0), 25000, 'v2 downloaded');
+  const during = b.out.substring(at);
+  const peaks = (during.match(/PEAK \d+ of \d+/g) || []).map((s) => s.split(' '));
+  const peak = peaks.length ? Math.max.apply(null, peaks.map((p) => +p[1])) : 0;
+  const total = peaks.length ? +peaks[0][3] : 0;
+  await until(reported('d-pico', 2, 'confirmed', 0), 20000, 'v2 confirmed');
+  const idleUse = +(/IDLE (\d+)/.exec(b.out) || [0, 0])[1];
+  figures.push('espruino-pico: peak ' + peak + ' of ' + total + ' variables in use (' + idleUse + ' when idle after a GC) while v1 downloaded and checked a ' +
+    (await bundleSize('pico', 2)) + '-byte bundle (sampled every 5 ms by the app)');
+  ok(peak > 0 && total === 5100, 'peak measured on the 5100-variable build');
+  ok(!/Out of Memory|MEMORY/i.test(b.out), 'no out-of-memory');
+  idle(b);
+});
+
+test('UDP nudge: `otasign nudge` makes the board poll now, rate-limited; otad nudges when a rollout starts', async () => {
+  const nport = NPORT;
+  // bad targets: a clear refusal, exit status 2
+  for (const bad of [['nudge', 'localhost:1'], ['nudge', '127.0.0.1:0'], ['nudge', '127.0.0.1:99999'], ['nudge', '127.0.0.1']]) {
+    let st = 0, err = '';
+    try { execFileSync(L.OTASIGN, bad, { stdio: ['ignore', 'pipe', 'pipe'] }); } catch (e) { st = e.status; err = String(e.stderr); }
+    eq(st, 2, 'otasign ' + bad.join(' ') + ': ' + err);
+  }
+  {
+    let st = 0, err = '';
+    try { execFileSync(L.OTAD, ['--nudge', 'nowhere', '--data', path.join(W, 'x'), '--listen', '127.0.0.1:0', '--release-pub', path.join(W, 'rel.pub')], { stdio: ['ignore', 'pipe', 'pipe'] }); }
+    catch (e) { st = e.status; err = String(e.stderr); }
+    eq(st, 2, 'otad --nudge nowhere');
+    ok(/--nudge: expected IPV4ADDR:PORT/.test(err), err);
+  }
+  const b = await onV1('d-nudge', 'nudge', { args: ['--nudge', String(NPORT)], tune: { pmin: 20000, pmax: 20000, ngap: 3000 } });
+  await sleep(1200);
+  const n0 = proxy.polls('d-nudge').length, t0 = Date.now();
+  execFileSync(L.OTASIGN, ['nudge', '127.0.0.1:' + nport, '--app', 'nudge'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await until(() => proxy.polls('d-nudge').length > n0, 3000, 'a poll right after the nudge');
+  const dt = Date.now() - t0;
+  // a second nudge within ngap is ignored
+  const n1 = proxy.polls('d-nudge').length;
+  execFileSync(L.OTASIGN, ['nudge', '127.0.0.1:' + nport, '--app', 'nudge'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await sleep(1500);
+  eq(proxy.polls('d-nudge').length, n1, 'rate-limited');
+  // a nudge for another app is ignored; a forged "offer" in a nudge is nothing but a poll
+  await sleep(2000);
+  const n2 = proxy.polls('d-nudge').length;
+  execFileSync(L.OTASIGN, ['nudge', '127.0.0.1:' + nport, '--app', 'other'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await sleep(1500);
+  eq(proxy.polls('d-nudge').length, n2, 'other app ignored');
+  figures.push('nudge to poll: ' + dt + ' ms');
+  // otad nudges by itself when a rollout starts (otad --nudge): v2 installs
+  // at once although the board would poll only every 20 s
+  await sleep(3000);
+  const t1 = Date.now();
+  await otad.publish('nudge', 2, APP('v2'));
+  await until(reported('d-nudge', 2, 'downloading', 0), 8000, 'download right after the rollout (nudged by otad)');
+  figures.push('rollout created -> board downloading: ' + (Date.now() - t1) + ' ms (poll interval 20 s)');
+  idle(b);
+});
+
+(async () => {
+  if (!ESP) {
+    console.log('skipped: no Espruino interpreter (set ESPRUINO=/path/to/dir-with-espruino, or build it from ' +
+      'the public espruino/Espruino repository at commit c5ff787b: make BOARD=LINUX); the real-interpreter suite did not run');
+    await run('device-real', { skip: 'no Espruino interpreter' });
+    fs.rmSync(W, { recursive: true, force: true });
+    process.exit(0);
+  }
+  console.log('# interpreter: ' + ESP.espruino + (ESP.pico ? ' (+ espruino-pico)' : ''));
+  let fail = 0;
+  try {
+    await otad.start(['--nudge', '127.0.0.1:' + NPORT]);
+    proxy = await new L.Proxy(otad.port).start();
+    fail = await run('device-real', {
+      filter: process.argv[2],
+      onFail: (name) => { for (const b of boards) { if (process.env.DEBUG_FAIL) console.log('--- ' + b.name + '\n' + b.out.slice(-3000)); b.cut(); } proxy.reset(); },
+    });
+  } catch (e) {
+    console.log('FAIL setup: ' + (e.stack || e));
+    console.log('device-real: 0 passed, 1 failed, 0 skipped');
+    fail = 1;
+  }
+  for (const b of boards) b.cut();
+  for (const f of figures) console.log('# ' + f);
+  otad.stop();
+  if (proxy) proxy.stop();
+  if (!process.env.KEEP) fs.rmSync(W, { recursive: true, force: true });
+  process.exit(fail ? 1 : 0);
+})();
