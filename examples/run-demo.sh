@@ -68,17 +68,18 @@ echo "run: otad on $BASE (data in $RUN/data, log in $RUN/otad.log)"
 "$BIN/otasign" rollout start logger "$SEQ" --waves 40,100 --wave-fraction 1 \
     --error-threshold 0.5 --min-reports 3 | head -1 | sed 's/^/run: /'
 
-# The devices: each registered with `otasign device add` (otad makes its
-# secret; on a real board the provisioning script carries it, here otadev
-# takes it from that script), then a flash with only the golden recovery
+# The devices: each registered with otad (POST /admin/devices: otad makes
+# its secret and shows it once; a real board gets it inside the script
+# `otasign device add` writes), then a flash with only the golden recovery
 # program (device/espruino/golden.js, the agent's: it keeps the board
 # reachable until a release installs), no app yet.
 SERVER_PUB=$(cat "$RUN/data/server.pub")
 for i in $(seq 1 "$NDEV"); do
     id=pico-$i
-    "$BIN/otasign" device add "$id" --server "$BASE" --token-file "$RUN/data/admin.token" --app logger \
-        --out "$RUN/devices/$id.provision.js" --force >/dev/null
-    secret=$(grep -o 'key\\":\\"[0-9a-f]\{64\}' "$RUN/devices/$id.provision.js" | grep -o '[0-9a-f]\{64\}')
+    secret=$(curl -s -H "Authorization: Bearer $(cat "$RUN/data/admin.token")" \
+        -H 'Content-Type: application/json' --data-binary "{\"id\":\"$id\",\"secret\":true}" \
+        "$BASE/admin/devices" | sed -n 's/.*"secret":"\([0-9a-f]\{64\}\)".*/\1/p')
+    [ -n "$secret" ] || { echo "run: could not register $id with otad" >&2; exit 1; }
     "$BIN/otadev" provision --flash "$RUN/devices/$id.flash" --golden device/espruino/golden.js >/dev/null
     # switched on one after the other, a second or two apart
     (sleep $((i * (POLL + 1) / 2)); exec "$BIN/otadev" run --flash "$RUN/devices/$id.flash" \
@@ -86,8 +87,7 @@ for i in $(seq 1 "$NDEV"); do
         --server-pub "$SERVER_PUB" --secret "$secret" --polls 0 --interval "$POLL") >"$RUN/devices/$id.log" 2>&1 &
     PIDS+=($!)
 done
-echo "run: $NDEV devices registered (otasign device add) and simulated (otadev), polling every ${POLL}s;"
-echo "run: their provisioning scripts and logs: $RUN/devices/"
+echo "run: $NDEV devices registered and simulated (otadev), polling every ${POLL}s; logs: $RUN/devices/"
 
 cat <<EOF
 

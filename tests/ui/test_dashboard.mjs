@@ -93,14 +93,14 @@ async function main() {
     if (bucket(1, id) < 2500) { if (first.length < 2) first.push(id); } else if (second.length < 4) second.push(id);
   }
   const bad = second[3];
-  // Each device registered with otasign device add (otad makes its secret;
-  // the simulated device takes it from the provisioning script).
-  writeFileSync(join(WORK, 'token'), TOKEN + '\n');
+  // Each device registered with otad (POST /admin/devices: its secret,
+  // shown once, which the simulated device uses to MAC its reports).
   const secret = {};
   for (const id of [...first, ...second]) {
-    run('otasign', ['device', 'add', id, '--server', base, '--token-file', join(WORK, 'token'), '--app', 'logger',
-      '--out', join(WORK, id + '.provision.js')]);
-    secret[id] = /key\\":\\"([0-9a-f]{64})/.exec(readFileSync(join(WORK, id + '.provision.js'), 'utf8'))[1];
+    const r = await fetch(base + '/admin/devices', { method: 'POST', body: JSON.stringify({ id, secret: true }),
+      headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json' } });
+    secret[id] = (await r.json()).secret;
+    if (!/^[0-9a-f]{64}$/.test(secret[id] || '')) throw new Error('registering ' + id + ': HTTP ' + r.status);
     run('otadev', ['provision', '--flash', join(WORK, id + '.flash'), '--golden', join(WORK, 'golden.js'),
       '--program', join(WORK, 'rels/logger-1/bundle.js'), '--seq', '1']);
   }
