@@ -9,7 +9,7 @@
 #   make bench      benchmarks that print figures (never pass/fail)
 #   make fuzz       libFuzzer targets (clang; tests/fuzz/module.mk), make fuzz-run
 #   make size       Cortex-M4 footprint of common/
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (programs, agent, man pages, systemd unit)
 #   make clean
 
 .DEFAULT_GOAL := all
@@ -22,6 +22,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 CC      ?= cc
+# The one version string of every program (otasign, otad, otadev --version).
+VERSION ?= 0.1.0
 PKGS    := libsodium libmicrohttpd libcjson libcurl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Wpedantic -Wshadow
@@ -32,7 +34,7 @@ endif
 OPT     ?= -O2 -g
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) $(WARN) -MMD -MP
-CPPFLAGS += -D_GNU_SOURCE -Icommon $(PKG_CFLAGS)
+CPPFLAGS += -D_GNU_SOURCE -Icommon $(PKG_CFLAGS) -DOTA_VERSION='"$(VERSION)"'
 LDFLAGS ?=
 
 # make check (or SAN=1) builds everything with sanitizers into its own tree.
@@ -57,7 +59,8 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-include $(wildcard common/module.mk cli/module.mk server/module.mk device/module.mk tests/module.mk)
+include $(wildcard common/module.mk cli/module.mk server/module.mk device/module.mk tests/module.mk \
+                   packaging/module.mk)
 
 .PHONY: all test check run bench size deps install clean
 all: $(BINS)
@@ -84,9 +87,21 @@ bench: deps
 size: deps
 	@$(MAKE) --no-print-directory $(SIZE_TARGETS)
 
+# Programs, the Espruino agent (otasign device add reads it from
+# PREFIX/share/otasign/espruino), the demo logger, man pages, docs and the
+# systemd unit (packaging/otad.service, with this PREFIX's path to otad).
+SHARE := $(DESTDIR)$(PREFIX)/share
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/otasign/espruino $(SHARE)/otasign/examples \
+	    $(SHARE)/man/man1 $(SHARE)/man/man8 $(SHARE)/doc/otasign $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(wildcard device/espruino/*.js) device/espruino/README.md $(SHARE)/otasign/espruino/
+	install -m 0644 examples/logger.js $(SHARE)/otasign/examples/
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(SHARE)/man/man1/
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(SHARE)/man/man8/
+	install -m 0644 README.md LICENSE manifests/FORMAT.md $(SHARE)/doc/otasign/
+	sed 's#@BINDIR@#$(PREFIX)/bin#g' packaging/otad.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/otad.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/otad.service
 
 clean:
 	rm -rf build

@@ -51,8 +51,9 @@ static void help(FILE *f)
         "  --golden FILE           golden recovery program (default: the agent's own; put\n"
         "                          the code that brings a GSM modem up in front of ota.golden())\n"
         "  --agent-dir DIR         where ota.js, boot0.js, bootcde.js, golden.js are\n"
-        "                          (default: $OTASIGN_AGENT_DIR, else device/espruino of the\n"
-        "                          source tree this otasign was built in, else ./device/espruino)\n"
+        "                          (default: $OTASIGN_AGENT_DIR, else PREFIX/share/otasign/espruino\n"
+        "                          of an installed otasign, else device/espruino of the source\n"
+        "                          tree this otasign was built in, else ./device/espruino)\n"
         "  --no-minify             upload the agent as written\n"
         "  --poll SECONDS          default poll interval (3600); the golden program and\n"
         "                          otad's suggestions are held to at least min(SECONDS, 60)\n"
@@ -129,6 +130,18 @@ static char *agent_dir(const char *opt)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = 0;
+        /* An installed otasign: PREFIX/bin/otasign -> PREFIX/share/otasign/espruino
+         * (make install puts the agent there; i16 hook). */
+        static const char rel[] = "/../share/otasign/espruino/ota.js";
+        char *inst = malloc(strlen(exe) + sizeof rel), *sl;
+        if (inst) {
+            strcpy(inst, exe);
+            if ((sl = strrchr(inst, '/'))) {
+                memcpy(sl, rel, sizeof rel);
+                if (util_exists(inst)) { *strrchr(inst, '/') = 0; return inst; }
+            }
+        }
+        free(inst);
         for (int up = 0; up < 3; up++) {      /* strip otasign, bin, BUILD */
             char *s = strrchr(exe, '/');
             if (!s) break;

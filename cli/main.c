@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
+#include "client.h"
 #include "cmd_device.h"
 #include "cmd_keyset.h"
 #include "jsmin.h"
@@ -27,6 +28,10 @@ static const struct {
     { "device",  cmd_device,  "register a device with otad and write its provisioning script" },
     { "keyset",  cmd_keyset,  "make, sign, attach, verify key sets (which release keys devices trust)" },
     { "nudge",   cmd_nudge,   "UDP nudge: boards on the LAN poll now (carries no authority)" },
+    { "publish", cmd_publish, "upload a release to otad" },
+    { "rollout", cmd_rollout, "start, change, pause, resume or abort a staged rollout" },
+    { "status",  cmd_status,  "a rollout's progress per wave (--watch to follow it)" },
+    { "devices", cmd_devices, "devices by state with reasons; one device's history" },
 };
 
 static void usage(FILE *f)
@@ -36,6 +41,10 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit status: 0 ok, 1 failure, 2 usage error\n");
 }
+
+#ifndef OTA_VERSION
+#define OTA_VERSION "unknown"
+#endif
 
 int main(int argc, char **argv)
 {
@@ -48,7 +57,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("otasign (format version %d)\n", OTA_FORMAT_VERSION);
+        printf("otasign %s (format version %d)\n", OTA_VERSION, OTA_FORMAT_VERSION);
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

@@ -35,6 +35,7 @@
  */
 #include "otad.h"
 #include "request.h"
+#include "ui.h"                 /* the dashboard (i16 hook) */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -427,6 +428,7 @@ static enum MHD_Result route(srv_req *q)
         return srv_route_report(q, rest);
     }
     if (starts(url, "/admin/", &rest)) return srv_route_admin(q, rest);
+    if (starts(url, "/ui", &rest) && (*rest == 0 || *rest == '/')) return srv_route_ui(q, rest);
     if (strcmp(url, "/healthz") == 0) {
         if (!get) return srv_reply_error(q, 405, "method", "use GET");
         return srv_route_healthz(q);

@@ -203,6 +203,7 @@ static int make_dirs(void)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) { printf("otad %s\n", OTA_VERSION); return 0; }  /* i16 hook */
     int rc = parse_args(argc, argv);
     if (rc == 1) return 0;     /* --help */
     if (rc) return 2;

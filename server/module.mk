@@ -6,6 +6,15 @@
 
 OTAD_SRCS := $(wildcard server/*.c)
 OTAD_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(OTAD_SRCS))
+# The dashboard (server/ui/*) built into otad as C arrays (scripts/embed-ui.sh).
+UI_FILES  := $(sort $(wildcard server/ui/*))
+OTAD_OBJS += $(OBJ)/gen/ui_assets.o
+$(BUILD)/gen/ui_assets.c: $(UI_FILES) scripts/embed-ui.sh
+	@mkdir -p $(@D)
+	scripts/embed-ui.sh $(UI_FILES) >$@.tmp && mv $@.tmp $@
+$(OBJ)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c server/ui.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iserver $(CFLAGS) -c -o $@ $<
 OTAD_LIBS := $(shell pkg-config --libs libsodium libmicrohttpd libcjson sqlite3 2>/dev/null) -lpthread
 
 $(BIN)/otad: $(OTAD_OBJS) $(BUILD)/lib/libotacommon.a
