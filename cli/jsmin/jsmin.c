@@ -89,7 +89,14 @@ static void print_tokens(jp *p, obuf *o)
         const jtok *t = &p->toks[i];
         if (t->type == T_EOF) break;
         if ((t->flags & TF_TERM) && !(t->flags & TF_KEEP) && is_punct(t, ';')) {
-            const jtok *nx = &p->toks[i + 1];
+            /* Droppable when only droppable ';' stand between it and the
+             * '}' or the end: `a;;}` prints `a}` at once, so the output
+             * minified again is the same text. */
+            uint32_t j = i + 1;
+            while (j < p->ntok && is_punct(&p->toks[j], ';') && (p->toks[j].flags & TF_TERM) &&
+                   !(p->toks[j].flags & TF_KEEP))
+                j++;
+            const jtok *nx = &p->toks[j < p->ntok ? j : p->ntok - 1];
             if (nx->type == T_EOF || is_punct(nx, '}')) continue;
         }
         const uint8_t *text = p->src + t->start;

@@ -291,9 +291,12 @@ static void advance(jp *p, int re)
 static void relex(jp *p, int re)
 {
     jtok *t = TK(p);
-    uint16_t nlb = t->flags & TF_NLB;
+    /* Keep what was learnt of the token's position: the line break before
+     * it and an ASI point set by semicolon() (`let A⏎/re/.x` relexes the '/'
+     * as a regex after the semicolon was inserted: the newline must stay). */
+    uint16_t keep = t->flags & (TF_NLB | TF_NL);
     js_lex(p, t->start, re, 0, t);
-    t->flags |= nlb;
+    t->flags |= keep;
     p->pos = (size_t)t->start + t->len;
 }
 

@@ -536,9 +536,13 @@ export function compare(origSrc, outSrc, { mangle = false, allowReturn = false,
     // A ';' just before '}' or the end of the input may go (`{return x;}` ->
     // `{return x}`): the AST comparison has already made sure it ended a
     // statement rather than being an empty statement.
-    if (a && a.type.label === ';' && (!b || b.type.label !== ';') && ta[i + 1] &&
-        (ta[i + 1].type.label === '}' || ta[i + 1].type.label === 'eof')) {
-      if (returnEndsBody(ta[i - 1], ta[i + 1])) {
+    // So may a run of them (`class A{x=1;;}` -> `class A{x=1}`): the run
+    // is skipped one ';' at a time, each followed by the rest of the run.
+    let m = i;
+    while (ta[m] && ta[m].type.label === ';') m++;
+    if (a && a.type.label === ';' && (!b || b.type.label !== ';') && ta[m] &&
+        (ta[m].type.label === '}' || ta[m].type.label === 'eof')) {
+      if (returnEndsBody(ta[i - 1], ta[m])) {
         problems.push(`the ';' of a return that ends a function body was dropped at input ${where(origSrc, a.start)}: ` +
                       'Espruino parses the body without its \'}\' and throws "Unexpected end of Input" at every call');
         break;

@@ -34,6 +34,6 @@ for (const line of md.split('\n')) {
   const n = Number(num);
   cases.push({ number: n, kind, input: code(input, n), expected: code(expected, n), why });
 }
-if (cases.length !== 79) throw new Error(`expected 79 cases, found ${cases.length}`);
+if (cases.length !== 81) throw new Error(`expected 81 cases, found ${cases.length}`);
 cases.forEach((c, i) => { if (c.number !== i + 1) throw new Error(`case numbering broken at ${i + 1}`); });
 process.stdout.write(JSON.stringify(cases, null, 1) + '\n');

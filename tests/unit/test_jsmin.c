@@ -116,7 +116,7 @@ static void test_cases_file(void)
         free(want);
     }
     fclose(f);
-    CHECK_EQ(ncases, 79);
+    CHECK_EQ(ncases, 81);
 }
 
 /* ---- 2. exact outputs (whitespace and mangling) --------------------- */
