@@ -28,7 +28,7 @@ $(BIN)/otad-testsign: tests/e2e/testsign.c $(BUILD)/lib/libotacommon.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libotacommon.a $(OTAD_LIBS)
 
 # Test build with fault injection (srv_map_put fails on demand, see util.c).
-OTAD_FAULT_OBJS := $(patsubst %.c,$(OBJ)/faults/%.o,$(OTAD_SRCS))
+OTAD_FAULT_OBJS := $(patsubst %.c,$(OBJ)/faults/%.o,$(OTAD_SRCS)) $(OBJ)/gen/ui_assets.o
 $(OBJ)/faults/server/%.o: server/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -DSRV_FAULT_INJECTION $(CFLAGS) -c -o $@ $<
