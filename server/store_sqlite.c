@@ -588,11 +588,13 @@ static int sq_seen_flush(srv_store *base, const srv_seen *v, size_t n)
     d = prep(s, "INSERT INTO devices(id,created,last_seen) VALUES(?1,?2,?2) "
                 "ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen, ?2)");
     a = prep(s, "INSERT INTO device_apps(device,app,seq,last_seen,board) VALUES(?1,?2,?3,?4,?5) "
-                "ON CONFLICT(device,app) DO UPDATE SET seq=?3, last_seen=?4, "
-                "board=CASE WHEN ?5 <> '' THEN ?5 ELSE board END "
-                /* A batched poll must not undo a report of the same second
-                 * or later (our resolution is one second). */
-                "WHERE last_seen < ?4 OR (last_seen = ?4 AND state = '')");
+                /* A batched poll must not undo the running seq of a report
+                 * of the same second or later (our resolution is one
+                 * second); the board it names is news either way. */
+                "ON CONFLICT(device,app) DO UPDATE SET "
+                "seq=CASE WHEN last_seen < ?4 OR (last_seen = ?4 AND state = '') THEN ?3 ELSE seq END, "
+                "last_seen=max(last_seen, ?4), "
+                "board=CASE WHEN ?5 <> '' THEN ?5 ELSE board END");
     o = prep(s, "INSERT INTO device_releases(device,app,seq,state,updated) VALUES(?1,?2,?3,'offered',?4) "
                 "ON CONFLICT(device,app,seq) DO NOTHING");
     if (!d || !a || !o) goto rollback;
