@@ -1,6 +1,6 @@
 # tests/device-real/module.mk: the Espruino agent (device/espruino/) on the
 # REAL Espruino interpreter (Linux build of 2v29: env ESPRUINO, else
-# ../shared/espruino/bin/; without one both suites print one "skipped" line
+# ../shared/espruino/bin/; without one each suite prints one "skipped" line
 # and count their cases as skipped).  Node built-ins and cc only.
 #   agent.test.js      built-in probe; the agent vs a scripted stub: every
 #                      rejection reason, Range ignored, stall, CDN, corrupted
@@ -11,8 +11,11 @@
 #                      top level, throw at start, never confirms, power cut
 #                      mid-download, tampering, replay across a power cycle,
 #                      too big, 48 KB Storage, otad down, espruino-pico, nudge
-TEST_DEPS    += $(BIN)/otasign $(BIN)/otad
-TEST_SCRIPTS += tests/device-real/agent.test.js tests/device-real/scenarios.test.js
+#   rotation.test.js   README's key rotation and revocation on a mixed fleet:
+#                      espruino + espruino-pico boards and an otadev device
+TEST_DEPS    += $(BIN)/otasign $(BIN)/otad $(BIN)/otadev
+TEST_SCRIPTS += tests/device-real/agent.test.js tests/device-real/scenarios.test.js \
+                tests/device-real/rotation.test.js
 
 SIZE_TARGETS += size-espruino-agent
 .PHONY: size-espruino-agent
