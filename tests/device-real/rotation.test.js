@@ -77,7 +77,7 @@ function devRun() {
   return out;
 }
 function devKeyset() {
-  return execFileSync(OTADEV, ['keyset', '--flash', k('k-dev.flash'), '--root-pub', k('root1.pub')], { encoding: 'utf8' }).trim();
+  return execFileSync(OTADEV, ['keyset', '--flash', k('k-dev.flash'), '--root-pub', k('root1.pub')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 }
 function devRunning() {
   return JSON.parse(execFileSync(OTADEV, ['status', '--flash', k('k-dev.flash')], { encoding: 'utf8' })).running_seq;
