@@ -37,7 +37,8 @@ int jsmin_parse_target(const char *s, int *target);
  *    (strings, numbers, regexes, templates, parentheses); a newline is kept at
  *    every automatic-semicolon-insertion point that had a line break (Espruino
  *    inserts no semicolons); a ';' ending a statement goes before '}' and at
- *    the end.  mangle: names declared inside functions get short names (never
+ *    the end.  mangle: names declared inside functions, and let/const in blocks of
+ *    the program for targets 2v14+, get short names (never
  *    in a function that uses eval or with, nor its enclosing functions; never
  *    globals, properties or labels; a \u-escaped identifier anywhere turns
  *    mangling off for the file).  The output is deterministic.

@@ -77,6 +77,7 @@ typedef struct jtok {
  * parameter's value, so both must keep one name). */
 enum { S_PROGRAM, S_FUNC, S_BLOCK, S_CATCH, S_BODY };
 #define SF_NOMANGLE 1u     /* function scope: keep every name (eval/with/...) */
+#define SF_SWITCH 2u       /* the block of a switch (not a block for Espruino) */
 
 typedef struct jscope {
     uint32_t parent;       /* JS_NONE for the program */
@@ -88,6 +89,7 @@ typedef struct jscope {
 
 #define SYF_GLOBAL 1u      /* implicit global (never declared) */
 #define SYF_LEXICAL 2u     /* let/const/class declaration */
+#define SYF_LETCONST 4u    /* let/const (not class, not function) */
 typedef struct jsym {
     uint32_t tok;          /* a token spelling the name */
     uint32_t scope;        /* declaring scope */

@@ -3,8 +3,10 @@
  * inside functions short new names.
  *
  * Rules (issue 4):
- *  - only names whose declaring scope lies inside a function are renamed;
- *    program-level names and implicit globals keep theirs;
+ *  - only names whose declaring scope lies inside a function are renamed,
+ *    and let/const in blocks of the program itself for targets 2v14+
+ *    (mangle_program_blocks); program-level names and implicit globals keep
+ *    theirs;
  *  - a function that uses `eval` or `with` (directly or in a nested function)
  *    keeps all its names, and so do its enclosing functions;
  *  - every symbol of one function (its own scope and all its blocks) gets a
@@ -145,6 +147,74 @@ static uint32_t final_index(jp *p, uint32_t s)
     return name_index(p->src + t->start, t->len);
 }
 
+/* let/const declared in a block of the program itself (outside functions),
+ * e.g. the `{ let draw = function(){...}; ... }` that Bangle.js apps wrap
+ * themselves in.  Firmware 2v14 and later keeps them in the block's own scope
+ * (jsparse.c jspeStatementVar: blockScope while blockCount > 0; jspeBlock and
+ * `for` start a block), so they can be renamed like a function's locals:
+ *  - only let/const: class and function declarations go to the function or
+ *    global scope even inside a block (jspeStatementFunctionDecl: baseScope);
+ *  - not in a switch body (no block for Espruino: its let/const belong to the
+ *    enclosing block, or are globals), nor any name also declared there;
+ *  - the new names avoid every name the program keeps (its own declarations
+ *    and every implicit global referenced anywhere in the file) and each other
+ *    (nested blocks may then see each other's names unchanged);
+ *  - not before 2v14 (let acts like var there: they are globals), not when
+ *    the program keeps its names (eval/with anywhere), and boards built with
+ *    SAVE_ON_FLASH (ESPR_NO_LET_SCOPING) need --target 2v13 for the same
+ *    reason.
+ * Functions nested in such blocks are named afterwards and avoid these new
+ * names like any other outer name they reference. */
+#define MANGLE_BLOCK_TARGET 214
+
+static int mangle_program_blocks(jp *p, uint32_t *syms, uint32_t n, const uint32_t *resv, uint32_t nresv)
+{
+    if (p->o->target < MANGLE_BLOCK_TARGET || (p->scopes[0].flags & SF_NOMANGLE) || n == 0) return 0;
+    uint32_t *cand = malloc(n * sizeof *cand), *taken = malloc(n * sizeof *taken);
+    uint32_t *sw = malloc(n * sizeof *sw);
+    if (!cand || !taken || !sw) { free(cand); free(taken); free(sw); return -1; }
+    uint32_t nc = 0, nt = 0, nsw = 0;
+    for (uint32_t i = 0; i < n; i++)   /* declared in a switch body of the program */
+        if (p->scopes[p->syms[syms[i]].scope].flags & SF_SWITCH) sw[nsw++] = syms[i];
+    for (uint32_t i = 0; i < n; i++) {
+        jsym *y = &p->syms[syms[i]];
+        const jscope *sc = &p->scopes[y->scope];
+        int ok = (y->flags & SYF_LETCONST) && sc->kind == S_BLOCK && !(sc->flags & SF_SWITCH) &&
+                 !is_arguments(p, y);
+        if (ok) {
+            /* the same name declared in a switch body of the program: keep */
+            const jtok *t = &p->toks[y->tok];
+            for (uint32_t j = 0; j < nsw && ok; j++) {
+                const jsym *z = &p->syms[sw[j]];
+                const jtok *u = &p->toks[z->tok];
+                ok = !(z->hash == y->hash && u->len == t->len &&
+                       memcmp(p->src + u->start, p->src + t->start, t->len) == 0);
+            }
+        }
+        if (ok) { cand[nc++] = syms[i]; continue; }
+        uint32_t ix = final_index(p, syms[i]);
+        if (ix != JS_NONE) taken[nt++] = ix;
+    }
+    qsort(taken, nt, sizeof *taken, cmp_u32);
+    qsort_r(cand, nc, sizeof *cand, cmp_syms, p);
+    uint32_t k = 0, bi = 0;
+    for (uint32_t i = 0; i < nc; i++) {
+        for (;;) {
+            while (bi < nt && taken[bi] < k) bi++;
+            if (bi < nt && taken[bi] == k) { k++; continue; }
+            int r = 0;
+            for (uint32_t q = 0; q < nresv && !r; q++) r = resv[q] == k;
+            if (r) { k++; continue; }
+            break;
+        }
+        p->syms[cand[i]].name = k++;
+    }
+    free(cand);
+    free(taken);
+    free(sw);
+    return 0;
+}
+
 void js_mangle(jp *p)
 {
     if (!p->o->mangle || p->uesc_seen) return;
@@ -236,6 +306,9 @@ void js_mangle(jp *p)
     for (int i = 0; reserved_words[i]; i++)
         resv[nresv++] = name_index((const uint8_t *)reserved_words[i],
                                    (uint32_t)strlen(reserved_words[i]));
+
+    if (mangle_program_blocks(p, symlist + symstart[0], symstart[1] - symstart[0], resv, nresv) != 0)
+        goto oom;
 
     /* top-down over the function tree */
     uint32_t sp = 0;

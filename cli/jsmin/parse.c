@@ -265,7 +265,7 @@ static void body_scope(jp *p, uint32_t rs)
 }
 
 /* let/const (B_LET), parameters and catch bindings: in the current scope. */
-static void declare_lex(jp *p, uint32_t tok, int kind)
+static uint32_t declare_lex(jp *p, uint32_t tok, int kind)
 {
     /* ECMA-262 early error: a let/const/class name declared twice in one
      * scope, or also declared there by var/function/parameter */
@@ -274,7 +274,8 @@ static void declare_lex(jp *p, uint32_t tok, int kind)
         if (js_lookup(p, p->scope, p->src + t->start, t->len) != JS_NONE) dup_error(p, tok);
     }
     uint32_t s = js_declare(p, p->scope, tok);
-    if (kind == B_LET && s != JS_NONE) p->syms[s].flags |= SYF_LEXICAL;
+    if (kind == B_LET && s != JS_NONE) p->syms[s].flags |= SYF_LEXICAL | SYF_LETCONST;
+    return s;
 }
 
 /* ---- token helpers -------------------------------------------------- */
@@ -1148,7 +1149,10 @@ static void parse_function(jp *p, int decl, int is_async)
     if (decl) {
         int in_block = p->scopes[outer].kind == S_BLOCK || p->scopes[outer].kind == S_CATCH;
         if (in_block && !p->strict) declare_var_x(p, name, 0);   /* Annex B: also a var */
-        else if (in_block) declare_lex(p, name, B_LET);      /* strict: block scoped */
+        else if (in_block) {                                 /* strict: block scoped */
+            uint32_t s = declare_lex(p, name, B_LET);
+            if (s != JS_NONE) p->syms[s].flags &= (uint8_t)~SYF_LETCONST;
+        }
         else if (p->scopes[outer].kind == S_BODY) declare_var(p, name);
         else js_declare(p, outer, name);
     }
@@ -1488,7 +1492,7 @@ static void parse_statement(jp *p)
             paren_expr(p);
             uint32_t outer = p->scope, open = p->cur;
             expect(p, '{', 1);
-            new_scope(p, S_BLOCK);
+            p->scopes[new_scope(p, S_BLOCK)].flags |= SF_SWITCH;
             while (!is_p(p, '}')) {
                 if (TK(p)->type == T_EOF) js_fail(p, p->toks[open].start, "unclosed '{'");
                 if (is_kw(p, K_CASE)) {

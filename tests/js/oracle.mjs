@@ -20,15 +20,19 @@
 //   * names that cannot change keep their text: globals (undeclared names and
 //     top-level declarations), property names, `arguments`, every binding
 //     visible from a direct eval() call, every name looked up through a `with`;
-//   * firmware before 2v14 treats let/const/class like var: analysed that way
-//     too, the output must not merge names the input keeps apart (no name reused
-//     across sibling blocks in one function where the input had two names),
-//     and a let/const/class in a top-level block (a global there) keeps its name;
+//   * Espruino's own scoping is analysed too, and the output must not merge
+//     names the input keeps apart there nor rename what is a global there: for
+//     a target before 2v14 let/const/class act like var (no name reused across
+//     sibling blocks in one function where the input had two names, and a
+//     let/const/class in a top-level block is a global); for 2v14 and later
+//     (the default target, 2v29) let/const are block scoped but a switch body
+//     is no block and class/function declarations go to the function or
+//     global scope (see analyze, mode 'espruino');
 //   * the token sequences match except for identifier names (and the `:x`
 //     added to an expanded shorthand), so no ';' is added, nor removed except
 //     right before '}' or the end, as in whitespace mode.
 //
-// API: compare(origSrc, outSrc, {mangle, allowReturn}) -> array of problem
+// API: compare(origSrc, outSrc, {mangle, allowReturn, target}) -> array of problem
 // strings (empty: the output is correct).  CLI:
 //   node tests/js/oracle.mjs [--mangle] [--allow-return] ORIG OUT
 import * as acorn from 'acorn';
@@ -77,8 +81,15 @@ function snippet(src, pos) {
 //   {kind:'ref', binding}    a name resolved to a binding (declaration or use)
 // Bindings carry `global` (undeclared, or declared at top level: the name is
 // visible to other scripts) and `keep` (its name must not change).
-// With legacy=true, let/const/class and block functions are scoped like var
-// (Espruino firmware before 2v14).
+// mode 'es' (default): ECMAScript scoping.
+// mode 'legacy': let/const/class and block functions are scoped like var
+// (Espruino firmware before 2v14, and boards built with SAVE_ON_FLASH).
+// mode 'espruino': Espruino 2v14 and later (jsparse.c): let/const belong to
+// the innermost block that Espruino starts a scope for (a `{}` block, a
+// `for`, a function body: jspeBlockStart), so a let/const in a switch body
+// belongs to the block around the switch (or is a global at top level);
+// class and function declarations go to the function or global scope even
+// inside a block (jspeStatementFunctionDecl: baseScope).
 
 let bindingSeq = 0;
 class Binding {
@@ -119,7 +130,8 @@ function patternNames(p, out) {
   return out;
 }
 
-export function analyze(ast, { legacy = false } = {}) {
+export function analyze(ast, { mode = 'es' } = {}) {
+  const legacy = mode === 'legacy', esp = mode === 'espruino';
   const info = new Map();
   const globals = new Map();
   const scopes = [];
@@ -162,7 +174,7 @@ export function analyze(ast, { legacy = false } = {}) {
         return;
       case 'FunctionDeclaration': {
         const name = st.id.name;
-        if (!inBlock || legacy) { declare(fs, name, 'function'); return; }
+        if (!inBlock || legacy || esp) { declare(fs, name, 'function'); return; }
         if (fs.strict) return;
         // Annex B.3.3: a block function in sloppy code also gets a var binding.
         const b = fs.vars.get(name);
@@ -170,7 +182,7 @@ export function analyze(ast, { legacy = false } = {}) {
         else if (b.kind === 'var' || b.kind === 'function' || b.kind === 'annexb') b.annex = true;
         return;
       }
-      case 'ClassDeclaration': if (legacy) declare(fs, st.id.name, 'class'); return;
+      case 'ClassDeclaration': if (legacy || esp) declare(fs, st.id.name, 'class'); return;
       case 'BlockStatement': for (const s of st.body) hoistVars(s, fs, true); return;
       case 'IfStatement': hoistVars(st.consequent, fs, true); hoistVars(st.alternate, fs, true); return;
       case 'ForStatement': hoistVars(st.init, fs, true); hoistVars(st.body, fs, true); return;
@@ -194,6 +206,12 @@ export function analyze(ast, { legacy = false } = {}) {
   // Lexically scoped declarations directly in a statement list.
   function hoistLexical(list, scope) {
     if (legacy) return;
+    if (esp) {
+      const names = [];
+      for (const st of list) espLexicals(st, names, true);
+      for (const [n, kind] of names) declare(scope, n, kind);
+      return;
+    }
     for (const st0 of list) {
       let st = st0;
       while (st && st.type === 'LabeledStatement') st = st.body;
@@ -211,6 +229,25 @@ export function analyze(ast, { legacy = false } = {}) {
           declare(scope, name, 'function');
         }
       }
+    }
+  }
+  // Espruino 2v14+: the let/const of a statement that belong to the scope it
+  // is in: its own (top: the statement is directly in the list), and those in
+  // switch bodies and other statements that start no block.
+  function espLexicals(st, out, top) {
+    if (!st) return;
+    switch (st.type) {
+      case 'VariableDeclaration':
+        if (st.kind !== 'var' && top) for (const d of st.declarations) for (const n of patternNames(d.id, [])) out.push([n, st.kind]);
+        return;
+      case 'SwitchStatement':
+        for (const c of st.cases) for (const s of c.consequent) espLexicals(s, out, true);
+        return;
+      case 'IfStatement': espLexicals(st.consequent, out, false); espLexicals(st.alternate, out, false); return;
+      case 'WhileStatement': case 'DoWhileStatement': case 'WithStatement': case 'LabeledStatement':
+        espLexicals(st.body, out, st.type === 'LabeledStatement' && top);
+        return;
+      default: return;
     }
   }
   function lexicalBetween(from, fnScope, name) {
@@ -341,19 +378,21 @@ export function analyze(ast, { legacy = false } = {}) {
         const bs = newScope('block', scope, scope.strict);
         const all = [];
         for (const c of node.cases) all.push(...c.consequent);
-        hoistLexical(all, bs);
+        if (!esp) hoistLexical(all, bs);   // esp: declared with the enclosing scope
         for (const c of node.cases) { visit(c.test, bs); visitStatements(c.consequent, bs); }
         return;
       }
       case 'ForStatement': {
         const fs = newScope('block', scope, scope.strict);
         if (node.init && node.init.type === 'VariableDeclaration') hoistLexical([node.init], fs);
+        if (esp) { const names = []; espLexicals(node.body, names, false); for (const [n, k] of names) declare(fs, n, k); }
         visit(node.init, fs); visit(node.test, fs); visit(node.update, fs); visit(node.body, fs);
         return;
       }
       case 'ForInStatement': case 'ForOfStatement': {
         const fs = newScope('block', scope, scope.strict);
         if (node.left.type === 'VariableDeclaration') hoistLexical([node.left], fs);
+        if (esp) { const names = []; espLexicals(node.body, names, false); for (const [n, k] of names) declare(fs, n, k); }
         visit(node.left, fs); visit(node.right, fs); visit(node.body, fs);
         return;
       }
@@ -399,9 +438,14 @@ export function analyze(ast, { legacy = false } = {}) {
 // Options: mangle (mangle mode), allowReturn (top-level `return`, for the
 // fixture cases).  Only to validate the oracle itself against a minifier that
 // is known to differ in these ways: tokens:false skips the token comparison,
-// raw:false ignores literal raw text, legacy:false skips the let-as-var check.
+// raw:false ignores literal raw text, legacy:false skips the Espruino scoping check.
+// target: the firmware the output is for (229 = 2v29, the minifier's default):
+// the Espruino scoping check models firmware before 2v14 (let as var) when
+// target < 214, else Espruino 2v14+ (analyze mode 'espruino').
 export function compare(origSrc, outSrc, { mangle = false, allowReturn = false,
-                                           tokens = true, raw = true, legacy = true } = {}) {
+                                           tokens = true, raw = true, legacy = true, target = 229 } = {}) {
+  const emode = target < 214 ? 'legacy' : 'espruino';
+  const ename = target < 214 ? 'with let scoped like var (firmware before 2v14)' : 'with Espruino 2v14+ scoping';
   const problems = [];
   const o = parseScript(origSrc, allowReturn);
   if (o.error) return [`input does not parse: ${o.error}`];
@@ -410,9 +454,9 @@ export function compare(origSrc, outSrc, { mangle = false, allowReturn = false,
 
   const ctx = mangle ? {
     o: analyze(o.ast), p: analyze(p.ast),
-    ol: legacy ? analyze(o.ast, { legacy: true }) : null,
-    pl: legacy ? analyze(p.ast, { legacy: true }) : null,
-    fwd: new Map(), back: new Map(), legacy: new Map(), skip: [],
+    ol: legacy ? analyze(o.ast, { mode: emode }) : null,
+    pl: legacy ? analyze(p.ast, { mode: emode }) : null,
+    fwd: new Map(), back: new Map(), legacy: new Map(), legacyBack: new Map(), skip: [],
   } : null;
 
   function fail(a, b, what) {
@@ -451,14 +495,18 @@ export function compare(origSrc, outSrc, { mangle = false, allowReturn = false,
     if (ka === 'ref' && legacy) {
       const la = ctx.ol.get(a).binding, lb = ctx.pl.get(b).binding;
       if ((la.global || lb.global) && a.name !== b.name) {
-        fail(a, b, `${a.name} renamed ${b.name}, but with let scoped like var (firmware before 2v14) it is a global`);
+        fail(a, b, `${a.name} renamed ${b.name}, but ${ename} it is a global`);
         return;
       }
-      const prev = ctx.legacy.get(lb);
+      const prev = ctx.legacy.get(lb), prevb = ctx.legacyBack.get(la);
       if (prev === undefined) ctx.legacy.set(lb, la);
       else if (prev !== la)
-        fail(a, b, `name ${b.name} reused: with let scoped like var (firmware before 2v14) it merges ` +
+        fail(a, b, `name ${b.name} reused: ${ename} it merges ` +
                    `${prev.name} and ${la.name}, which the input keeps apart`);
+      if (prevb === undefined) ctx.legacyBack.set(la, lb);
+      else if (prevb !== lb)
+        fail(a, b, `${a.name} split: ${ename} ${la.name} is one variable in the input but ` +
+                   `${prevb.name} and ${lb.name} in the output`);
     }
   }
 

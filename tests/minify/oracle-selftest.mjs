@@ -106,10 +106,10 @@ const badMangle = [
   ['object key renamed', 'function f(v){ return {key: v} }', 'function f(a){return{b:a}}'],
   ['shorthand key renamed', 'function f(a){ return {a} }', 'function f(b){return{b}}'],
   ['shorthand introduced', 'function f(x){ return {a: x} }', 'function f(a){return{a}}'],
-  ['sibling-block name reuse (let as var)', 'function f(){ { let x = 1 } { let y = 2; return y } }', 'function f(){{let a=1}{let a=2;return a}}'],
-  ['let shadows outer name used in the function (let as var)', 'function f(){ var x = 1; { let y = 2 } return x }', 'function f(){var a=1;{let a=2}return a}'],
-  ['top-level block let renamed (a global when let acts like var)', '{ let x = 1; f(x) }', '{let a=1;f(a)}'],
-  ['top-level for-let renamed (a global when let acts like var)', 'for (let i = 0; i < 2; i++) f(i)', 'for(let a=0;a<2;a++)f(a)'],
+  ['top-level block class renamed (a global on Espruino)', '{ class C {} f(C) }', '{class a{}f(a)}'],
+  ['top-level block function renamed (a global on Espruino)', '{ function g(){} g() }', '{function a(){}a()}'],
+  ['top-level switch let renamed (no block on Espruino: a global)', 'switch (x) { case 1: let y = 1; f(y) }', 'switch(x){case 1:let a=1;f(a)}'],
+  ['switch let split from the block let it is on Espruino', '{ let y = 1; switch (x) { case 1: let y = 2 } f(y) }', '{let a=1;switch(x){case 1:let y=2}f(a)}'],
   ['body var split from its parameter', 'function f(a = 1){ var a; return a }', 'function f(b=1){var c;return c}'],
   ['two params merged', 'function f(a, b){ return a + b }', 'function f(a,a){return a+a}'],
   ['inner shadows captured outer', 'function f(){ var x = 1; function g(){ var y = 2; return x } return g() }', 'function f(){var a=1;function g(){var a=2;return a}return g()}'],
@@ -119,5 +119,27 @@ const badMangle = [
   ['label and loop label mixed', 'function f(){ a: for(;;) { b: for(;;) { break a } } }', 'function f(){a:for(;;){b:for(;;){break b}}}'],
 ];
 for (const [what, i, o] of badMangle) check(`mangle bad: ${what}`, i, o, { mangle: true }, false);
+
+// 4. Top-level blocks: their let/const are block scoped on 2v14+ (renaming is
+// right for the default target) but globals before (wrong for --target 2v13).
+const topBlock = [
+  ['top-level block let', '{ let x = 1; f(x) }', '{let a=1;f(a)}'],
+  ['top-level for-let', 'for (let i = 0; i < 2; i++) f(i)', 'for(let a=0;a<2;a++)f(a)'],
+  ['top-level block const used by a nested function', '{ const k = 2; let g = function(v){ return v * k }; g(3) }',
+    '{const e=2;let t=function(n){return n*e};t(3)}'],
+  ['switch let inside a function block', 'function f(){ { switch (x) { case 1: let y = 2; g(y) } } }', 'function f(){{switch(x){case 1:let a=2;g(a)}}}'],
+];
+// Right on 2v14+, wrong before (let as var):
+for (const [what, i, o] of [
+  ['sibling-block name reuse (let as var)', 'function f(){ { let x = 1 } { let y = 2; return y } }', 'function f(){{let a=1}{let a=2;return a}}'],
+  ['let shadows outer name used in the function (let as var)', 'function f(){ var x = 1; { let y = 2 } return x }', 'function f(){var a=1;{let a=2}return a}'],
+]) {
+  check(`target 2v29 good: ${what}`, i, o, { mangle: true }, true);
+  check(`target 2v13 bad: ${what}`, i, o, { mangle: true, target: 213 }, false);
+}
+for (const [what, i, o] of topBlock) {
+  check(`target 2v29 good: ${what}`, i, o, { mangle: true }, true);
+  if (what.startsWith('top-level')) check(`target 2v13 bad: ${what}`, i, o, { mangle: true, target: 213 }, false);
+}
 
 summary(SUITE, passed, failed);
