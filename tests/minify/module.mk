@@ -20,3 +20,4 @@ BENCH_TARGETS += bench-minify
 # Output bytes and MB/s of otasign minify next to terser and esbuild.
 bench-minify: $(BIN)/otasign
 	@bash tests/bench/minify-bench.sh $(BIN)
+	@OTA_BIN=$(BIN) node tests/bench/minify-real.mjs
