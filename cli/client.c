@@ -2,12 +2,12 @@
  * client.c: server and token resolution, one admin request with libcurl,
  * and error messages that say what to do next (see client.h).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "client.h"
+#include "curl_dl.h"
 
 #define MAX_ANSWER (64u * 1024 * 1024)
 
@@ -162,13 +162,10 @@ static size_t on_body(char *d, size_t sz, size_t nm, void *arg)
 int client_call(client *c, const char *method, const char *path, const char *body,
                 size_t body_len, client_resp *r)
 {
-    static int curl_ready;
     memset(r, 0, sizeof *r);
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) { util_err("cannot start libcurl"); return -1; }
-        curl_ready = 1;
-    }
-    CURL *h = curl_easy_init();
+    const otc_curl_api *cu = otc_curl();
+    if (!cu) return -1;
+    CURL *h = cu->easy_init();
     if (!h) { util_err("cannot start libcurl"); return -1; }
     size_t ul = strlen(c->server) + strlen(path) + 1, al = strlen(c->token) + 32;
     char *url = malloc(ul), *auth = malloc(al);
@@ -178,34 +175,34 @@ int client_call(client *c, const char *method, const char *path, const char *bod
     if (!url || !auth) { util_err("out of memory"); goto out; }
     snprintf(url, ul, "%s%s", c->server, path);
     snprintf(auth, al, "Authorization: Bearer %s", c->token);
-    hd = curl_slist_append(hd, auth);
-    if (body) hd = curl_slist_append(hd, "Content-Type: application/json");
-    hd = curl_slist_append(hd, "Accept: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    hd = cu->slist_append(hd, auth);
+    if (body) hd = cu->slist_append(hd, "Content-Type: application/json");
+    hd = cu->slist_append(hd, "Accept: application/json");
+    cu->easy_setopt(h, CURLOPT_URL, url);
+    cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    cu->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        cu->easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    CURLcode e = curl_easy_perform(h);
+    cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    cu->easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    cu->easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+    cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    CURLcode e = cu->easy_perform(h);
     if (e != CURLE_OK) {
         if (b.over) util_err("%s: answer too large", url);
         else if (e == CURLE_COULDNT_CONNECT || e == CURLE_COULDNT_RESOLVE_HOST ||
                  e == CURLE_OPERATION_TIMEDOUT)
             util_err("cannot reach otad at %s (%s): is otad running there? check --server "
-                     "(this one came from %s)", c->server, curl_easy_strerror(e), c->server_from);
+                     "(this one came from %s)", c->server, cu->easy_strerror(e), c->server_from);
         else
-            util_err("%s %s: %s", method, url, curl_easy_strerror(e));
+            util_err("%s %s: %s", method, url, cu->easy_strerror(e));
         goto out;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+    cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     r->body = b.p ? b.p : strdup("");
     r->len = b.len;
     b.p = NULL;
@@ -213,8 +210,8 @@ int client_call(client *c, const char *method, const char *path, const char *bod
     r->json = cJSON_ParseWithLength(r->body, r->len);
     rc = 0;
 out:
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
+    cu->slist_free_all(hd);
+    cu->easy_cleanup(h);
     free(url);
     if (auth) { sodium_memzero(auth, strlen(auth)); free(auth); }
     free(b.p);

@@ -7,7 +7,6 @@
  * The script is uploaded once with the Espruino IDE or CLI, then deleted.
  */
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include "curl_dl.h"
 #include "cmd_device.h"
 #include "jsmin.h"
 #include "ota_crypto.h"
@@ -258,7 +258,9 @@ static size_t on_body(char *d, size_t sz, size_t n, void *arg)
 static int admin_post(const char *server, const char *token, const char *id, int secret,
                       long *status, buf *answer)
 {
-    CURL *c = curl_easy_init();
+    const otc_curl_api *cu = otc_curl();
+    if (!cu) return -1;
+    CURL *c = cu->easy_init();
     struct curl_slist *h = NULL;
     buf url = {0}, body = {0}, auth = {0};
     int rc = -1;
@@ -272,24 +274,24 @@ static int admin_post(const char *server, const char *token, const char *id, int
     bstr(&auth, "Authorization: Bearer ");
     bstr(&auth, token);
     if (url.oom || body.oom || auth.oom) { util_err("out of memory"); goto out; }
-    h = curl_slist_append(h, auth.p);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url.p);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.p);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body.len);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode e = curl_easy_perform(c);
-    if (e != CURLE_OK) { util_err("%s: %s", url.p, curl_easy_strerror(e)); goto out; }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    h = cu->slist_append(h, auth.p);
+    h = cu->slist_append(h, "Content-Type: application/json");
+    cu->easy_setopt(c, CURLOPT_URL, url.p);
+    cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    cu->easy_setopt(c, CURLOPT_POSTFIELDS, body.p);
+    cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body.len);
+    cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    cu->easy_setopt(c, CURLOPT_WRITEDATA, answer);
+    cu->easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode e = cu->easy_perform(c);
+    if (e != CURLE_OK) { util_err("%s: %s", url.p, cu->easy_strerror(e)); goto out; }
+    cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     rc = 0;
 out:
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    cu->slist_free_all(h);
+    cu->easy_cleanup(c);
     free(url.p);
     free(body.p);
     bwipe(&auth);

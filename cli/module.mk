@@ -4,8 +4,14 @@
 
 CLI_SRCS := $(wildcard cli/*.c) $(wildcard cli/jsmin/*.c)
 CLI_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS))
-# `otasign device` (cli/cmd_device.c) talks to otad's admin API with libcurl.
-CLI_LIBS := $(shell pkg-config --libs libsodium libcjson libcurl 2>/dev/null || echo -lsodium -lcjson -lcurl)
+# `otasign device`, `publish`, `rollout`, `status` talk to otad's admin API
+# with libcurl, loaded with dlopen on first use (cli/curl_dl.h: linking it
+# would cost every command about 30 shared libraries at start).  Its soname
+# as the build finds it:
+CLI_LIBS := $(shell pkg-config --libs libsodium libcjson 2>/dev/null || echo -lsodium -lcjson)
+CURL_SONAME := $(shell readelf -d "$$($(CC) -print-file-name=libcurl.so)" 2>/dev/null | \
+                 sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
+$(OBJ)/cli/curl_dl.o: CPPFLAGS += -DOTA_CURL_SONAME='"$(or $(CURL_SONAME),libcurl.so.4)"'
 
 $(BIN)/otasign: $(CLI_OBJS) $(BUILD)/lib/libotacommon.a
 	@mkdir -p $(@D)
