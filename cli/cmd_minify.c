@@ -56,6 +56,7 @@ static int read_all(const char *path, uint8_t **out, size_t *len)
     }
     buf = malloc(cap);
     if (!buf) { util_err("%s: out of memory", path); goto fail; }
+    jsmin_huge(buf, cap);
     for (;;) {
         if (n == cap) {
             if (cap > ((size_t)1 << 31)) { util_err("%s: file too large", path); goto fail; }

@@ -172,6 +172,7 @@ int jsmin_run(const char *filename, const uint8_t *src, size_t len, const jsmin_
         ob.cap = len + len / 64 + 64;
         ob.b = malloc(ob.cap);
         if (!ob.b) { rc = -1; goto out; }
+        jsmin_huge(ob.b, ob.cap);
         print_tokens(p, &ob);
     }
     if (!ob.oom && !ob.b) ob.b = malloc(1);

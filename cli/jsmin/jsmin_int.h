@@ -140,7 +140,11 @@ typedef struct jp {
 void js_lex_init(void);
 void js_lex(jp *p, size_t pos, int re, int at_start, jtok *t);
 void js_lex_template_cont(jp *p, size_t pos, jtok *t);
-int js_is_idc(uint8_t c);
+#define C_IDS 1   /* identifier start (ASCII) */
+#define C_IDP 2   /* identifier part (ASCII) */
+extern uint8_t js_cls[256];   /* character classes (lex.c, filled by js_lex_init) */
+/* May c continue an identifier (ASCII part, '\\' escape, any non-ASCII byte)? */
+static inline int js_is_idc(uint8_t c) { return c >= 0x80 || c == '\\' || (js_cls[c] & C_IDP); }
 uint8_t js_kw(const uint8_t *s, uint32_t n);
 
 /* parse.c */

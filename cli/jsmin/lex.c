@@ -12,11 +12,10 @@
 
 
 /* character classes */
-#define C_IDS 1   /* identifier start (ASCII) */
-#define C_IDP 2   /* identifier part (ASCII) */
 #define C_DIG 4
 #define C_HEX 8
-static uint8_t cls[256];
+uint8_t js_cls[256];
+#define cls js_cls
 static int cls_ready;
 
 static void cls_init(void)
@@ -32,7 +31,6 @@ static void cls_init(void)
     cls_ready = 1;
 }
 
-int js_is_idc(uint8_t c) { return c >= 0x80 || c == '\\' || (cls[c] & C_IDP); }
 
 void js_lex_init(void) { if (!cls_ready) cls_init(); }
 
@@ -78,16 +76,40 @@ static int uni_space(const uint8_t *s, size_t i, size_t n)
     return 0;
 }
 
-static int is_lt(const uint8_t *s, size_t i, size_t n)
+static inline int is_lt(const uint8_t *s, size_t i, size_t n)
 {
     return s[i] == '\n' || s[i] == '\r' ||
            (s[i] == 0xE2 && i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9));
 }
 
+/* Bytes that may start a line terminator: \n, \r, 0xE2 (LS, PS). */
+static int maybe_lt(uint8_t c) { return c == '\n' || c == '\r' || c == 0xE2; }
+
 static size_t skip_line(const uint8_t *s, size_t i, size_t n)
 {
-    while (i < n && !is_lt(s, i, n)) i++;
-    return i;
+    for (;;) {
+        while (i < n && !maybe_lt(s[i])) i++;
+        if (i >= n || is_lt(s, i, n)) return i;
+        i++;
+    }
+}
+
+/* End of the block comment whose text starts at j (the index of its '*' in
+ * the closing "*" "/"), or n when it is not closed; *nl set when the comment
+ * holds a line terminator.  memchr finds each '*'; the text between is
+ * searched for terminators only while none has been seen. */
+static size_t block_end(const uint8_t *s, size_t j, size_t n, int *nl)
+{
+    for (;;) {
+        const uint8_t *st = j < n ? memchr(s + j, '*', n - j) : NULL;
+        size_t k = st ? (size_t)(st - s) : n;
+        if (!*nl)
+            for (size_t q = j; q < k; q++)
+                if (maybe_lt(s[q]) && is_lt(s, q, n)) { *nl = 1; break; }
+        if (k + 1 >= n) return n;
+        if (s[k + 1] == '/') return k;
+        j = k + 1;
+    }
 }
 
 /* Skip white space and comments from i; *nl set when a line terminator was seen. */
@@ -103,13 +125,8 @@ static size_t skip_ws(jp *p, size_t i, int *nl)
         if (c == '/') {
             if (i + 1 < n && s[i + 1] == '/') { i = skip_line(s, i + 2, n); continue; }
             if (i + 1 < n && s[i + 1] == '*') {
-                size_t j = i + 2;
-                for (;;) {
-                    if (j + 1 >= n) js_fail(p, i, "unterminated comment");
-                    if (s[j] == '*' && s[j + 1] == '/') break;
-                    if (is_lt(s, j, n)) *nl = 1;
-                    j++;
-                }
+                size_t j = block_end(s, i + 2, n, nl);
+                if (j >= n) js_fail(p, i, "unterminated comment");
                 i = j + 2;
                 continue;
             }

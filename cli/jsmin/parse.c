@@ -14,6 +14,8 @@
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <string.h>
 #include "jsmin_int.h"
 
@@ -34,7 +36,24 @@ void *js_grow(jp *p, void *arr, uint32_t *cap, size_t elem, uint32_t need)
     void *q = realloc(arr, nc * elem);
     if (!q) { p->oom = 1; longjmp(p->jb, 1); }
     *cap = (uint32_t)nc;
+    jsmin_huge(q, nc * elem);
     return q;
+}
+
+/* Large arrays (the token array of a 6 MB script is 27 MB) in 2 MB pages
+ * where the kernel offers them (transparent huge pages in "madvise" mode):
+ * one page fault per 2 MB instead of one per 4 KB, which was a third of the
+ * minifier's time on such inputs.  Advice only: nothing changes without it. */
+void jsmin_huge(void *q, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (size < 2 * huge) return;
+    uintptr_t a = ((uintptr_t)q + huge - 1) & ~(huge - 1), e = ((uintptr_t)q + size) & ~(huge - 1);
+    if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)q; (void)size;
+#endif
 }
 
 static void linecol(jp *p, size_t pos, unsigned *line, unsigned *col)
@@ -150,7 +169,7 @@ static uint32_t new_sym(jp *p, uint32_t scope, uint32_t tok)
         p->hcap = nc;
         for (uint32_t i = 0; i < p->nsym; i++) hash_insert(p, i);
     }
-    p->syms = js_grow(p, p->syms, &p->capsym, sizeof(jsym), p->nsym + 1);
+    if (p->nsym + 1 > p->capsym) p->syms = js_grow(p, p->syms, &p->capsym, sizeof(jsym), p->nsym + 1);
     jsym *y = &p->syms[p->nsym];
     y->tok = tok; y->scope = scope; y->uses = 0; y->name = JS_NONE; y->mark = 0; y->flags = 0;
     y->hash = js_name_hash(p->src + p->toks[tok].start, p->toks[tok].len);
@@ -185,7 +204,7 @@ uint32_t js_global_sym(jp *p, uint32_t tok)
 
 static uint32_t new_scope(jp *p, int kind)
 {
-    p->scopes = js_grow(p, p->scopes, &p->capscope, sizeof(jscope), p->nscope + 1);
+    if (p->nscope + 1 > p->capscope) p->scopes = js_grow(p, p->scopes, &p->capscope, sizeof(jscope), p->nscope + 1);
     jscope *s = &p->scopes[p->nscope];
     s->parent = p->scope;
     s->kind = (uint8_t)kind;
@@ -200,7 +219,7 @@ static uint32_t new_scope(jp *p, int kind)
 static void add_ref(jp *p, uint32_t tok)
 {
     if (!p->track) return;
-    p->refs = js_grow(p, p->refs, &p->capref, sizeof(jref), p->nref + 1);
+    if (p->nref + 1 > p->capref) p->refs = js_grow(p, p->refs, &p->capref, sizeof(jref), p->nref + 1);
     p->refs[p->nref].tok = tok;
     p->refs[p->nref].scope = p->scope;
     jtok *t = &p->toks[tok];
@@ -221,7 +240,7 @@ static void kill_ref(jp *p, uint32_t tok)
 
 static void push_cand(jp *p, uint32_t tok)
 {
-    p->cand = js_grow(p, p->cand, &p->capcand, sizeof(uint32_t), p->ncand + 1);
+    if (p->ncand + 1 > p->capcand) p->cand = js_grow(p, p->cand, &p->capcand, sizeof(uint32_t), p->ncand + 1);
     p->cand[p->ncand++] = tok;
 }
 
@@ -282,7 +301,7 @@ static uint32_t declare_lex(jp *p, uint32_t tok, int kind)
 
 static void advance(jp *p, int re)
 {
-    p->toks = js_grow(p, p->toks, &p->captok, sizeof(jtok), p->ntok + 1);
+    if (p->ntok + 1 > p->captok) p->toks = js_grow(p, p->toks, &p->captok, sizeof(jtok), p->ntok + 1);
     jtok *t = &p->toks[p->ntok];
     js_lex(p, p->pos, re, p->ntok == 0, t);
     p->pos = (size_t)t->start + t->len;

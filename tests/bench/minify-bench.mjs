@@ -4,14 +4,17 @@
 // The corpus (tests/minify/corpus.txt, about 6 MB from 16 npm files) is
 // concatenated into ONE script (files joined with "\n;\n") and each tool
 // minifies that file: read it from disk, minify, write the output to disk.
-//   otasign   build/bin/otasign minify IN -o OUT [--no-mangle]   (one process)
+//   otasign   build/bin/otasign minify IN -o - [--no-mangle] with stdout
+//             opened on OUT (one process; written as the peers write it), and
+//             the same with -o OUT (temp file, fsync, rename: otasign's safe
+//             write, which the peers do not do) in rows of its own
 //   esbuild   the native binary from @esbuild/linux-x64, GOMAXPROCS=1
 //             (single-threaded), --minify-whitespace [--minify-identifiers]
 //   terser    in-process API (node start-up not counted): compress:false,
 //             mangle:false|true, format.comments:false; readFile + writeFile timed
 // MB/s = input bytes / wall time (10^6 bytes), median of RUNS runs
 // (env BENCH_RUNS, default 7; terser 3).  Figures only: never pass/fail.
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync, statSync, accessSync, constants } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync, statSync, accessSync, constants, openSync, closeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -38,14 +41,18 @@ const inBytes = statSync(input).size;
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
-function timeCli(argv, out, env) {
+// stdoutFile: open `out` and give it to the process as its stdout.
+function timeCli(argv, out, env, stdoutFile) {
   const times = [];
   let err = null;
   for (let i = 0; i < RUNS && !err; i++) {
     rmSync(out, { force: true });
+    const fd = stdoutFile ? openSync(out, 'w') : null;
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20,
+      stdio: ['ignore', stdoutFile ? fd : 'pipe', 'pipe'] });
     const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (fd !== null) closeSync(fd);
     if (r.status !== 0 || !existsSync(out)) err = `exit ${r.status}: ${(r.stderr || String(r.error || '')).trim().split('\n')[0]}`;
     times.push(dt);
   }
@@ -65,16 +72,18 @@ async function timeTerser(mangle, out) {
   return { bytes: statSync(out).size, seconds: median(times) };
 }
 
-function otasignRun(mangle) {
+function otasignRun(mangle, safe) {
   try { accessSync(otasign, constants.X_OK); } catch { return { err: `${otasign} not built` }; }
-  const out = join(dir, `otasign-${mangle ? 'mangle' : 'ws'}.js`);
-  const base = [otasign, 'minify', input, '-o', out, ...(mangle ? [] : ['--no-mangle'])];
-  return timeCli(base, out);
+  const out = join(dir, `otasign-${mangle ? 'mangle' : 'ws'}${safe ? '-safe' : ''}.js`);
+  const base = [otasign, 'minify', input, '-o', safe ? out : '-', ...(mangle ? [] : ['--no-mangle'])];
+  return timeCli(base, out, {}, !safe);
 }
 
 const results = {};
-results.otasignWs = otasignRun(false);
-results.otasignMangle = otasignRun(true);
+results.otasignWs = otasignRun(false, false);
+results.otasignMangle = otasignRun(true, false);
+results.otasignWsSafe = otasignRun(false, true);
+results.otasignMangleSafe = otasignRun(true, true);
 results.esbuildWs = existsSync(esbuildBin)
   ? timeCli([esbuildBin, input, '--minify-whitespace', '--log-level=error', `--outfile=${join(dir, 'esb-ws.js')}`], join(dir, 'esb-ws.js'), { GOMAXPROCS: '1' })
   : { err: 'esbuild binary missing' };
@@ -88,6 +97,8 @@ rmSync(dir, { recursive: true, force: true });
 const rows = [
   ['otasign --no-mangle', 'otasignWs', 'terserWs', 'esbuildWs'],
   ['otasign (mangle)', 'otasignMangle', 'terserMangle', 'esbuildMangle'],
+  ['otasign --no-mangle -o FILE (fsync)', 'otasignWsSafe', 'terserWs', 'esbuildWs'],
+  ['otasign (mangle) -o FILE (fsync)', 'otasignMangleSafe', 'terserMangle', 'esbuildMangle'],
   ['terser whitespace-only', 'terserWs', 'terserWs', 'esbuildWs'],
   ['terser mangle-only', 'terserMangle', 'terserMangle', 'esbuildMangle'],
   ['esbuild --minify-whitespace', 'esbuildWs', 'terserWs', 'esbuildWs'],
@@ -110,5 +121,7 @@ for (const [name, key, sizePeer, speedPeer] of rows) {
 console.log('');
 console.log('Peers: whitespace rows compare with terser whitespace-only and esbuild --minify-whitespace;');
 console.log('mangle rows with terser mangle-only and esbuild --minify-whitespace --minify-identifiers.');
-console.log('Targets (issue 4): otasign --no-mangle <= 1.005x terser whitespace-only, otasign <= 1.01x');
-console.log('terser mangle-only, >= 60 MB/s (about 10x esbuild\'s native CLI).  Figures only.');
+console.log('The first two rows write as the peers do (otasign -o - into the file); the "-o FILE" rows add');
+console.log('otasign\'s safe write (temporary file, fsync, rename), which no peer does.');
+console.log('Targets (issues 4, 15): otasign --no-mangle <= 1.005x terser whitespace-only, otasign <= 1.01x');
+console.log('terser mangle-only, >= 60 MB/s including process start.  Figures only.');
