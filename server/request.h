@@ -41,6 +41,12 @@ typedef struct srv_report_in {
  * twice.  Returns 0, or -1 with *why set to a static English reason. */
 int srv_report_parse(const char *body, size_t len, srv_report_in *out, const char **why);
 
+/* Parse the text of a compact report (FORMAT.md 6b: what follows the
+ * 32-byte MAC in the body of POST /r/<id>): "CTR APP SEQ S CODE[ DETAIL]",
+ * printable ASCII, single spaces, S one of d D t c b r f.  Fills out as
+ * srv_report_parse does.  Returns 0, or -1 with *why set. */
+int srv_report_parse_compact(const char *text, size_t len, srv_report_in *out, const char **why);
+
 /* Decode %XX escapes of s in place (as libmicrohttpd's default does) and
  * return the new length; "%00" is left as it is and *had_nul set, so no
  * decoded value ever holds a NUL and the caller can refuse the request. */
