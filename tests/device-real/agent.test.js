@@ -100,7 +100,7 @@ test('every rejection reason of FORMAT.md section 5, each reported with its ota_
     ['ticket truncated', 2, () => { stub.mutate = (m, n) => { const t = Buffer.from(m.ticket, 'base64').subarray(0, 100); m.ticket = t.toString('base64'); m.mac = fx.hmac(stub.secret, t).toString('hex'); }; }],
     ['ticket for another device', 47, () => { stub.mutate = (m, nonce) => remake(m, nonce, { device: 'dev-2' }); }],
     ['replayed ticket (old nonce)', 48, () => { stub.mutate = (m, nonce) => remake(m, nonce, { nonce: Buffer.alloc(16, 7) }); }],
-    ['statement swapped', 49, () => { stub.mutate = (m) => { m.statement = fx.statement({ app: stub.app, seq: 2, bundle: Buffer.from('other') }).toString('base64'); }; }],
+    ['statement swapped', 49, () => { stub.mutate = (m) => { m.statement = fx.statement({ app: stub.app, seq: stub.target, bundle: Buffer.from('other') }).toString('base64'); }; }],
     ['another app', 44, (r) => { r.o.app = 'other'; }],
     ['another board', 45, (r) => { r.o.board = 'esp32'; }],
     ['compressed encoding', 52, (r) => { r.o.mutate = (s) => { s[5] = 1; }; }],

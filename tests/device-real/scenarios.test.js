@@ -11,6 +11,7 @@ const path = require('path');
 const crypto = require('crypto');
 const { execFileSync } = require('child_process');
 const L = require('./lib');
+const fx = require('./fixtures');
 const { test, ok, eq, run } = require('./t');
 const { until, sleep } = L;
 
@@ -42,11 +43,11 @@ async function provision(id, app, o) {
   await b.provision(out, Object.assign({}, L.FAST, o.tune || {}));
   return b;
 }
-// A report the board sent AND otad accepted (200), as the proxy saw it.
+// A report the board sent AND otad accepted (200; 204 in the compact form), as the proxy saw it.
 function reported(id, seq, state, code, detail) {
   const f = () => proxy.reports(id).find((r) => r.body && r.body.seq === seq && r.body.state === state &&
     (code === undefined || r.body.code === code) && (detail === undefined || (r.body.detail || '').match(detail)) &&
-    r.rec.status === 200);
+    r.rec.status === (r.compact ? 204 : 200));
   f.last = () => JSON.stringify(proxy.reports(id).map((r) => [r.raw, r.rec.status]).slice(-6));
   return f;
 }
@@ -59,6 +60,8 @@ async function onV1(id, app, o) {
   await b.wait(/TICK v1/, 5000);
   return b;
 }
+// A poll answered "nothing to do" (the update's bytes are the others).
+function idlePoll(r) { return r.status === 204 && /^GET /.test(r.head); }
 function bytesOf(recs) { return recs.reduce((n, r) => n + proxy.bytes(r), 0); }
 function idle(b) { b.cut(); }
 
@@ -80,7 +83,7 @@ test('otasign device add: a one-time script that provisions a real board (agent,
   await b.on();
   await until(() => proxy.polls('d-prov').filter((r) => r.status === 204).length >= 2, 8000, 'golden polls');
   const q = proxy.polls('d-prov')[0].head.split(' ')[1];
-  ok(/^\/manifest\/d-prov\?app=prov&seq=0&nonce=[0-9a-f]{32}&board=PICO_R1_3$/.test(q), 'poll: ' + q);
+  ok(/^\/m\/d-prov\?a=prov&s=0&b=PICO_R1_3$/.test(q), 'poll (compact, no nonce when idle): ' + q);
   ok(!/Uncaught/.test(b.out), 'no exception: ' + b.out.slice(-300));
   b.cut();
   // a second add of the same id is refused: the secret is shown only once
@@ -105,13 +108,13 @@ test('first install and update with confirm (reports v2 accepted; bytes per idle
   const idleRec = await until(() => proxy.polls('d-upd').find((r) => r.status === 204), 8000, 'an idle poll');
   figures.push('bytes per idle poll (request + response): ' + bytesOf([idleRec]) +
     ' (' + idleRec.req.length + ' + ' + idleRec.res.length + ')');
-  ok(/^GET \/manifest\/d-upd\?app=upd&seq=1&nonce=[0-9a-f]{32} HTTP/.test(idleRec.head), 'no board, no board=: ' + idleRec.head.split('\r\n')[0]);
+  ok(/^GET \/m\/d-upd\?a=upd&s=1 HTTP/.test(idleRec.head), 'no board, no b=, no nonce: ' + idleRec.head.split('\r\n')[0]);
   const from = proxy.log.length;
   await otad.publish('upd', 2, APP('v2'));
   await until(reported('d-upd', 2, 'confirmed', 0), 20000, 'v2 confirmed');
   await b.wait(/TICK v2/, 5000);
-  const recs = proxy.log.slice(from).filter((r) => / \/(manifest|report)\/d-upd[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head));
-  const upd = recs.filter((r) => r.status !== 204);
+  const recs = proxy.log.slice(from).filter((r) => / \/(manifest|report|m|r)\/d-upd[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head));
+  const upd = recs.filter((r) => !idlePoll(r));
   figures.push('bytes per whole update v1->v2 (offer, bundle, 4 reports; request + response): ' + bytesOf(upd) +
     ' in ' + upd.length + ' exchanges, bundle ' + (await bundleSize('upd', 2)) + ' bytes');
   const states = proxy.reports('d-upd').filter((r) => r.body.seq === 2).map((r) => r.body.state).join();
@@ -134,7 +137,7 @@ test('app that calls ota.confirm() at its top level: the rest of its top level r
   await until(reported('d-top', 2, 'confirmed', 0), 20000, 'v2 confirmed');
   await b.wait(/TOP confirm true[\s\S]*TOP after[\s\S]*TICK v2/, 5000);
   await sleep(1500);
-  const bad = proxy.reports('d-top').filter((r) => r.rec.status !== 200);
+  const bad = proxy.reports('d-top').filter((r) => r.rec.status !== (r.compact ? 204 : 200));
   eq(bad.length, 0, 'every report accepted: ' + JSON.stringify(bad.map((r) => [r.raw, r.rec.status])));
   ok(!proxy.reports('d-top').some((r) => r.body.seq === 2 && r.body.state === 'trial'), 'no trial report after the confirm');
   const d = await otad.device('d-top');
@@ -206,8 +209,14 @@ const TAMPER = [
   ['statement', 49, 'ticket for another statement', (rec, head, body) => manifestEdit(rec, body, (m) => { const s = Buffer.from(m.statement, 'base64'); s[200] ^= 1; m.statement = s.toString('base64'); })],
   ['ticket', 51, 'bad mac', (rec, head, body) => manifestEdit(rec, body, (m) => { const t = Buffer.from(m.ticket, 'base64'); t[150] ^= 1; m.ticket = t.toString('base64'); })],
 ];
+// Edit an offer in either form (the compact one through its JSON-shaped twin).
 function manifestEdit(rec, body, f) {
-  if (!/^GET \/manifest\//.test(rec.head) || rec.status !== 200) return;
+  if (!/^GET \/(manifest|m)\//.test(rec.head) || rec.status !== 200) return;
+  if (/^GET \/m\//.test(rec.head)) {
+    const m = fx.decodeOffer(body);
+    f(m);
+    return fx.compactOffer(m);
+  }
   const m = JSON.parse(body.toString('latin1'));
   f(m);
   return Buffer.from(JSON.stringify(m), 'latin1');
@@ -236,7 +245,7 @@ test('offer replayed within a boot and across a power cycle (E.hwRand repeats): 
   // capture the offer for v2; the board never sees it (connection cut)
   let saved = null;
   proxy.onResponse = (rec, head, body) => {
-    if (/^GET \/manifest\/d-rep/.test(rec.head) && rec.status === 200 && !saved) { saved = { rec, bytes: Buffer.concat([Buffer.from(head, 'latin1'), body]) }; return 'drop'; }
+    if (/^GET \/(manifest|m)\/d-rep/.test(rec.head) && rec.status === 200 && !saved) { saved = { rec, bytes: Buffer.concat([Buffer.from(head, 'latin1'), body]) }; return 'drop'; }
   };
   await otad.publish('rep', 2, APP('v2'));
   await until(() => saved, 10000, 'an offer captured');
@@ -262,8 +271,10 @@ test('offer replayed within a boot and across a power cycle (E.hwRand repeats): 
   ok(/^GET \/manifest\//.test(next.head), 'after the replayed offer the board polled again: ' + next.head.split('\r\n')[0]);
   eq(proxy.polls('d-rep').slice(n0).indexOf(rp), 0, 'the replay answered the first poll after power on');
   eq(r1, r2, 'E.hwRand() repeats after a power on on this build (the case the nonce must survive)');
-  const nonces = proxy.polls('d-rep').map((r) => /nonce=([0-9a-f]+)/.exec(r.head)[1]);
-  eq(new Set(nonces).size, nonces.length, 'no nonce ever repeated (' + nonces.length + ' polls, 2 boots)');
+  // idle polls carry no nonce (FORMAT.md 6b); every one sent is new
+  const nonces = proxy.polls('d-rep').map((r) => /[?&]n(?:once)?=([0-9a-f]+)/.exec(r.head)).filter((x) => x).map((x) => x[1]);
+  ok(nonces.length >= 2, nonces.length + ' nonces sent');
+  eq(new Set(nonces).size, nonces.length, 'no nonce ever repeated (' + nonces.length + ' polls with a nonce, 2 boots)');
   // and v2 still installs through an honest offer
   await until(reported('d-rep', 2, 'confirmed', 0), 20000, 'v2 confirmed after');
   idle(b);
@@ -290,7 +301,7 @@ test('Storage filled so only 48 KB is free: three updates of 15.5 KB bundles (th
     await otad.publish('k48', v, APP('v' + v, 'var PAD="' + String(v).repeat(15300) + '";'));
     await until(reported('d-48k', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed');
     if (v === 2) {
-      const upd = proxy.log.slice(from).filter((r) => r.status !== 204 && (/ \/(manifest|report)\/d-48k[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head)));
+      const upd = proxy.log.slice(from).filter((r) => !idlePoll(r) && (/ \/(manifest|report|m|r)\/d-48k[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head)));
       const bs = await bundleSize('k48', v);
       figures.push('bytes per whole update with a ' + bs + '-byte bundle (request + response): ' + bytesOf(upd) +
         ' in ' + upd.length + ' exchanges (' + (bytesOf(upd) - bs) + ' besides the bundle)');
