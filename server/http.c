@@ -454,6 +454,11 @@ static enum MHD_Result route(srv_req *q)
         if (!post) return srv_reply_error(q, 405, "method", "use POST");
         return srv_route_creport(q, rest);
     }
+    if (starts(url, "/b/", &rest)) {
+        q->compact = true;
+        if (!get) return srv_reply_error(q, 405, "method", "use GET or HEAD");
+        return srv_route_bundle(q, rest);
+    }
     if (starts(url, "/bundle/", &rest)) {
         if (!get) return srv_reply_error(q, 405, "method", "use GET or HEAD");
         return srv_route_bundle(q, rest);

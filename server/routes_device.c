@@ -318,6 +318,10 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
     char etag[70];
     snprintf(etag, sizeof etag, "\"%s\"", sha);
 
+    /* The compact form (GET /b/<sha256>, FORMAT.md 6b) answers with the
+     * bytes, Content-Length and, for a range, Content-Range: what the agent
+     * reads.  The caching headers stay on /bundle/ (CDNs, caches). */
+    bool cache_hdrs = !q->compact;
     const char *inm = srv_header(q, "If-None-Match");
     if (inm && etag_matches(inm, etag)) {
         struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -361,11 +365,13 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
             }
             char cr[96];
             snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
-            MHD_add_response_header(r, "Content-Type", "application/javascript");
             MHD_add_response_header(r, "Content-Range", cr);
-            MHD_add_response_header(r, "ETag", etag);
-            MHD_add_response_header(r, "Accept-Ranges", "bytes");
-            MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+            if (cache_hdrs) {
+                MHD_add_response_header(r, "Content-Type", "application/javascript");
+                MHD_add_response_header(r, "ETag", etag);
+                MHD_add_response_header(r, "Accept-Ranges", "bytes");
+                MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+            }
             if (!q->head) {
                 atomic_fetch_add(&rel->served_pending, len);
                 SRV_ADD(bundle_bytes, len);
@@ -377,6 +383,21 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
     if (!q->head) {
         atomic_fetch_add(&rel->served_pending, size);
         SRV_ADD(bundle_bytes, size);
+    }
+    if (!cache_hdrs) {
+        struct MHD_Response *r;
+        if (rel->mem) {
+            r = MHD_create_response_from_buffer(size, rel->mem, MHD_RESPMEM_PERSISTENT);
+            if (!r) return MHD_NO;
+        } else {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/bundles/%s", g_srv.cfg.data_dir, sha);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) return srv_reply_error(q, 500, "internal", "bundle file unreadable");
+            r = MHD_create_response_from_fd_at_offset64(size, fd, 0);
+            if (!r) { close(fd); return MHD_NO; }
+        }
+        return srv_reply(q, 200, r, size);
     }
     return srv_reply_shared(q, 200, rel->full, size);
 }

@@ -302,7 +302,7 @@ function offer(m, p) {
   st = state();
   if (seq == st.x) return later(interval(p));        // rolled back from it before
   d = { f: "ota.a" + seq, s: seq, h: hex(s.substr(104, 32)), z: u32(s, 96) };
-  d.u = m.U || "/bundle/" + d.h;
+  d.u = m.U || "/b/" + d.h;
   f = d.f;
   if ((st.c && st.c.f == f) || (st.t && st.t.f == f)) return later(interval(p));
   if (!st.d || st.d.h != d.h) {

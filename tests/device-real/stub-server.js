@@ -53,7 +53,7 @@ function createStub() {
       if (compact) return send(200, fx.compactOffer(m).toString('latin1'));
       return send(200, JSON.stringify(m), { 'Content-Type': 'application/json' });
     }
-    if (parts[1] === 'bundle') {
+    if (parts[1] === 'bundle' || parts[1] === 'b') {
       const r = Object.values(st.releases).find((x) => fx.sha256(x.bundle).toString('hex') === parts[2]);
       if (!r) return send(404);
       let b = r.bundle;
