@@ -110,6 +110,7 @@ class Otad {
 // Hooks (set per test, cleared by reset()):
 //   onResponse(rec, head, body) -> Buffer (new body) | 'drop' | undefined
 //   replay: Buffer: answer the next manifest request with these exact bytes
+//   replayMatch: RegExp: only a manifest request whose head matches it
 //   pace: {match: RegExp on the request head, bytes, ms}: forward the answer
 //         in pieces of `bytes` every `ms`
 //   cutAfter: {match, bytes}: close the board's connection after `bytes` of body
@@ -117,7 +118,7 @@ class Proxy {
   constructor(upPort) { this.up = upPort; this.log = []; this.live = new Set(); this.reset(); }
   // Close every connection to the board now (as when the server dies).
   cutActive() { for (const c of this.live) c.destroy(); }
-  reset() { this.onResponse = null; this.replay = null; this.pace = null; this.cutAfter = null; this.hold = null; }
+  reset() { this.onResponse = null; this.replay = null; this.replayMatch = null; this.pace = null; this.cutAfter = null; this.hold = null; }
   start() {
     this.server = net.createServer((c) => this.conn(c));
     return new Promise((r) => this.server.listen(0, '127.0.0.1', () => { this.port = this.server.address().port; r(this); }));
@@ -139,7 +140,7 @@ class Proxy {
       if (cl && rec.req.length < i + 4 + +cl[1]) return;         // body not complete yet
       if (started) return;
       started = true;
-      if (this.replay && /^GET \/(manifest|m)\//.test(rec.head)) {
+      if (this.replay && /^GET \/(manifest|m)\//.test(rec.head) && (!this.replayMatch || this.replayMatch.test(rec.head))) {
         const r = this.replay; this.replay = null;
         rec.replayed = true; rec.res = Buffer.from(r);
         return c.end(r);

@@ -312,7 +312,11 @@ test('offer replayed within a boot and across a power cycle (E.hwRand repeats): 
   await otad.publish('rep', 2, APP('v2'));
   await until(() => saved, 10000, 'an offer captured');
   proxy.onResponse = null;
-  // 1. replayed within the boot, to the next poll
+  // 1. replayed within the boot, to the next poll that sends a nonce (an
+  // idle poll sends none: FORMAT.md 6b; the offer still waits, so the board
+  // is told 202 and polls again with a nonce)
+  const withNonce = /^GET \/(manifest|m)\/d-rep\?[^ ]*[?&]n(once)?=[0-9a-f]+[& ]/;
+  proxy.replayMatch = withNonce;
   proxy.replay = saved.bytes;
   await until(reported('d-rep', 2, 'rejected', 48, /^stale nonce/), 10000, 'replay in the boot refused');
   // 2. across a power cycle: the nonce of the first poll after power on must
@@ -322,16 +326,17 @@ test('offer replayed within a boot and across a power cycle (E.hwRand repeats): 
   const hw = (o) => /HW=(\S+)/.exec(o)[1];
   const r1 = hw(b.script('print("HW="+E.hwRand()+","+E.hwRand())')), r2 = hw(b.script('print("HW="+E.hwRand()+","+E.hwRand())'));
   const n0 = proxy.polls('d-rep').length;
+  proxy.replayMatch = withNonce;
   proxy.replay = saved.bytes;
   await b.on();
-  await until(() => proxy.polls('d-rep').slice(n0).some((r) => r.replayed), 10000, 'first poll after power on answered with the old offer');
+  await until(() => proxy.polls('d-rep').slice(n0).some((r) => r.replayed), 10000, 'first poll with a nonce after power on answered with the old offer');
   // refused: the request after the replayed answer is a poll again, never
   // the bundle (the refusal itself is not reported twice: same outcome)
   const rp = proxy.polls('d-rep').slice(n0).find((r) => r.replayed);
-  await until(() => proxy.log.slice(proxy.log.indexOf(rp) + 1).some((r) => / \/(manifest|bundle)\//.test(r.head)), 5000, 'next request');
-  const next = proxy.log.slice(proxy.log.indexOf(rp) + 1).find((r) => / \/(manifest|bundle)\//.test(r.head));
-  ok(/^GET \/manifest\//.test(next.head), 'after the replayed offer the board polled again: ' + next.head.split('\r\n')[0]);
-  eq(proxy.polls('d-rep').slice(n0).indexOf(rp), 0, 'the replay answered the first poll after power on');
+  await until(() => proxy.log.slice(proxy.log.indexOf(rp) + 1).some((r) => / \/(manifest|bundle|m|b)\//.test(r.head)), 5000, 'next request');
+  const next = proxy.log.slice(proxy.log.indexOf(rp) + 1).find((r) => / \/(manifest|bundle|m|b)\//.test(r.head));
+  ok(/^GET \/(manifest|m)\//.test(next.head), 'after the replayed offer the board polled again: ' + next.head.split('\r\n')[0]);
+  eq(proxy.polls('d-rep').slice(n0).filter((r) => withNonce.test(r.head)).indexOf(rp), 0, 'the replay answered the first poll with a nonce after power on');
   eq(r1, r2, 'E.hwRand() repeats after a power on on this build (the case the nonce must survive)');
   // idle polls carry no nonce (FORMAT.md 6b); every one sent is new
   const nonces = proxy.polls('d-rep').map((r) => /[?&]n(?:once)?=([0-9a-f]+)/.exec(r.head)).filter((x) => x).map((x) => x[1]);
