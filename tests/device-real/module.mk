@@ -22,3 +22,11 @@ size-espruino-agent: $(BIN)/otasign
 	 min=$$($(BIN)/otasign minify device/espruino/ota.js -o - | wc -c); \
 	 gz=$$($(BIN)/otasign minify device/espruino/ota.js -o - | gzip -9 | wc -c); \
 	 echo "espruino agent (device/espruino/ota.js): $$raw bytes as written, $$min minified ($$gz gzipped)"
+
+BENCH_TARGETS += bench-wire
+.PHONY: bench-wire
+# Bytes at the wire between the real interpreter and otad, the previous agent
+# form (6459932) next to the compact one, in one run, on both builds.
+bench-wire: $(BIN)/otasign $(BIN)/otad
+	@echo "== wire bytes (tests/device-real, the previous agent form vs the compact form, one otad per run)"
+	@for p in 0 1; do OTA_PICO=$$p node tests/device-real/scenarios.test.js "previous agent" | grep -E '^(#|ok|FAIL|skip)' || true; done

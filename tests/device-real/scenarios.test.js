@@ -32,7 +32,10 @@ const APP = (v, extra) => 'APP="' + v + '";print("APP ' + v + ' up");' +
 // board directory (Storage filled to `free` bytes first, like a Pico's 48 KB).
 async function provision(id, app, o) {
   o = o || {};
-  const b = new L.Board(path.join(W, 'boards', id), o.pico ? ESP.pico : ESP.espruino, id);
+  // OTA_PICO=1: every board on espruino-pico (5100 variables, like a Pico)
+  const bin = o.pico || process.env.OTA_PICO === '1' ? ESP.pico : ESP.espruino;
+  if (!bin) throw new Error('no espruino-pico next to ' + ESP.espruino);
+  const b = new L.Board(path.join(W, 'boards', id), bin, id);
   boards.push(b);
   if (o.free !== 0) b.fill(o.free || 48 * 1024);
   const out = path.join(W, id + '.provision.js');
@@ -481,7 +484,7 @@ test('UDP nudge: `otasign nudge` makes the board poll now, rate-limited; otad nu
     fs.rmSync(W, { recursive: true, force: true });
     process.exit(0);
   }
-  console.log('# interpreter: ' + ESP.espruino + (ESP.pico ? ' (+ espruino-pico)' : ''));
+  console.log('# interpreter: ' + ESP.espruino + (ESP.pico ? ' (+ espruino-pico)' : '') + (process.env.OTA_PICO === '1' ? '; every board on espruino-pico (OTA_PICO=1)' : ''));
   let fail = 0;
   try {
     await otad.start(['--nudge', '127.0.0.1:' + NPORT]);
