@@ -5,6 +5,8 @@
  *
  *   srv_report_parse   the body of POST /report/<id> (report wire format v2,
  *                      manifests/FORMAT.md section 6a), parsed strictly
+ *   srv_report_parse_compact  the text of POST /r/<id> after its MAC (the
+ *                      compact form, FORMAT.md section 6b)
  *   srv_unescape       %XX decoding of the URL path and query values; a %00
  *                      is never decoded (the caller answers 400)
  *   srv_report_mac     HMAC-SHA256(secret, "OTAR" || id || "\n" || body)
