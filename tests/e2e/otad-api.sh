@@ -426,6 +426,9 @@ for bad in '' '0 demo 2 c 0' '9 demo 2 x 0' '9 demo 2 c' '9 demo 2 cc 0' '9 de/m
 done
 expect_eq "compact report: bad_report" bad_report "$(body | jq_ j.error)"
 expect_eq "compact report: GET" 405 "$(code GET /r/pico-1)"
+expect_eq "compact report body over the limit: 413" 413 "$(code POST /r/pico-1 --data-binary @"$WORK/big.json")"
+expect_eq "compact report chunked: 411" 411 "$(code POST /r/pico-1 -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big.json")"
+expect_eq "a body on a compact poll: 400" 400 "$(code GET "/m/pico-1?a=demo&s=2" --data-binary x -X GET)"
 B2H=$(sha256sum "$B2" | cut -c1-64)
 H=$(hdrs "/b/$B2H" | tr -d '\r')
 check "compact bundle: the bytes" cmp -s "$WORK/body" "$B2"
