@@ -10,7 +10,11 @@
 #                      through a recording/tampering proxy: update, confirm at
 #                      top level, throw at start, never confirms, power cut
 #                      mid-download, tampering, replay across a power cycle,
-#                      too big, 48 KB Storage, otad down, espruino-pico, nudge
+#                      too big, 48 KB Storage, otad down, espruino-pico, nudge;
+#                      the previous agent (agent-v1/ota.js, commit 6459932,
+#                      the JSON form) beside the new one (the compact form,
+#                      FORMAT.md 6b), with the wire bytes of both.
+#                      OTA_PICO=1 runs every board on espruino-pico.
 TEST_DEPS    += $(BIN)/otasign $(BIN)/otad
 TEST_SCRIPTS += tests/device-real/agent.test.js tests/device-real/scenarios.test.js
 
