@@ -579,6 +579,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     (void)cls; (void)version;
     srv_req q = { .c = c, .method = method, .url = url };
     q.head = strcmp(method, "HEAD") == 0;
+    /* The compact device form (FORMAT.md 6b): its answers carry no Date,
+     * early refusals (411, 413, 400) included. */
+    q.compact = url[0] == '/' && (url[1] == 'm' || url[1] == 'r' || url[1] == 'b') && url[2] == '/';
     if (*con_cls == NULL) {
         /* First call: headers are in.  Claim the connection from the reaper
          * and come back for the (possibly empty) body. */
