@@ -177,6 +177,30 @@ static void log_request(srv_req *q)
 
 /* ---- replies ------------------------------------------------------------ */
 
+/* The Date header: libmicrohttpd's own is turned off
+ * (MHD_USE_SUPPRESS_DATE_NO_CLOCK) so that the compact device answers can go
+ * without one (a board has no clock and never reads it: 37 bytes a poll);
+ * every response made per request gets this one instead, formatted once a
+ * second per thread.  The shared responses (the 204s, a whole bundle) carry
+ * none (FORMAT.md 6b says why that is harmless). */
+static const char *date_value(void)
+{
+    static const char dn[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char mn[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    static _Thread_local time_t date_sec = -1;
+    static _Thread_local char date[40];
+    time_t now = time(NULL);
+    if (now != date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        snprintf(date, sizeof date, "%s, %02d %s %04d %02d:%02d:%02d GMT", dn[tm.tm_wday % 7],
+                 tm.tm_mday, mn[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        date_sec = now;
+    }
+    return date;
+}
+
 enum MHD_Result srv_reply_shared(srv_req *q, unsigned status, struct MHD_Response *r, uint64_t len)
 {
     if (!r) {
@@ -194,6 +218,7 @@ enum MHD_Result srv_reply_shared(srv_req *q, unsigned status, struct MHD_Respons
 
 enum MHD_Result srv_reply(srv_req *q, unsigned status, struct MHD_Response *r, uint64_t len)
 {
+    if (r && !q->compact) MHD_add_response_header(r, "Date", date_value());
     enum MHD_Result ret = srv_reply_shared(q, status, r, len);
     if (r) MHD_destroy_response(r);
     return ret;
@@ -419,6 +444,21 @@ static enum MHD_Result route(srv_req *q)
         if (!get) return srv_reply_error(q, 405, "method", "use GET");
         return srv_route_manifest(q, rest);
     }
+    if (starts(url, "/m/", &rest)) {
+        q->compact = true;
+        if (!get) return srv_reply_error(q, 405, "method", "use GET");
+        return srv_route_cpoll(q, rest);
+    }
+    if (starts(url, "/r/", &rest)) {
+        q->compact = true;
+        if (!post) return srv_reply_error(q, 405, "method", "use POST");
+        return srv_route_creport(q, rest);
+    }
+    if (starts(url, "/b/", &rest)) {
+        q->compact = true;
+        if (!get) return srv_reply_error(q, 405, "method", "use GET or HEAD");
+        return srv_route_bundle(q, rest);
+    }
     if (starts(url, "/bundle/", &rest)) {
         if (!get) return srv_reply_error(q, 405, "method", "use GET or HEAD");
         return srv_route_bundle(q, rest);
@@ -461,7 +501,7 @@ static size_t route_body_limit(const char *url, bool *admin)
 {
     *admin = strncmp(url, "/admin/", 7) == 0;
     if (*admin) return g_srv.cfg.max_admin_body;
-    if (strncmp(url, "/report/", 8) == 0) return g_srv.cfg.max_body;
+    if (strncmp(url, "/report/", 8) == 0 || strncmp(url, "/r/", 3) == 0) return g_srv.cfg.max_body;
     return 0;
 }
 
@@ -539,6 +579,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     (void)cls; (void)version;
     srv_req q = { .c = c, .method = method, .url = url };
     q.head = strcmp(method, "HEAD") == 0;
+    /* The compact device form (FORMAT.md 6b): its answers carry no Date,
+     * early refusals (411, 413, 400) included. */
+    q.compact = url[0] == '/' && (url[1] == 'm' || url[1] == 'r' || url[1] == 'b') && url[2] == '/';
     if (*con_cls == NULL) {
         /* First call: headers are in.  Claim the connection from the reaper
          * and come back for the (possibly empty) body. */
@@ -602,7 +645,7 @@ int srv_http_start(void)
     /* TURBO: accept4() non-blocking, no shutdown() before close(); measured
      * to matter most for clients that open a connection per request. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO | MHD_USE_SUPPRESS_DATE_NO_CLOCK;
     if (getenv("OTAD_NO_TURBO")) flags &= ~(unsigned)MHD_USE_TURBO;
     if (inet_pton(AF_INET, g_srv.cfg.listen_host, &s4->sin_addr) == 1) {
         s4->sin_family = AF_INET;
@@ -633,6 +676,17 @@ int srv_http_start(void)
     snprintf(poll, sizeof poll, "%u", g_srv.cfg.poll_interval);
     MHD_add_response_header(g_srv.resp_204, "X-Poll-Interval", poll);
     MHD_add_response_header(g_srv.resp_204, "Cache-Control", "no-store");
+    /* The compact form's answers (FORMAT.md 6b): only what a board reads or
+     * a cache between it and otad must obey. */
+    g_srv.resp_c204 = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    g_srv.resp_c202 = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    g_srv.resp_r204 = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!g_srv.resp_204 || !g_srv.resp_c204 || !g_srv.resp_c202 || !g_srv.resp_r204) {
+        fprintf(stderr, "otad: out of memory\n");
+        return -1;
+    }
+    MHD_add_response_header(g_srv.resp_c204, "Cache-Control", "no-store");
+    MHD_add_response_header(g_srv.resp_c202, "Cache-Control", "no-store");
 
     /* Either one daemon with a pool of threads sharing one listening socket,
      * or (--reuseport) one single-threaded daemon per thread, each with its
@@ -729,4 +783,10 @@ void srv_http_stop(void)
     g_srv.n_daemons = 0;
     if (g_srv.resp_204) MHD_destroy_response(g_srv.resp_204);
     g_srv.resp_204 = NULL;
+    if (g_srv.resp_c204) MHD_destroy_response(g_srv.resp_c204);
+    g_srv.resp_c204 = NULL;
+    if (g_srv.resp_c202) MHD_destroy_response(g_srv.resp_c202);
+    g_srv.resp_c202 = NULL;
+    if (g_srv.resp_r204) MHD_destroy_response(g_srv.resp_r204);
+    g_srv.resp_r204 = NULL;
 }

@@ -169,6 +169,9 @@ typedef struct srv_server {
     } seen[SRV_SEEN_SHARDS];
 
     struct MHD_Response *resp_204;      /* shared: nothing to do */
+    struct MHD_Response *resp_c204;     /* shared, compact form: nothing to do */
+    struct MHD_Response *resp_c202;     /* shared, compact form: an offer waits, poll with n= */
+    struct MHD_Response *resp_r204;     /* shared, compact form: report stored */
     pthread_mutex_t metrics_mu;         /* guards the list head */
     srv_metrics *metrics;               /* every thread's counters */
 } srv_server;
@@ -265,6 +268,7 @@ typedef struct srv_req {
     size_t body_len;
     unsigned status;                    /* set by the reply helpers */
     uint64_t reply_len;
+    bool compact;                       /* the compact device form: no Date header */
 } srv_req;
 
 int  srv_http_start(void);
@@ -290,6 +294,8 @@ const char *srv_header(srv_req *q, const char *key);
 enum MHD_Result srv_route_manifest(srv_req *q, const char *device);
 enum MHD_Result srv_route_bundle(srv_req *q, const char *sha);
 enum MHD_Result srv_route_report(srv_req *q, const char *device);
+enum MHD_Result srv_route_cpoll(srv_req *q, const char *device);     /* GET /m/<id> */
+enum MHD_Result srv_route_creport(srv_req *q, const char *device);   /* POST /r/<id> */
 enum MHD_Result srv_route_admin(srv_req *q, const char *rest);
 enum MHD_Result srv_route_metrics(srv_req *q);
 enum MHD_Result srv_route_healthz(srv_req *q);

@@ -264,6 +264,89 @@ int srv_report_parse(const char *body, size_t len, srv_report_in *out, const cha
     return 0;
 }
 
+/* The compact report (FORMAT.md 6b): after the 32-byte MAC, one line of
+ * printable ASCII "CTR APP SEQ S CODE[ DETAIL]", single spaces, decimal
+ * numbers without leading zeros, S one letter of report_letters. */
+static const char report_letters[] = "dDtcbrf";   /* same order as report_states */
+
+static int cuint(rd *r, uint64_t max, uint64_t *out)
+{
+    if (uint_(r, max, out) != 0) return -1;
+    if (r->p < r->end && *r->p != ' ') return -1;
+    return 0;
+}
+
+static int csp(rd *r)
+{
+    if (r->p >= r->end || *r->p != ' ') return -1;
+    r->p++;
+    return 0;
+}
+
+int srv_report_parse_compact(const char *text, size_t len, srv_report_in *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    *why = "body: MAC (32 bytes) then \"CTR APP SEQ STATE CODE[ DETAIL]\" in printable ASCII";
+    if (!text || len == 0 || len > SRV_REPORT_BODY_MAX) {
+        if (len > SRV_REPORT_BODY_MAX) *why = "body: at most 768 bytes";
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e) {
+            *why = "body: the text after the MAC is printable ASCII only";
+            return -1;
+        }
+    rd r = { text, text + len };
+    if (cuint(&r, SRV_REPORT_CTR_MAX, &out->ctr) != 0 || out->ctr == 0) {
+        *why = "ctr: a whole number from 1 to 2^53-1";
+        return -1;
+    }
+    if (csp(&r) != 0) return -1;
+    const char *a = r.p;
+    while (r.p < r.end && *r.p != ' ') r.p++;
+    size_t al = (size_t)(r.p - a);
+    if (al == 0 || al >= sizeof out->app || ota_name_valid(a, al, OTA_NAME_MAX, 0) != OTA_OK) {
+        *why = "app: 1..32 characters of [A-Za-z0-9._-], first a letter or digit";
+        return -1;
+    }
+    memcpy(out->app, a, al);
+    out->app[al] = 0;
+    if (csp(&r) != 0) return -1;
+    if (cuint(&r, SRV_REPORT_CTR_MAX, &out->seq) != 0) {
+        *why = "seq: a whole number from 0 to 2^53-1";
+        return -1;
+    }
+    if (csp(&r) != 0) return -1;
+    const char *l = r.p < r.end ? memchr(report_letters, *r.p, sizeof report_letters - 1) : NULL;
+    if (!l || r.p + 1 > r.end || (r.p + 1 < r.end && r.p[1] != ' ')) {
+        *why = "state: one letter of d (downloading), D (downloaded), t (trial), c (confirmed), "
+               "b (rolled_back), r (rejected), f (failed)";
+        return -1;
+    }
+    strcpy(out->state, report_states[l - report_letters]);
+    r.p++;
+    if (csp(&r) != 0) return -1;
+    uint64_t c;
+    if (cuint(&r, SRV_REPORT_CODE_MAX, &c) != 0) {
+        *why = "code: an ota_err number (0 = none)";
+        return -1;
+    }
+    out->code = (uint32_t)c;
+    if (r.p < r.end) {
+        r.p++;                                   /* the space (cuint checked it) */
+        size_t dl = (size_t)(r.end - r.p);
+        if (dl == 0 || dl > SRV_REPORT_DETAIL_MAX) {
+            *why = "detail: 1..200 bytes of printable ASCII";
+            return -1;
+        }
+        memcpy(out->detail, r.p, dl);
+        out->detail[dl] = 0;
+        out->has_detail = true;
+    }
+    *why = NULL;
+    return 0;
+}
+
 size_t srv_unescape(char *s, bool *had_nul)
 {
     char *w = s;

@@ -5,6 +5,8 @@
  *
  *   srv_report_parse   the body of POST /report/<id> (report wire format v2,
  *                      manifests/FORMAT.md section 6a), parsed strictly
+ *   srv_report_parse_compact  the text of POST /r/<id> after its MAC (the
+ *                      compact form, FORMAT.md section 6b)
  *   srv_unescape       %XX decoding of the URL path and query values; a %00
  *                      is never decoded (the caller answers 400)
  *   srv_report_mac     HMAC-SHA256(secret, "OTAR" || id || "\n" || body)
@@ -40,6 +42,12 @@ typedef struct srv_report_in {
  * null, at most 200 bytes once unescaped, no NUL); no other member, none
  * twice.  Returns 0, or -1 with *why set to a static English reason. */
 int srv_report_parse(const char *body, size_t len, srv_report_in *out, const char **why);
+
+/* Parse the text of a compact report (FORMAT.md 6b: what follows the
+ * 32-byte MAC in the body of POST /r/<id>): "CTR APP SEQ S CODE[ DETAIL]",
+ * printable ASCII, single spaces, S one of d D t c b r f.  Fills out as
+ * srv_report_parse does.  Returns 0, or -1 with *why set. */
+int srv_report_parse_compact(const char *text, size_t len, srv_report_in *out, const char **why);
 
 /* Decode %XX escapes of s in place (as libmicrohttpd's default does) and
  * return the new length; "%00" is left as it is and *had_nul set, so no

@@ -51,6 +51,47 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* The ticket for an offer: this device, this nonce, this statement, signed
+ * with the server key; and its MAC under the device's secret when the
+ * device has one (srv_rel objects live as long as the process, so no lock
+ * is needed).  0, or -1 when the ticket cannot be encoded. */
+static int make_ticket(const char *device, size_t dl, const uint8_t *nbytes, size_t nlen,
+                       const srv_rel *rel, int64_t now, uint8_t tk[OTA_TICKET_SIZE],
+                       uint8_t mac[OTA_MAC_SIZE], bool *has_mac)
+{
+    ota_ticket t;
+    memset(&t, 0, sizeof t);
+    t.key_id = g_srv.server_key_id;
+    t.device_id = device;
+    t.device_id_len = dl;
+    t.nonce = nbytes;
+    t.nonce_len = nlen;
+    t.statement_sha256 = rel->statement_hash;
+    t.bundle_sha256 = rel->bundle_hash;
+    t.issued = (uint64_t)now;
+    if (ota_ticket_encode(tk, &t) != OTA_OK) return -1;
+    crypto_sign_detached(tk + OTA_TICKET_BODY_SIZE, NULL, tk, OTA_TICKET_BODY_SIZE, g_srv.server_sk);
+    uint8_t secret[SRV_SECRET_SIZE];
+    *has_mac = srv_secret_lookup(device, secret);
+    memset(mac, 0, OTA_MAC_SIZE);
+    if (*has_mac) {
+        /* Only releases whose operator signature this server verified at
+         * upload are in the snapshot, so only those are ever MAC'd. */
+        ota_ticket_mac(mac, secret, sizeof secret, tk, OTA_TICKET_SIZE);
+        sodium_memzero(secret, sizeof secret);
+        SRV_ADD(offers_mac, 1);
+    }
+    return 0;
+}
+
+/* A suggested poll interval, +-10 %. */
+static unsigned poll_jitter(void)
+{
+    unsigned base = g_srv.cfg.poll_interval;
+    unsigned span = base / 5;
+    return base - base / 10 + (span ? randombytes_uniform(span + 1) : 0);
+}
+
 /* ---- manifest ------------------------------------------------------------ */
 
 enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
@@ -102,40 +143,15 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
         return srv_reply_shared(q, 204, g_srv.resp_204, 0);
     }
 
-    /* The ticket: this device, this nonce, this statement (srv_rel objects
-     * live as long as the process, so no lock is needed from here on). */
-    ota_ticket t;
-    memset(&t, 0, sizeof t);
-    t.key_id = g_srv.server_key_id;
-    t.device_id = device;
-    t.device_id_len = dl;
-    t.nonce = nbytes;
-    t.nonce_len = nlen;
-    t.statement_sha256 = rel->statement_hash;
-    t.bundle_sha256 = rel->bundle_hash;
-    t.issued = (uint64_t)now;
-    uint8_t tk[OTA_TICKET_SIZE];
-    if (ota_ticket_encode(tk, &t) != OTA_OK)
+    uint8_t tk[OTA_TICKET_SIZE], mac[OTA_MAC_SIZE];
+    bool has_mac;
+    if (make_ticket(device, dl, nbytes, nlen, rel, now, tk, mac, &has_mac) != 0)
         return srv_reply_error(q, 500, "internal", "cannot encode ticket");
-    crypto_sign_detached(tk + OTA_TICKET_BODY_SIZE, NULL, tk, OTA_TICKET_BODY_SIZE, g_srv.server_sk);
     char tk64[300];
     ota_base64_encode(tk64, sizeof tk64, NULL, tk, sizeof tk, OTA_B64_STD);
-
     char machex[2 * OTA_MAC_SIZE + 1] = "";
-    uint8_t secret[SRV_SECRET_SIZE];
-    bool has_mac = srv_secret_lookup(device, secret);
-    if (has_mac) {
-        /* Only releases whose operator signature this server verified at
-         * upload are in the snapshot, so only those are ever MAC'd. */
-        uint8_t mac[OTA_MAC_SIZE];
-        ota_ticket_mac(mac, secret, sizeof secret, tk, sizeof tk);
-        ota_hex_encode(machex, sizeof machex, mac, sizeof mac);
-        sodium_memzero(secret, sizeof secret);
-        SRV_ADD(offers_mac, 1);
-    }
-    unsigned base = g_srv.cfg.poll_interval;
-    unsigned span = base / 5;   /* +-10% */
-    unsigned poll = base - base / 10 + (span ? randombytes_uniform(span + 1) : 0);
+    if (has_mac) ota_hex_encode(machex, sizeof machex, mac, sizeof mac);
+    unsigned poll = poll_jitter();
 
     size_t cap = rel->manifest_head_len + 600 + (ksn ? ksn + 16 : 0);
     char *out = malloc(cap);
@@ -158,6 +174,85 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     if (!r) { free(out); return MHD_NO; }
     MHD_add_response_header(r, "Content-Type", "application/json");
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    SRV_ADD(offers, 1);
+    return srv_reply(q, 200, r, len);
+}
+
+/* ---- manifest, compact form (FORMAT.md 6b) --------------------------------
+ *
+ *   GET /m/<device>?a=<app>&s=<running seq>[&b=<board>][&n=<nonce hex>]
+ *
+ * Without n= (an idle poll): 204 when there is nothing to do, 202 when an
+ * offer waits (the agent polls again at once with a fresh nonce).  With n=:
+ * 204, or 200 with the offer as tagged binary fields.  No Date, no
+ * Content-Type: what the board reads is the status, Content-Length and the
+ * body. */
+
+static size_t tlv(uint8_t *o, char tag, const void *v, size_t n)
+{
+    o[0] = (uint8_t)tag;
+    o[1] = (uint8_t)(n >> 8);
+    o[2] = (uint8_t)n;
+    memcpy(o + 3, v, n);
+    return 3 + n;
+}
+
+enum MHD_Result srv_route_cpoll(srv_req *q, const char *device)
+{
+    size_t dl = strlen(device);
+    if (!srv_device_id_ok(device, dl))
+        return srv_reply_error(q, 400, "bad_device",
+                               "device id: 1..32 characters of [A-Za-z0-9._:-], first a letter or digit");
+    const char *app = srv_query(q, "a");
+    const char *seqs = srv_query(q, "s");
+    const char *nonce = srv_query(q, "n");
+    const char *board = srv_query(q, "b");
+    if (board && *board && ota_name_valid(board, strlen(board), OTA_NAME_MAX, 0) != OTA_OK)
+        return srv_reply_error(q, 400, "bad_board",
+                               "b: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
+    if (!app || !srv_app_ok(app, strlen(app)))
+        return srv_reply_error(q, 400, "bad_app",
+                               "a: 1..32 characters of [A-Za-z0-9._-], first a letter or digit");
+    uint64_t running;
+    if (!parse_u64(seqs, &running))
+        return srv_reply_error(q, 400, "bad_seq", "s: the running sequence, decimal (0 = none)");
+    size_t nl = nonce ? strlen(nonce) : 0;
+    uint8_t nbytes[OTA_NONCE_MAX];
+    size_t nlen = 0;
+    if (nonce && (nl < 2 * OTA_NONCE_MIN || nl > 2 * OTA_NONCE_MAX || (nl & 1) ||
+                  ota_hex_decode(nbytes, sizeof nbytes, &nlen, nonce, nl) != OTA_OK))
+        return srv_reply_error(q, 400, "bad_nonce", "n: 32..64 hex characters (16..32 bytes)");
+
+    SRV_ADD(polls, 1);
+    int64_t now = srv_now();
+    pthread_rwlock_rdlock(&g_srv.snap_lock);
+    srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    if (rel && !srv_keyset_offerable(rel->r.statement + 8)) rel = NULL;
+    srv_seen_note(device, app, running, now, board, rel ? rel->r.seq : 0);
+    if (!rel) {
+        SRV_ADD(polls_204, 1);
+        return srv_reply_shared(q, 204, g_srv.resp_c204, 0);
+    }
+    /* An offer waits: it is made only for a nonce, and this poll has none. */
+    if (!nonce) return srv_reply_shared(q, 202, g_srv.resp_c202, 0);
+
+    uint8_t tk[OTA_TICKET_SIZE], mac[OTA_MAC_SIZE];
+    bool has_mac;
+    if (make_ticket(device, dl, nbytes, nlen, rel, now, tk, mac, &has_mac) != 0)
+        return srv_reply_error(q, 500, "internal", "cannot encode ticket");
+    char poll[16];
+    int pn = snprintf(poll, sizeof poll, "%u", poll_jitter());
+    size_t cap = 4 * 3 + OTA_TICKET_SIZE + rel->r.statement_len + OTA_MAC_SIZE + sizeof poll;
+    uint8_t *out = malloc(cap), *o = out;
+    if (!out) return MHD_NO;
+    o += tlv(o, 'T', tk, sizeof tk);
+    o += tlv(o, 'S', rel->r.statement, rel->r.statement_len);
+    if (has_mac) o += tlv(o, 'M', mac, sizeof mac);
+    o += tlv(o, 'P', poll, (size_t)pn);
+    size_t len = (size_t)(o - out);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
+    if (!r) { free(out); return MHD_NO; }
     SRV_ADD(offers, 1);
     return srv_reply(q, 200, r, len);
 }
@@ -223,6 +318,10 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
     char etag[70];
     snprintf(etag, sizeof etag, "\"%s\"", sha);
 
+    /* The compact form (GET /b/<sha256>, FORMAT.md 6b) answers with the
+     * bytes, Content-Length and, for a range, Content-Range: what the agent
+     * reads.  The caching headers stay on /bundle/ (CDNs, caches). */
+    bool cache_hdrs = !q->compact;
     const char *inm = srv_header(q, "If-None-Match");
     if (inm && etag_matches(inm, etag)) {
         struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -266,11 +365,13 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
             }
             char cr[96];
             snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
-            MHD_add_response_header(r, "Content-Type", "application/javascript");
             MHD_add_response_header(r, "Content-Range", cr);
-            MHD_add_response_header(r, "ETag", etag);
-            MHD_add_response_header(r, "Accept-Ranges", "bytes");
-            MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+            if (cache_hdrs) {
+                MHD_add_response_header(r, "Content-Type", "application/javascript");
+                MHD_add_response_header(r, "ETag", etag);
+                MHD_add_response_header(r, "Accept-Ranges", "bytes");
+                MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+            }
             if (!q->head) {
                 atomic_fetch_add(&rel->served_pending, len);
                 SRV_ADD(bundle_bytes, len);
@@ -283,10 +384,27 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
         atomic_fetch_add(&rel->served_pending, size);
         SRV_ADD(bundle_bytes, size);
     }
+    if (!cache_hdrs) {
+        struct MHD_Response *r;
+        if (rel->mem) {
+            r = MHD_create_response_from_buffer(size, rel->mem, MHD_RESPMEM_PERSISTENT);
+            if (!r) return MHD_NO;
+        } else {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/bundles/%s", g_srv.cfg.data_dir, sha);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) return srv_reply_error(q, 500, "internal", "bundle file unreadable");
+            r = MHD_create_response_from_fd_at_offset64(size, fd, 0);
+            if (!r) { close(fd); return MHD_NO; }
+        }
+        return srv_reply(q, 200, r, size);
+    }
     return srv_reply_shared(q, 200, rel->full, size);
 }
 
 /* ---- report ------------------------------------------------------------------ */
+
+static enum MHD_Result report_store(srv_req *q, const char *device, const srv_report_in *in);
 
 /* Report wire format v2 (manifests/FORMAT.md section 6a).  Every report is
  * authenticated: the device must be registered (POST /admin/devices gave it
@@ -325,6 +443,13 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
         SRV_ADD(reports_failed, 1);
         return srv_reply_error(q, 400, "bad_report", why ? why : "malformed report");
     }
+    return report_store(q, device, &in);
+}
+
+/* A report whose MAC and shape were checked: counter, block, store, answer. */
+static enum MHD_Result report_store(srv_req *q, const char *device, const srv_report_in *inp)
+{
+    const srv_report_in in = *inp;
     srv_report r;
     memset(&r, 0, sizeof r);
     snprintf(r.device, sizeof r.device, "%s", device);
@@ -371,8 +496,47 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
                 r.device, r.app, (unsigned long long)r.seq);
     srv_fleet_note(r.app, r.device, NULL, r.seq, strcmp(r.state, "confirmed") == 0);
     srv_rollout_after_report(r.app, r.seq, &counts);
+    if (q->compact) return srv_reply_shared(q, 204, g_srv.resp_r204, 0);
     static const char ok[] = "{\"ok\":true}\n";
     return srv_reply_json(q, 200, ok, sizeof ok - 1);
+}
+
+/* The compact report (FORMAT.md 6b): POST /r/<device>, the body is the
+ * 32-byte MAC, then the text it covers: HMAC-SHA256(device secret, "OTAR"
+ * || device || "\n" || text), the same key and construction as the JSON
+ * form.  Checked in the same order; 204 once stored. */
+enum MHD_Result srv_route_creport(srv_req *q, const char *device)
+{
+    size_t dl = strlen(device);
+    if (!srv_device_id_ok(device, dl))
+        return srv_reply_error(q, 400, "bad_device",
+                               "device id: 1..32 characters of [A-Za-z0-9._:-], first a letter or digit");
+    SRV_ADD(reports, 1);
+    uint8_t secret[SRV_SECRET_SIZE];
+    if (!srv_secret_lookup(device, secret)) {
+        SRV_ADD(reports_failed, 1);
+        return srv_reply_error(q, 401, "unknown_device",
+                               "no such registered device: only a device registered with "
+                               "POST /admin/devices reports, with its own secret");
+    }
+    uint8_t want[32];
+    const char *text = q->body_len >= 32 ? q->body + 32 : "";
+    size_t tl = q->body_len >= 32 ? q->body_len - 32 : 0;
+    srv_report_mac(want, secret, sizeof secret, device, text, tl);
+    sodium_memzero(secret, sizeof secret);
+    if (q->body_len < 32 || ota_ct_memcmp(want, q->body, 32) != 0) {
+        SRV_ADD(reports_failed, 1);
+        return srv_reply_error(q, 401, "bad_mac",
+                               "body: HMAC-SHA256(device secret, \"OTAR\" || device id || \"\\n\" || text) "
+                               "(32 bytes), then the text");
+    }
+    srv_report_in in;
+    const char *why = NULL;
+    if (srv_report_parse_compact(text, tl, &in, &why) != 0) {
+        SRV_ADD(reports_failed, 1);
+        return srv_reply_error(q, 400, "bad_report", why ? why : "malformed report");
+    }
+    return report_store(q, device, &in);
 }
 
 /* ---- health and metrics ---------------------------------------------------------- */

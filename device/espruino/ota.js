@@ -115,23 +115,23 @@ function report(s, seq, code, detail) {
 }
 // Printable ASCII, at most 200 bytes: the detail is for humans only.
 function txt(d) { return ("" + d).replace(/[^ -~]/g, "?").substr(0, 200); }
+// The compact report (FORMAT.md 6b): the 32-byte MAC, then one line
+// "CTR APP SEQ S CODE[ DETAIL]", S one letter per state.
+var SL = { downloading: "d", downloaded: "D", trial: "t", confirmed: "c", rolled_back: "b", rejected: "r", failed: "f" };
 function flush() {
-  var r = st && st.q[0], b, req, g, h, k;
+  var r = st && st.q[0], b, req, g, k;
   if (!r || fl) return;
-  b = { app: C.app, seq: r.v, state: r.s, code: r.c | 0, ctr: r.n };
-  if (r.d) b.detail = txt(r.d);
-  b = JSON.stringify(b);
-  h = { "Content-Type": "application/json", "Content-Length": b.length };
+  b = r.n + " " + C.app + " " + r.v + " " + SL[r.s] + " " + (r.c | 0) + (r.d ? " " + txt(r.d) : "");
   // "OTAR" first: a report MAC can never be a ticket MAC (FORMAT.md 4)
-  if (C.key) h["X-OTA-MAC"] = hex(hmac(unhex(C.key), "OTAR" + C.id + "\n" + b));
+  b = hmac(unhex(C.key || ""), "OTAR" + C.id + "\n" + b) + b;
   // fl: this flush's number while it runs (a timer id would not do: ids are
   // reused once a timer has fired); g: its watchdog, zeroed when it fires
   k = fl = ++fgen;
   g = setTimeout(function () { g = 0; if (fl == k) fl = 0; }, C.tmo || 30000);
   function end() { if (fl == k) { stop(g); g = 0; fl = 0; return 1; } }
   try {
-    req = require("http").request({ host: C.host, port: C.port, path: "/report/" + C.id, method: "POST",
-      headers: h }, function (res) {
+    req = require("http").request({ host: C.host, port: C.port, path: "/r/" + C.id, method: "POST",
+      headers: { "Content-Length": b.length } }, function (res) {
       res.on("close", function () {
         if (!end()) return;
         // 2xx: stored; 4xx: refused for good (retrying cannot help: a bad
@@ -203,25 +203,37 @@ function mknonce() {
   for (i = 0; i < 8; i++) x += E.hwRand() + ",";
   return sha(C.id + "," + s.b + "," + (++np) + "," + x + Math.random() + "," + getTime()).substr(0, 16);
 }
-function poll() {
+// The compact poll (FORMAT.md 6b): an idle poll carries no nonce; 202 means
+// an offer waits, and only then does the agent poll again with a fresh
+// nonce, which the offer's ticket must name.
+function poll(wn) {
   var body = "", q;
   tmr = 0;
   if (busy) return later(1000);
   flush();
   if (state().t) return later(interval());   // no offers while a trial runs
-  nonce = mknonce();
-  q = "/manifest/" + C.id + "?app=" + C.app + "&seq=" + running() + "&nonce=" + hex(nonce);
-  if (C.board) q += "&board=" + C.board;
+  nonce = wn === 1 ? mknonce() : 0;
+  q = "/m/" + C.id + "?a=" + C.app + "&s=" + running();
+  if (C.board) q += "&b=" + C.board;
+  if (nonce) q += "&n=" + hex(nonce);
   get(q, {}, 0, function (d) {
     body += d;
     if (body.length > 4096) return false;
   }, function (ok, res) {
-    var m, p;
+    var m = {}, p, i = 0, n;
     if (ok && res.statusCode == "204") { fails = 0; return later(interval()); }
+    if (ok && res.statusCode == "202" && !nonce) return poll(1);
     if (!ok || res.statusCode != "200") return backoff();
-    try { m = JSON.parse(body); } catch (e) { return backoff(); }
+    // tagged fields: a letter, a 2-byte big-endian length, the bytes; an
+    // offer to a poll without a nonce is still checked (and refused: 48)
+    while (i < body.length) {
+      n = body.charCodeAt(i + 1) << 8 | body.charCodeAt(i + 2);
+      if (i + 3 + n > body.length) return backoff();
+      m[body[i]] = body.substr(i + 3, n);
+      i += 3 + n;
+    }
     body = 0;
-    p = m.poll * 1000;
+    p = m.P * 1000;
     offer(m, p > 0 ? p : 0);
   });
 }
@@ -235,7 +247,7 @@ function running() { var s = state(); return s.c ? s.c.s : 0; }
 // ---- the decision (manifests/FORMAT.md section 5); returns an ota_err code --
 function decide(m) {
   // signed tier only with both key lists: never one signature checked alone
-  var t = atob(m.ticket || ""), s = atob(m.statement || ""), ed = C.srv && C.rel && E.ed25519verify, k, i, n;
+  var t = m.T || "", s = m.S || "", ed = C.srv && C.rel && E.ed25519verify, k, i, n;
   if (t.substr(0, 4) != "OTAT".substr(0, t.length)) return 41;
   if (t.length < 5) return 2;
   if (t.charCodeAt(4) != 1) return 42;
@@ -245,7 +257,7 @@ function decide(m) {
     k = key(C.srv, t.substr(8, 8));
     if (!k) return 43;
     if (!ed(t.substr(152, 64), k, t.substr(0, 152))) return 50;
-  } else if (!C.key || !eq(hmac(unhex(C.key), t), unhex(m.mac) || "")) return 51;
+  } else if (!C.key || !eq(hmac(unhex(C.key), t), m.M || "")) return 51;
   n = t.charCodeAt(5);
   if (!zero(t, 6, 2) || n < 16 || n > 32 || !zero(t, 48 + n, 32 - n)) return 40;
   if (t.substr(16, 32) != pad(C.id, 32)) return 47;
@@ -282,14 +294,15 @@ function key(list, id) {
 function offer(m, p) {
   var why = decide(m), s = m.s, d, f, seq;
   if (why) {
-    // the sequence as the server stated it; a forged offer only costs a report
-    report("rejected", m.seq > 0 ? Math.floor(m.seq) : 0, why);
+    // the sequence as the statement states it; a forged offer only costs a report
+    report("rejected", m.S && m.S.length > 87 ? u64(m.S, 80) : 0, why);
     return later(interval(p));
   }
   seq = u64(s, 80);
   st = state();
   if (seq == st.x) return later(interval(p));        // rolled back from it before
-  d = { f: "ota.a" + seq, s: seq, h: hex(s.substr(104, 32)), z: u32(s, 96), u: m.url };
+  d = { f: "ota.a" + seq, s: seq, h: hex(s.substr(104, 32)), z: u32(s, 96) };
+  d.u = m.U || "/b/" + d.h;
   f = d.f;
   if ((st.c && st.c.f == f) || (st.t && st.t.f == f)) return later(interval(p));
   if (!st.d || st.d.h != d.h) {

@@ -5,6 +5,10 @@
 # this run (no constants from elsewhere).  wrk (2 threads, 64 connections):
 #   204 poll           otad GET /manifest/<id> answered 204   vs  nginx `return 204` with the
 #                                                                 same response headers
+#   compact 204 poll   otad GET /m/<id> answered 204          vs  nginx `return 204` with the
+#                      (FORMAT.md 6b: no nonce, no Date)          same headers (nginx adds its
+#                                                                 Date and Server: it has no
+#                                                                 switch to drop them)
 #   offer              otad 200 offer (one Ed25519 ticket)    vs  libsodium's raw signing rate
 #                                                                 on one core (otad-testsign
 #                                                                 signrate), the work an offer
@@ -91,6 +95,11 @@ http {
         listen 127.0.0.1:$NP;
         root $W/www;
         etag on;
+        server_tokens off;
+        location = /cpoll {
+            add_header Cache-Control no-store;
+            return 204;
+        }
         location = /poll {
             add_header X-Poll-Interval "$POLL_IVL";
             add_header Cache-Control no-store;
@@ -136,11 +145,13 @@ check_status() {  # sanity: the URL answers what we think
 }
 O204="http://127.0.0.1:$OP/manifest/bench-1?app=bench&seq=1&nonce=$NONCE"
 OOFF="http://127.0.0.1:$OP/manifest/bench-2?app=bench&seq=0&nonce=$NONCE"
+OC204="http://127.0.0.1:$OP/m/bench-1?a=bench&s=1"
+NCPOLL="http://127.0.0.1:$NP/cpoll"
 OBUN="http://127.0.0.1:$OP/bundle/$SHA"
 NPOLL="http://127.0.0.1:$NP/poll"
 NBUN="http://127.0.0.1:$NP/bundle.js"
 echo "server-bench: otad ($OT threads, epoll) vs nginx (2 workers, sendfile), wrk -t$WT -c$CONNS -d${SECS}s, $(nproc) cores"
-echo "  sanity: otad poll $(check_status "$O204"), offer $(check_status "$OOFF"), bundle $(check_status "$OBUN"); nginx poll $(check_status "$NPOLL"), bundle $(check_status "$NBUN")"
+echo "  sanity: otad poll $(check_status "$O204"), compact poll $(check_status "$OC204"), offer $(check_status "$OOFF"), bundle $(check_status "$OBUN"); nginx poll $(check_status "$NPOLL"), bundle $(check_status "$NBUN")"
 echo "  peer 204 headers (otad's, copied into nginx): $(grep -iE '^(x-poll-interval|cache-control):' <<<"$POLL_HDRS" | tr '\n' ' ')"
 
 # Warm up both.
@@ -178,8 +189,9 @@ sign_pair() {  # offers against libsodium signing on one core, alternating likew
     row "offer (1 signature)" "$a" "$b" "sign, 1 core" 0.7
 }
 echo "  (best of $ROUNDS alternating runs each; every peer figure is measured in this run)"
-ONLY=${BENCH_ONLY:-poll,offer,close,bundle}
+ONLY=${BENCH_ONLY:-poll,cpoll,offer,close,bundle}
 case ",$ONLY," in *,poll,*) pair "204 poll" 1.2 "$O204" "$NPOLL" ;; esac
+case ",$ONLY," in *,cpoll,*) pair "compact 204 poll" 1.2 "$OC204" "$NCPOLL" ;; esac
 case ",$ONLY," in *,offer,*) sign_pair ;; esac
 case ",$ONLY," in *,close,*) pair "Connection: close poll" 0.95 "$O204" "$NPOLL" -H 'Connection: close' ;; esac
 case ",$ONLY," in *,bundle,*) pair "200 KB bundle" 0.9 "$OBUN" "$NBUN" ;; esac

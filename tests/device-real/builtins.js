@@ -86,7 +86,30 @@ var rq = require("http").get({ host: "127.0.0.1", port: PORT, path: "/probe?x=1"
   res.on("data", function (d) { pieces++; got += d; });
   res.on("close", function () {
     P("data then close", got == "0123456789" && pieces >= 1, pieces + " pieces");
-    print("PROBE END");
+    binary();
   });
 });
+// The compact form (FORMAT.md 6b) sends and receives raw bytes: every byte
+// value, NUL and 0xFF included, must cross both ways unchanged.
+function binary() {
+  var all = "", i, body = "";
+  for (i = 0; i < 256; i++) all += String.fromCharCode(i);
+  require("http").get({ host: "127.0.0.1", port: PORT, path: "/bin" }, function (res) {
+    res.on("data", function (d) { body += d; });
+    res.on("close", function () {
+      P("a binary body arrives byte for byte", body === all + all, body.length + " bytes");
+      var echo = "", rq2 = require("http").request({ host: "127.0.0.1", port: PORT, path: "/echo", method: "POST",
+        headers: { "Content-Length": all.length } }, function (r2) {
+        r2.on("data", function (d) { echo += d; });
+        r2.on("close", function () {
+          var h = "";
+          for (i = 0; i < 256; i++) h += (i < 16 ? "0" : "") + i.toString(16);
+          P("a binary request body leaves byte for byte", echo === h, echo.length + " hex chars");
+          print("PROBE END");
+        });
+      });
+      rq2.end(all);
+    });
+  });
+}
 P("req.on is there for errors", typeof rq.on == "function");

@@ -70,4 +70,41 @@ function manifest(o) {
 function reportMac(secret, id, body) {
   return hmac(secret, Buffer.concat([Buffer.from('OTAR' + id + '\n', 'latin1'), Buffer.from(body, 'latin1')])).toString('hex');
 }
-module.exports = { KEYS, statement, ticket, manifest, sha256, hmac, reportMac };
+// The compact offer (FORMAT.md 6b) from a manifest-shaped object and back:
+// tagged fields, a letter, a 2-byte big-endian length, the bytes: T ticket,
+// S statement, M mac (when the object has one), P poll seconds, U url (only
+// when it is not /b/ or /bundle/ and the statement's bundle SHA-256: the
+// agent's default is /b/<sha256>).
+function field(tag, b) { const h = Buffer.alloc(3); h.write(tag, 0, 'latin1'); h.writeUInt16BE(b.length, 1); return Buffer.concat([h, b]); }
+function compactOffer(m) {
+  const st = Buffer.from(m.statement || '', 'base64');
+  const parts = [field('T', Buffer.from(m.ticket || '', 'base64')), field('S', st)];
+  if (m.mac !== undefined) parts.push(field('M', Buffer.from(m.mac, 'hex')));
+  parts.push(field('P', Buffer.from(String(m.poll || 3600), 'latin1')));
+  const h = st.length >= 136 ? st.subarray(104, 136).toString('hex') : null;
+  if (m.url && !(h && (m.url === '/bundle/' + h || m.url === '/b/' + h)))
+    parts.push(field('U', Buffer.from(m.url, 'latin1')));
+  return Buffer.concat(parts);
+}
+function decodeOffer(b) {
+  const f = {};
+  for (let i = 0; i + 3 <= b.length;) { const n = b.readUInt16BE(i + 1); f[String.fromCharCode(b[i])] = b.subarray(i + 3, i + 3 + n); i += 3 + n; }
+  const st = f.S || Buffer.alloc(0);
+  const m = { statement: st.toString('base64'), ticket: (f.T || Buffer.alloc(0)).toString('base64'), poll: f.P ? +f.P.toString('latin1') : undefined,
+    url: f.U ? f.U.toString('latin1') : st.length >= 136 ? '/b/' + st.subarray(104, 136).toString('hex') : undefined,
+    seq: st.length >= 88 ? Number(st.readBigUInt64LE(80)) : 0 };
+  if (f.M) m.mac = f.M.toString('hex');
+  return m;
+}
+// The compact report (FORMAT.md 6b): MAC (32 bytes) || "CTR APP SEQ S CODE[ DETAIL]".
+const LETTERS = { d: 'downloading', D: 'downloaded', t: 'trial', c: 'confirmed', b: 'rolled_back', r: 'rejected', f: 'failed' };
+function compactReport(body) {
+  const text = body.subarray(32).toString('latin1');
+  const m = /^(\d+) (\S+) (\d+) (\S) (\d+)(?: (.*))?$/.exec(text);
+  if (!m) return null;
+  const r = { ctr: +m[1], app: m[2], seq: +m[3], state: LETTERS[m[4]] || '?' + m[4], code: +m[5] };
+  if (m[6] !== undefined) r.detail = m[6];
+  return { r, text, mac: body.subarray(0, 32).toString('hex') };
+}
+function compactReportMac(secret, id, text) { return reportMac(secret, id, text); }
+module.exports = { KEYS, statement, ticket, manifest, sha256, hmac, reportMac, compactOffer, decodeOffer, compactReport, compactReportMac };

@@ -17,6 +17,7 @@ const path = require('path');
 const net = require('net');
 const http = require('http');
 const { spawn, execFileSync } = require('child_process');
+const fx = require('./fixtures');
 
 const ROOT = process.env.OTA_ROOT || path.resolve(__dirname, '../..');
 const BIN = path.resolve(ROOT, process.env.OTA_BIN || 'build/bin');
@@ -109,6 +110,7 @@ class Otad {
 // Hooks (set per test, cleared by reset()):
 //   onResponse(rec, head, body) -> Buffer (new body) | 'drop' | undefined
 //   replay: Buffer: answer the next manifest request with these exact bytes
+//   replayMatch: RegExp: only a manifest request whose head matches it
 //   pace: {match: RegExp on the request head, bytes, ms}: forward the answer
 //         in pieces of `bytes` every `ms`
 //   cutAfter: {match, bytes}: close the board's connection after `bytes` of body
@@ -116,7 +118,7 @@ class Proxy {
   constructor(upPort) { this.up = upPort; this.log = []; this.live = new Set(); this.reset(); }
   // Close every connection to the board now (as when the server dies).
   cutActive() { for (const c of this.live) c.destroy(); }
-  reset() { this.onResponse = null; this.replay = null; this.pace = null; this.cutAfter = null; this.hold = null; }
+  reset() { this.onResponse = null; this.replay = null; this.replayMatch = null; this.pace = null; this.cutAfter = null; this.hold = null; }
   start() {
     this.server = net.createServer((c) => this.conn(c));
     return new Promise((r) => this.server.listen(0, '127.0.0.1', () => { this.port = this.server.address().port; r(this); }));
@@ -138,7 +140,7 @@ class Proxy {
       if (cl && rec.req.length < i + 4 + +cl[1]) return;         // body not complete yet
       if (started) return;
       started = true;
-      if (this.replay && /^GET \/manifest\//.test(rec.head)) {
+      if (this.replay && /^GET \/(manifest|m)\//.test(rec.head) && (!this.replayMatch || this.replayMatch.test(rec.head))) {
         const r = this.replay; this.replay = null;
         rec.replayed = true; rec.res = Buffer.from(r);
         return c.end(r);
@@ -180,17 +182,24 @@ class Proxy {
     if (cut) return c.destroy();
     c.end();
   }
-  // Reports the board sent: [{rec, body (parsed), raw, mac}]
+  // Reports the board sent, in either form (JSON: POST /report/<id>;
+  // compact: POST /r/<id>, FORMAT.md 6b): [{rec, body (parsed, the JSON
+  // form's members), raw (what the MAC covers), mac (hex), compact}]
   reports(id) {
-    return this.log.filter((r) => r.head.startsWith('POST /report/' + id + ' ')).map((r) => {
+    return this.log.filter((r) => r.head.startsWith('POST /report/' + id + ' ') || r.head.startsWith('POST /r/' + id + ' ')).map((r) => {
       const i = r.req.indexOf('\r\n\r\n');
-      const raw = r.req.subarray(i + 4).toString('latin1');
+      const bin = r.req.subarray(i + 4);
+      if (r.head.startsWith('POST /r/')) {
+        const c = fx.compactReport(bin);
+        return { rec: r, body: c ? c.r : null, raw: c ? c.text : bin.toString('latin1'), mac: c ? c.mac : null, compact: true };
+      }
+      const raw = bin.toString('latin1');
       let body = null; try { body = JSON.parse(raw); } catch (e) { /* bad */ }
       const m = /\r\nX-OTA-MAC: *([0-9a-f]*)/i.exec(r.head);
       return { rec: r, body, raw, mac: m ? m[1] : null };
     });
   }
-  polls(id) { return this.log.filter((r) => r.head.startsWith('GET /manifest/' + id + '?')); }
+  polls(id) { return this.log.filter((r) => r.head.startsWith('GET /manifest/' + id + '?') || r.head.startsWith('GET /m/' + id + '?')); }
   bytes(r) { return r.req.length + r.res.length; }
 }
 

@@ -108,15 +108,14 @@ async function allConfirm(seq, what) {
 // Every board polls `n` more times, each answered 204 by otad; none is offered anything.
 async function nothingOffered(n, what) {
   const from = proxy.log.length;
-  for (const b of espBoards()) {
-    await until(() => proxy.log.slice(from).filter((r) => r.head.startsWith('GET /manifest/' + b.name + '?') && r.status).length >= n,
-      20000, b.name + ': ' + n + ' polls (' + what + ')');
-  }
-  const polls = proxy.log.slice(from).filter((r) => r.head.startsWith('GET /manifest/') && r.status);
+  const polled = (id) => proxy.polls(id).filter((r) => proxy.log.indexOf(r) >= from && r.status);
+  for (const b of espBoards())
+    await until(() => polled(b.name).length >= n, 20000, b.name + ': ' + n + ' polls (' + what + ')');
+  const polls = [].concat.apply([], espBoards().map((b) => polled(b.name)));
   const offered = polls.filter((r) => r.status !== 204);
   eq(offered.length, 0, what + ': every poll answered 204 (' + polls.length + ' polls): ' +
     offered.map((r) => r.head.split('\r\n')[0] + ' -> ' + r.status).join('; '));
-  ok(!proxy.log.slice(from).some((r) => /^GET \/bundle\//.test(r.head)), what + ': no bundle fetched');
+  ok(!proxy.log.slice(from).some((r) => /^GET \/(bundle|b)\//.test(r.head)), what + ': no bundle fetched');
   return polls.length;
 }
 

@@ -11,6 +11,7 @@ const path = require('path');
 const crypto = require('crypto');
 const { execFileSync } = require('child_process');
 const L = require('./lib');
+const fx = require('./fixtures');
 const { test, ok, eq, run } = require('./t');
 const { until, sleep } = L;
 
@@ -31,7 +32,10 @@ const APP = (v, extra) => 'APP="' + v + '";print("APP ' + v + ' up");' +
 // board directory (Storage filled to `free` bytes first, like a Pico's 48 KB).
 async function provision(id, app, o) {
   o = o || {};
-  const b = new L.Board(path.join(W, 'boards', id), o.pico ? ESP.pico : ESP.espruino, id);
+  // OTA_PICO=1: every board on espruino-pico (5100 variables, like a Pico)
+  const bin = o.pico || process.env.OTA_PICO === '1' ? ESP.pico : ESP.espruino;
+  if (!bin) throw new Error('no espruino-pico next to ' + ESP.espruino);
+  const b = new L.Board(path.join(W, 'boards', id), bin, id);
   boards.push(b);
   if (o.free !== 0) b.fill(o.free || 48 * 1024);
   const out = path.join(W, id + '.provision.js');
@@ -42,11 +46,11 @@ async function provision(id, app, o) {
   await b.provision(out, Object.assign({}, L.FAST, o.tune || {}));
   return b;
 }
-// A report the board sent AND otad accepted (200), as the proxy saw it.
+// A report the board sent AND otad accepted (200; 204 in the compact form), as the proxy saw it.
 function reported(id, seq, state, code, detail) {
   const f = () => proxy.reports(id).find((r) => r.body && r.body.seq === seq && r.body.state === state &&
     (code === undefined || r.body.code === code) && (detail === undefined || (r.body.detail || '').match(detail)) &&
-    r.rec.status === 200);
+    r.rec.status === (r.compact ? 204 : 200));
   f.last = () => JSON.stringify(proxy.reports(id).map((r) => [r.raw, r.rec.status]).slice(-6));
   return f;
 }
@@ -59,6 +63,8 @@ async function onV1(id, app, o) {
   await b.wait(/TICK v1/, 5000);
   return b;
 }
+// A poll answered "nothing to do" (the update's bytes are the others).
+function idlePoll(r) { return r.status === 204 && /^GET /.test(r.head); }
 function bytesOf(recs) { return recs.reduce((n, r) => n + proxy.bytes(r), 0); }
 function idle(b) { b.cut(); }
 
@@ -80,7 +86,7 @@ test('otasign device add: a one-time script that provisions a real board (agent,
   await b.on();
   await until(() => proxy.polls('d-prov').filter((r) => r.status === 204).length >= 2, 8000, 'golden polls');
   const q = proxy.polls('d-prov')[0].head.split(' ')[1];
-  ok(/^\/manifest\/d-prov\?app=prov&seq=0&nonce=[0-9a-f]{32}&board=PICO_R1_3$/.test(q), 'poll: ' + q);
+  ok(/^\/m\/d-prov\?a=prov&s=0&b=PICO_R1_3$/.test(q), 'poll (compact, no nonce when idle): ' + q);
   ok(!/Uncaught/.test(b.out), 'no exception: ' + b.out.slice(-300));
   b.cut();
   // a second add of the same id is refused: the secret is shown only once
@@ -105,13 +111,13 @@ test('first install and update with confirm (reports v2 accepted; bytes per idle
   const idleRec = await until(() => proxy.polls('d-upd').find((r) => r.status === 204), 8000, 'an idle poll');
   figures.push('bytes per idle poll (request + response): ' + bytesOf([idleRec]) +
     ' (' + idleRec.req.length + ' + ' + idleRec.res.length + ')');
-  ok(/^GET \/manifest\/d-upd\?app=upd&seq=1&nonce=[0-9a-f]{32} HTTP/.test(idleRec.head), 'no board, no board=: ' + idleRec.head.split('\r\n')[0]);
+  ok(/^GET \/m\/d-upd\?a=upd&s=1 HTTP/.test(idleRec.head), 'no board, no b=, no nonce: ' + idleRec.head.split('\r\n')[0]);
   const from = proxy.log.length;
   await otad.publish('upd', 2, APP('v2'));
   await until(reported('d-upd', 2, 'confirmed', 0), 20000, 'v2 confirmed');
   await b.wait(/TICK v2/, 5000);
-  const recs = proxy.log.slice(from).filter((r) => / \/(manifest|report)\/d-upd[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head));
-  const upd = recs.filter((r) => r.status !== 204);
+  const recs = proxy.log.slice(from).filter((r) => / \/(manifest|report|m|r)\/d-upd[ ?]/.test(r.head) || /^GET \/(bundle|b)\//.test(r.head));
+  const upd = recs.filter((r) => !idlePoll(r));
   figures.push('bytes per whole update v1->v2 (offer, bundle, 4 reports; request + response): ' + bytesOf(upd) +
     ' in ' + upd.length + ' exchanges, bundle ' + (await bundleSize('upd', 2)) + ' bytes');
   const states = proxy.reports('d-upd').filter((r) => r.body.seq === 2).map((r) => r.body.state).join();
@@ -126,6 +132,68 @@ test('first install and update with confirm (reports v2 accepted; bytes per idle
   ok(!s.files.includes('ota.a1'), 'v1 erased: ' + s.files);
 });
 
+// The agent of the previous form (commit 6459932: GET /manifest/ with a
+// nonce on every poll, the JSON offer, JSON reports with X-OTA-MAC), as
+// deployed boards run it: an agent directory for `otasign device add
+// --agent-dir` with that ota.js and today's boot code and golden program.
+function agentV1Dir() {
+  const d = path.join(W, 'agent-v1');
+  if (!fs.existsSync(d)) {
+    fs.mkdirSync(d);
+    fs.copyFileSync(path.join(__dirname, 'agent-v1', 'ota.js'), path.join(d, 'ota.js'));
+    for (const f of ['boot0.js', 'bootcde.js', 'golden.js']) fs.copyFileSync(path.join(L.ROOT, 'device/espruino', f), path.join(d, f));
+  }
+  return d;
+}
+// One board through v1 (confirmed), an idle poll and a whole update to v2,
+// with the bytes of each exchange as the proxy saw them.
+async function wire(id, app, o) {
+  const b = await onV1(id, app, o);
+  const idleRec = await until(() => proxy.polls(id).find((r) => idlePoll(r)), 8000, id + ' an idle poll');
+  const from = proxy.log.length;
+  await otad.publish(app, 2, APP('v2'));
+  await until(reported(id, 2, 'confirmed', 0), 20000, id + ' v2 confirmed');
+  await b.wait(/TICK v2/, 5000);
+  idle(b);
+  const mine = new RegExp(' /(manifest|report|m|r)/' + id + '[ ?]');
+  const recs = proxy.log.slice(from).filter((r) => !idlePoll(r) && (mine.test(r.head) || /^GET \/(bundle|b)\//.test(r.head)));
+  const polls = recs.filter((r) => /^GET \/(manifest|m)\//.test(r.head));
+  const offer = polls.find((r) => r.status === 200);
+  const reps = proxy.reports(id).filter((r) => r.body && r.body.seq === 2);
+  const bundle = await bundleSize(app, 2);
+  return { b, idle: idleRec, upd: bytesOf(recs), n: recs.length, bundle, offer, polls: bytesOf(polls), reps,
+    repBytes: bytesOf(reps.map((r) => r.rec)) / (reps.length || 1) };
+}
+
+test('boards on the previous agent form (6459932) are still served; wire bytes of both forms, same otad, same run', async () => {
+  const old = await wire('d-wold', 'wold', { args: ['--agent-dir', agentV1Dir()] });
+  const neu = await wire('d-wnew', 'wnew');
+  // the old agent speaks the old form, and otad answers it in that form
+  ok(/^GET \/manifest\/d-wold\?app=wold&seq=1&nonce=[0-9a-f]{32} HTTP/.test(old.idle.head), 'old form poll: ' + old.idle.head.split('\r\n')[0]);
+  ok(/\r\nX-Poll-Interval: 1\r\n/.test(old.idle.res.toString('latin1')), 'old 204 keeps X-Poll-Interval');
+  ok(old.offer && /\r\nContent-Type: application\/json\r\n/.test(old.offer.res.toString('latin1')), 'old form: the JSON offer');
+  JSON.parse(old.offer.body.toString('latin1'));
+  eq(old.reps.map((r) => r.body.state + (r.compact ? '/compact' : '') + ':' + r.rec.status).join(), 'downloading:200,downloaded:200,trial:200,confirmed:200');
+  ok(old.reps.every((r) => /^[0-9a-f]{64}$/.test(r.mac)), 'old reports carry X-OTA-MAC');
+  // the new agent: the compact form throughout
+  ok(/^GET \/m\/d-wnew\?a=wnew&s=1 HTTP/.test(neu.idle.head), 'compact idle poll: ' + neu.idle.head.split('\r\n')[0]);
+  eq(neu.reps.map((r) => r.body.state + (r.compact ? '/compact' : '') + ':' + r.rec.status).join(),
+    'downloading/compact:204,downloaded/compact:204,trial/compact:204,confirmed/compact:204');
+  ok(neu.offer && /^GET \/m\/d-wnew\?a=wnew&s=1&n=[0-9a-f]{32} HTTP/.test(neu.offer.head), 'the offer answers a poll with a nonce: ' + neu.offer.head.split('\r\n')[0]);
+  ok(!/\r\nDate:/i.test(neu.idle.res.toString('latin1')) && !/\r\nDate:/i.test(neu.offer.res.toString('latin1')), 'no Date in compact answers');
+  const idleN = proxy.bytes(neu.idle), idleO = proxy.bytes(old.idle);
+  ok(idleN <= 200, 'compact idle poll <= 200 B: ' + idleN);
+  ok(neu.offer.res.length <= 700, 'compact offer answer <= 700 B with headers: ' + neu.offer.res.length);
+  const r = (a, b) => (a / b).toFixed(2);
+  figures.push('wire bytes, previous form (agent of 6459932) vs compact form, one otad, one run, request + response at the proxy:');
+  figures.push('  idle poll: ' + idleO + ' (' + old.idle.req.length + ' + ' + old.idle.res.length + ') vs ' + idleN + ' (' + neu.idle.req.length + ' + ' + neu.idle.res.length + '), ' + r(idleN, idleO) + 'x');
+  figures.push('  offer answer (headers + body): ' + old.offer.res.length + ' vs ' + neu.offer.res.length + ', ' + r(neu.offer.res.length, old.offer.res.length) +
+    'x; polls of the update (offer request and answer' + (neu.polls > proxy.bytes(neu.offer) ? ', and the 202 before it' : '') + '): ' + old.polls + ' vs ' + neu.polls);
+  figures.push('  per report: ' + Math.round(old.repBytes) + ' vs ' + Math.round(neu.repBytes) + ', ' + r(neu.repBytes, old.repBytes) + 'x');
+  figures.push('  whole update v1->v2 besides the ' + old.bundle + '/' + neu.bundle + '-byte bundle: ' + (old.upd - old.bundle) + ' (' + old.n + ' exchanges) vs ' +
+    (neu.upd - neu.bundle) + ' (' + neu.n + ' exchanges), ' + r(neu.upd - neu.bundle, old.upd - old.bundle) + 'x');
+});
+
 async function bundleSize(app, seq) { return fs.statSync(path.join(W, 'releases', app + '-' + seq, 'bundle.js')).size; }
 
 test('app that calls ota.confirm() at its top level: the rest of its top level runs, confirmed is counted', async () => {
@@ -134,7 +202,7 @@ test('app that calls ota.confirm() at its top level: the rest of its top level r
   await until(reported('d-top', 2, 'confirmed', 0), 20000, 'v2 confirmed');
   await b.wait(/TOP confirm true[\s\S]*TOP after[\s\S]*TICK v2/, 5000);
   await sleep(1500);
-  const bad = proxy.reports('d-top').filter((r) => r.rec.status !== 200);
+  const bad = proxy.reports('d-top').filter((r) => r.rec.status !== (r.compact ? 204 : 200));
   eq(bad.length, 0, 'every report accepted: ' + JSON.stringify(bad.map((r) => [r.raw, r.rec.status])));
   ok(!proxy.reports('d-top').some((r) => r.body.seq === 2 && r.body.state === 'trial'), 'no trial report after the confirm');
   const d = await otad.device('d-top');
@@ -170,10 +238,10 @@ test('release that never confirms, with power cuts during its trial: reverted, r
 test('power cut mid-download: resumed with Range at the first unwritten byte; a damaged resume is caught by the hash; confirmed', async () => {
   const b = await onV1('d-cut', 'cut');
   const big = APP('v2', 'var PAD="' + 'abcdefghij'.repeat(800) + '";');
-  proxy.pace = { match: /^GET \/bundle\//, bytes: 512, ms: 60 };
+  proxy.pace = { match: /^GET \/(bundle|b)\//, bytes: 512, ms: 60 };
   const from = proxy.log.length;
   await otad.publish('cut', 2, big);
-  const first = await until(() => proxy.log.slice(from).find((r) => /^GET \/bundle\//.test(r.head) && r.res.length > 3000), 20000, 'download under way');
+  const first = await until(() => proxy.log.slice(from).find((r) => /^GET \/(bundle|b)\//.test(r.head) && r.res.length > 3000), 20000, 'download under way');
   b.cut();                                  // power cut in the middle of it
   const got = first.res.length;
   proxy.pace = null;
@@ -181,13 +249,13 @@ test('power cut mid-download: resumed with Range at the first unwritten byte; a 
   // catches it (rejected, hash mismatch), then a clean download installs
   let flipped = false;
   proxy.onResponse = (rec, head, body) => {
-    if (!flipped && /^GET \/bundle\//.test(rec.head) && /\r\nRange:/i.test(rec.head) && body.length > 100) { flipped = true; body[body.length - 50] ^= 0x01; return body; }
+    if (!flipped && /^GET \/(bundle|b)\//.test(rec.head) && /\r\nRange:/i.test(rec.head) && body.length > 100) { flipped = true; body[body.length - 50] ^= 0x01; return body; }
   };
   await b.on();
   await until(reported('d-cut', 2, 'rejected', 22, /^hash mismatch/), 20000, 'damaged resume caught by the hash');
   await until(reported('d-cut', 2, 'confirmed', 0), 20000, 'v2 confirmed');
   proxy.onResponse = null;
-  const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head));
+  const gets = proxy.log.slice(from).filter((r) => /^GET \/(bundle|b)\//.test(r.head));
   ok(gets.length >= 2, 'two bundle requests');
   ok(!/\r\nRange:/i.test(gets[0].head), 'the first from 0');
   const m = /\r\nRange: bytes=(\d+)-/i.exec(gets[1].head);
@@ -201,13 +269,19 @@ test('power cut mid-download: resumed with Range at the first unwritten byte; a 
 
 // Tampering on the wire: each refused with its reason, the board stays on v1.
 const TAMPER = [
-  ['bundle', 22, 'hash mismatch', (rec, head, body) => { if (/^GET \/bundle\//.test(rec.head) && body.length > 10) { body[10] ^= 0x01; return body; } }],
+  ['bundle', 22, 'hash mismatch', (rec, head, body) => { if (/^GET \/(bundle|b)\//.test(rec.head) && body.length > 10) { body[10] ^= 0x01; return body; } }],
   ['mac', 51, 'bad mac', (rec, head, body) => manifestEdit(rec, body, (m) => { m.mac = (m.mac[0] === '0' ? '1' : '0') + m.mac.substr(1); })],
   ['statement', 49, 'ticket for another statement', (rec, head, body) => manifestEdit(rec, body, (m) => { const s = Buffer.from(m.statement, 'base64'); s[200] ^= 1; m.statement = s.toString('base64'); })],
   ['ticket', 51, 'bad mac', (rec, head, body) => manifestEdit(rec, body, (m) => { const t = Buffer.from(m.ticket, 'base64'); t[150] ^= 1; m.ticket = t.toString('base64'); })],
 ];
+// Edit an offer in either form (the compact one through its JSON-shaped twin).
 function manifestEdit(rec, body, f) {
-  if (!/^GET \/manifest\//.test(rec.head) || rec.status !== 200) return;
+  if (!/^GET \/(manifest|m)\//.test(rec.head) || rec.status !== 200) return;
+  if (/^GET \/m\//.test(rec.head)) {
+    const m = fx.decodeOffer(body);
+    f(m);
+    return fx.compactOffer(m);
+  }
   const m = JSON.parse(body.toString('latin1'));
   f(m);
   return Buffer.from(JSON.stringify(m), 'latin1');
@@ -236,12 +310,16 @@ test('offer replayed within a boot and across a power cycle (E.hwRand repeats): 
   // capture the offer for v2; the board never sees it (connection cut)
   let saved = null;
   proxy.onResponse = (rec, head, body) => {
-    if (/^GET \/manifest\/d-rep/.test(rec.head) && rec.status === 200 && !saved) { saved = { rec, bytes: Buffer.concat([Buffer.from(head, 'latin1'), body]) }; return 'drop'; }
+    if (/^GET \/(manifest|m)\/d-rep/.test(rec.head) && rec.status === 200 && !saved) { saved = { rec, bytes: Buffer.concat([Buffer.from(head, 'latin1'), body]) }; return 'drop'; }
   };
   await otad.publish('rep', 2, APP('v2'));
   await until(() => saved, 10000, 'an offer captured');
   proxy.onResponse = null;
-  // 1. replayed within the boot, to the next poll
+  // 1. replayed within the boot, to the next poll that sends a nonce (an
+  // idle poll sends none: FORMAT.md 6b; the offer still waits, so the board
+  // is told 202 and polls again with a nonce)
+  const withNonce = /^GET \/(manifest|m)\/d-rep\?[^ ]*[?&]n(once)?=[0-9a-f]+[& ]/;
+  proxy.replayMatch = withNonce;
   proxy.replay = saved.bytes;
   await until(reported('d-rep', 2, 'rejected', 48, /^stale nonce/), 10000, 'replay in the boot refused');
   // 2. across a power cycle: the nonce of the first poll after power on must
@@ -251,19 +329,22 @@ test('offer replayed within a boot and across a power cycle (E.hwRand repeats): 
   const hw = (o) => /HW=(\S+)/.exec(o)[1];
   const r1 = hw(b.script('print("HW="+E.hwRand()+","+E.hwRand())')), r2 = hw(b.script('print("HW="+E.hwRand()+","+E.hwRand())'));
   const n0 = proxy.polls('d-rep').length;
+  proxy.replayMatch = withNonce;
   proxy.replay = saved.bytes;
   await b.on();
-  await until(() => proxy.polls('d-rep').slice(n0).some((r) => r.replayed), 10000, 'first poll after power on answered with the old offer');
+  await until(() => proxy.polls('d-rep').slice(n0).some((r) => r.replayed), 10000, 'first poll with a nonce after power on answered with the old offer');
   // refused: the request after the replayed answer is a poll again, never
   // the bundle (the refusal itself is not reported twice: same outcome)
   const rp = proxy.polls('d-rep').slice(n0).find((r) => r.replayed);
-  await until(() => proxy.log.slice(proxy.log.indexOf(rp) + 1).some((r) => / \/(manifest|bundle)\//.test(r.head)), 5000, 'next request');
-  const next = proxy.log.slice(proxy.log.indexOf(rp) + 1).find((r) => / \/(manifest|bundle)\//.test(r.head));
-  ok(/^GET \/manifest\//.test(next.head), 'after the replayed offer the board polled again: ' + next.head.split('\r\n')[0]);
-  eq(proxy.polls('d-rep').slice(n0).indexOf(rp), 0, 'the replay answered the first poll after power on');
+  await until(() => proxy.log.slice(proxy.log.indexOf(rp) + 1).some((r) => / \/(manifest|bundle|m|b)\//.test(r.head)), 5000, 'next request');
+  const next = proxy.log.slice(proxy.log.indexOf(rp) + 1).find((r) => / \/(manifest|bundle|m|b)\//.test(r.head));
+  ok(/^GET \/(manifest|m)\//.test(next.head), 'after the replayed offer the board polled again: ' + next.head.split('\r\n')[0]);
+  eq(proxy.polls('d-rep').slice(n0).filter((r) => withNonce.test(r.head)).indexOf(rp), 0, 'the replay answered the first poll with a nonce after power on');
   eq(r1, r2, 'E.hwRand() repeats after a power on on this build (the case the nonce must survive)');
-  const nonces = proxy.polls('d-rep').map((r) => /nonce=([0-9a-f]+)/.exec(r.head)[1]);
-  eq(new Set(nonces).size, nonces.length, 'no nonce ever repeated (' + nonces.length + ' polls, 2 boots)');
+  // idle polls carry no nonce (FORMAT.md 6b); every one sent is new
+  const nonces = proxy.polls('d-rep').map((r) => /[?&]n(?:once)?=([0-9a-f]+)/.exec(r.head)).filter((x) => x).map((x) => x[1]);
+  ok(nonces.length >= 2, nonces.length + ' nonces sent');
+  eq(new Set(nonces).size, nonces.length, 'no nonce ever repeated (' + nonces.length + ' polls with a nonce, 2 boots)');
   // and v2 still installs through an honest offer
   await until(reported('d-rep', 2, 'confirmed', 0), 20000, 'v2 confirmed after');
   idle(b);
@@ -290,7 +371,7 @@ test('Storage filled so only 48 KB is free: three updates of 15.5 KB bundles (th
     await otad.publish('k48', v, APP('v' + v, 'var PAD="' + String(v).repeat(15300) + '";'));
     await until(reported('d-48k', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed');
     if (v === 2) {
-      const upd = proxy.log.slice(from).filter((r) => r.status !== 204 && (/ \/(manifest|report)\/d-48k[ ?]/.test(r.head) || /^GET \/bundle\//.test(r.head)));
+      const upd = proxy.log.slice(from).filter((r) => !idlePoll(r) && (/ \/(manifest|report|m|r)\/d-48k[ ?]/.test(r.head) || /^GET \/(bundle|b)\//.test(r.head)));
       const bs = await bundleSize('k48', v);
       figures.push('bytes per whole update with a ' + bs + '-byte bundle (request + response): ' + bytesOf(upd) +
         ' in ' + upd.length + ' exchanges (' + (bytesOf(upd) - bs) + ' besides the bundle)');
@@ -305,10 +386,10 @@ test('Storage filled so only 48 KB is free: three updates of 15.5 KB bundles (th
 
 test('otad down and restarted mid-download: the app keeps running, polls back off, the download resumes', async () => {
   const b = await onV1('d-down', 'down');
-  proxy.pace = { match: /^GET \/bundle\//, bytes: 512, ms: 80 };
+  proxy.pace = { match: /^GET \/(bundle|b)\//, bytes: 512, ms: 80 };
   const from = proxy.log.length;
   await otad.publish('down', 2, APP('v2', 'var PAD="' + 'z'.repeat(8000) + '";'));
-  await until(() => proxy.log.slice(from).find((r) => /^GET \/bundle\//.test(r.head) && r.res.length > 2000), 20000, 'download under way');
+  await until(() => proxy.log.slice(from).find((r) => /^GET \/(bundle|b)\//.test(r.head) && r.res.length > 2000), 20000, 'download under way');
   otad.stop();                              // the server dies; the paced answer is cut
   proxy.cutActive();
   proxy.pace = null;
@@ -323,7 +404,7 @@ test('otad down and restarted mid-download: the app keeps running, polls back of
   await otad.start();                       // same data, same port
   eq(otad.port, was, 'restarted on its port');
   await until(reported('d-down', 2, 'confirmed', 0), 25000, 'v2 confirmed after the restart');
-  const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head) && !r.refused);
+  const gets = proxy.log.slice(from).filter((r) => /^GET \/(bundle|b)\//.test(r.head) && !r.refused);
   ok(gets.some((r) => /\r\nRange: bytes=[1-9]\d*-/i.test(r.head)), 'resumed with Range');
   idle(b);
 });
@@ -403,7 +484,7 @@ test('UDP nudge: `otasign nudge` makes the board poll now, rate-limited; otad nu
     fs.rmSync(W, { recursive: true, force: true });
     process.exit(0);
   }
-  console.log('# interpreter: ' + ESP.espruino + (ESP.pico ? ' (+ espruino-pico)' : ''));
+  console.log('# interpreter: ' + ESP.espruino + (ESP.pico ? ' (+ espruino-pico)' : '') + (process.env.OTA_PICO === '1' ? '; every board on espruino-pico (OTA_PICO=1)' : ''));
   let fail = 0;
   try {
     await otad.start(['--nudge', '127.0.0.1:' + NPORT]);

@@ -36,18 +36,24 @@ function createStub() {
       res.writeHead(code, Object.assign({ 'Content-Length': b.length, Connection: 'close' }, hdr || {}));
       res.end(b);
     }
-    if (parts[1] === 'manifest') {
+    // the JSON form (/manifest/, the previous agent) and the compact form
+    // (/m/: no nonce on an idle poll, 202 when an offer waits)
+    if (parts[1] === 'manifest' || parts[1] === 'm') {
+      const compact = parts[1] === 'm';
       st.polls.push(req.url);
-      const seq = +u.searchParams.get('seq');
-      const nonce = Buffer.from(u.searchParams.get('nonce') || '', 'hex');
+      const seq = +u.searchParams.get(compact ? 's' : 'seq');
+      const nhex = u.searchParams.get(compact ? 'n' : 'nonce');
+      const nonce = Buffer.from(nhex || '', 'hex');
       const r = st.releases[st.target];
       if (!r || seq >= st.target) return send(204);
+      if (compact && nhex === null) return send(202);
       let m = fx.manifest(Object.assign({ app: st.app, board: '', seq: st.target, bundle: r.bundle,
         device: parts[2], nonce, secret: st.secret, poll: 1 }, r.o));
       if (st.mutate) m = st.mutate(m, nonce) || m;
+      if (compact) return send(200, fx.compactOffer(m).toString('latin1'));
       return send(200, JSON.stringify(m), { 'Content-Type': 'application/json' });
     }
-    if (parts[1] === 'bundle') {
+    if (parts[1] === 'bundle' || parts[1] === 'b') {
       const r = Object.values(st.releases).find((x) => fx.sha256(x.bundle).toString('hex') === parts[2]);
       if (!r) return send(404);
       let b = r.bundle;
@@ -70,15 +76,21 @@ function createStub() {
       }
       return send(200, b.toString('latin1'));
     }
-    if (parts[1] === 'report' && req.method === 'POST') {
+    if ((parts[1] === 'report' || parts[1] === 'r') && req.method === 'POST') {
       let body = '';
       req.on('data', (d) => { body += d.toString('latin1'); });
       req.on('end', () => {
-        let r;
-        try { r = JSON.parse(body); } catch (e) { return send(400, '{"error":"json"}'); }
+        let r, mac;
+        if (parts[1] === 'r') {
+          const c = fx.compactReport(Buffer.from(body, 'latin1'));
+          if (!c) return send(400, '{"error":"report"}');
+          r = c.r; mac = c.mac; body = c.text;
+        } else {
+          try { r = JSON.parse(body); } catch (e) { return send(400, '{"error":"json"}'); }
+          mac = req.headers['x-ota-mac'];
+        }
         r.device = parts[2];
         r.raw = body;
-        const mac = req.headers['x-ota-mac'];
         r.macOk = mac === fx.reportMac(st.secret, parts[2], body);
         const last = st.reports.filter((x) => x.macOk && x.device === r.device).pop();
         r.replay = !!(last && !(r.ctr > last.ctr));

@@ -370,6 +370,76 @@ RMAC=$(report_mac "$SECRET" pico-1 "$WORK/rep.json")
 expect_eq "mac device report with MAC" 200 "$(code POST /report/pico-1 --data-binary @"$WORK/rep.json" -H "X-OTA-MAC: $RMAC")"
 expect_eq "the same report again: replay, 409" 409 "$(code POST /report/pico-1 --data-binary @"$WORK/rep.json" -H "X-OTA-MAC: $RMAC")"
 
+# ---- the compact device form (FORMAT.md 6b) ------------------------------------
+# GET /m/<id>: no nonce when idle (204, or 202 when an offer waits), the offer
+# as tagged binary fields for a poll with n=; POST /r/<id>: MAC || text; /b/.
+hdrs() { curl -s -D - -o "$WORK/body" --max-time 10 "$BASE$1"; }
+expect_eq "compact idle poll, on the target: 204" 204 "$(code GET "/m/pico-1?a=demo&s=2")"
+H=$(hdrs "/m/pico-1?a=demo&s=2" | tr -d '\r')
+check "compact 204: no Date" bash -c "! grep -qi '^Date:' <<<'$H'"
+check "compact 204: no X-Poll-Interval" bash -c "! grep -qi '^X-Poll-Interval:' <<<'$H'"
+expect_has "compact 204: Cache-Control: no-store" "Cache-Control: no-store" "$H"
+check "JSON answers keep a Date" bash -c "curl -s -D - -o /dev/null '$BASE/healthz' | grep -qi '^Date: '"
+expect_eq "compact poll without a nonce, an offer waits: 202" 202 "$(code GET "/m/pico-1?a=demo&s=1")"
+expect_eq "202 has no body" 0 "$(wc -c <"$WORK/body")"
+expect_eq "compact poll with a nonce: 200" 200 "$(code GET "/m/pico-1?a=demo&s=1&n=$NONCE")"
+tlv() { node -e "const b=require('fs').readFileSync('$WORK/body');const f={},o=[];let i=0;while(i+3<=b.length){const n=b.readUInt16BE(i+1);const t=String.fromCharCode(b[i]);f[t]=b.subarray(i+3,i+3+n);o.push(t+n);i+=3+n;}
+if(i!==b.length)o.push('trailing');const w=process.argv[1];if(w==='list')console.log(o.join(' '));else require('fs').writeFileSync(process.argv[2],f[w]);" "$@"; }
+expect_eq "compact offer: ticket, statement, mac, poll" "T216 S336 M32 P2" "$(tlv list)"
+tlv T "$WORK/cticket.bin"; tlv S "$WORK/cstmt.bin"; tlv M "$WORK/cmac.bin"
+check "compact offer: the statement of v2" cmp -s "$WORK/cstmt.bin" "$WORK/stmt2.bin"
+expect_eq "compact offer: mac = HMAC(secret, ticket)" "$("$OTA_BIN/otad-testsign" hmac "$SECRET" "$WORK/cticket.bin")" "$(hexof <"$WORK/cmac.bin")"
+expect_eq "MAC-tier device accepts the compact offer" accept \
+    "$("$OTA_BIN/otad-testsign" decide "$WORK/rel.pub" "$WORK/server.pub" pico-1 $NONCE demo 1 "$WORK/cstmt.bin" "$WORK/cticket.bin" "$SECRET" "$(hexof <"$WORK/cmac.bin")")"
+H=$(hdrs "/m/pico-1?a=demo&s=1&n=$NONCE" | tr -d '\r')
+check "compact offer: no Date, no Content-Type" bash -c "! grep -qiE '^(Date|Content-Type):' <<<'$H'"
+check "compact offer: at most 700 bytes with headers" test $(( ${#H} + 2 + $(wc -c <"$WORK/body") )) -le 700
+expect_eq "compact poll: bad nonce" 400 "$(code GET "/m/pico-1?a=demo&s=1&n=zz")"
+expect_eq "compact poll: short nonce" 400 "$(code GET "/m/pico-1?a=demo&s=1&n=0011")"
+expect_eq "compact poll: missing app" 400 "$(code GET "/m/pico-1?s=1")"
+expect_eq "compact poll: missing seq" 400 "$(code GET "/m/pico-1?a=demo")"
+expect_eq "compact poll: bad device" 400 "$(code GET "/m/p%21?a=demo&s=1")"
+expect_eq "compact poll: bad board" 400 "$(code GET "/m/pico-1?a=demo&s=1&b=a%20b")"
+expect_eq "compact poll: POST" 405 "$(code POST "/m/pico-1?a=demo&s=1" --data x)"
+# crep DEV TEXT [SECRET]: POST MAC(secret, "OTAR" DEV "\n" TEXT) || TEXT to /r/DEV
+crep() {
+    local s="${3:-$SECRET}"
+    printf '%s' "$2" >"$WORK/crep.txt"
+    "$OTA_BIN/otad-testsign" hmac "$s" "$WORK/crep.txt" "OTAR$1"$'\n' | node -e "process.stdout.write(Buffer.concat([Buffer.from(require('fs').readFileSync(0,'utf8').trim(),'hex'),require('fs').readFileSync('$WORK/crep.txt')]))" >"$WORK/crep.bin"
+    code POST "/r/$1" --data-binary @"$WORK/crep.bin"
+}
+RC0=$(admin GET /admin/devices/pico-1 >/dev/null; body | jq_ j.report_count)
+expect_eq "compact report: stored, 204" 204 "$(crep pico-1 '2 demo 2 c 0')"
+expect_eq "compact report: 204 has no body" 0 "$(wc -c <"$WORK/body")"
+expect_eq "compact report with a detail: 204" 204 "$(crep pico-1 '3 demo 2 r 46 not newer: a b c')"
+expect_eq "compact reports counted with the JSON ones" $((RC0 + 2)) "$(admin GET /admin/devices/pico-1 >/dev/null; body | jq_ j.report_count)"
+expect_eq "compact report: the same again is a replay, 409" 409 "$(crep pico-1 '3 demo 2 r 46 not newer: a b c')"
+expect_eq "compact report: a JSON counter below is a replay too" 409 "$(code POST /report/pico-1 --data-binary @"$WORK/rep.json" -H "X-OTA-MAC: $RMAC")"
+expect_eq "compact report: wrong secret, 401" 401 "$(crep pico-1 '9 demo 2 c 0' "$(printf '0%.0s' $(seq 64))")"
+expect_eq "compact report: bad_mac" bad_mac "$(body | jq_ j.error)"
+expect_eq "compact report: shorter than a MAC, 401" 401 "$(code POST /r/pico-1 --data-binary 'short')"
+expect_eq "compact report: unknown device, 401" 401 "$(crep nobody-9 '9 demo 2 c 0')"
+for bad in '' '0 demo 2 c 0' '9 demo 2 x 0' '9 demo 2 c' '9 demo 2 cc 0' '9 de/mo 2 c 0' '9  demo 2 c 0' '09 demo 2 c 0' \
+           '9 demo 2 c 0 ' '9 demo 2 c 70000' '9 demo -2 c 0' "9 demo 2 c 0 $(printf 'x%.0s' $(seq 201))" \
+           $'9 demo 2 c 0 tab\there' '9 demo 2 c 0 caf'$'\xc3\xa9'; do
+    expect_eq "compact report '${bad:0:24}': 400" 400 "$(crep pico-1 "$bad")"
+done
+expect_eq "compact report: bad_report" bad_report "$(body | jq_ j.error)"
+expect_eq "compact report: GET" 405 "$(code GET /r/pico-1)"
+expect_eq "compact report body over the limit: 413" 413 "$(code POST /r/pico-1 --data-binary @"$WORK/big.json")"
+expect_eq "compact report chunked: 411" 411 "$(code POST /r/pico-1 -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big.json")"
+expect_eq "a body on a compact poll: 400" 400 "$(code GET "/m/pico-1?a=demo&s=2" --data-binary x -X GET)"
+B2H=$(sha256sum "$B2" | cut -c1-64)
+H=$(hdrs "/b/$B2H" | tr -d '\r')
+check "compact bundle: the bytes" cmp -s "$WORK/body" "$B2"
+check "compact bundle: no ETag, Cache-Control, Content-Type, Date" bash -c "! grep -qiE '^(ETag|Cache-Control|Content-Type|Date|Accept-Ranges):' <<<'$H'"
+H=$(curl -s -D - -o "$WORK/body" --max-time 10 -H 'Range: bytes=5-' "$BASE/b/$B2H" | tr -d '\r')
+expect_has "compact bundle range: 206" " 206 " "$H"
+expect_has "compact bundle range: Content-Range" "Content-Range: bytes 5-" "$H"
+check "compact bundle range: the bytes" bash -c "tail -c +6 '$B2' | cmp -s - '$WORK/body'"
+check "/bundle/ keeps its caching headers" bash -c "curl -s -D - -o /dev/null '$BASE/bundle/$B2H' | grep -qi '^ETag: '"
+expect_eq "compact bundle: unknown" 404 "$(code GET "/b/$(printf '0%.0s' $(seq 64))")"
+
 # ---- devices: list, filters, pagination, retire, re-key -----------------------
 expect_eq "device list" 200 "$(admin GET '/admin/devices?limit=5')"
 expect_eq "a page of 5" 5 "$(body | jq_ j.devices.length)"

@@ -1,6 +1,7 @@
 /*
  * fuzz_request.c: otad's parsing of what untrusted clients send
- * (server/request.c): the report body (wire format v2) and %XX decoding
+ * (server/request.c): the report body (wire format v2), the compact
+ * report text (FORMAT.md 6b) and %XX decoding
  * of paths and query values.
  * Properties: srv_report_parse never accepts a body that breaks a rule
  * (checked again here: valid UTF-8, a known state, an app name, counters in
@@ -87,6 +88,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         r.code == r2.code && r.ctr == r2.ctr && strcmp(r.detail, r2.detail) == 0 &&
                         r.has_detail == r2.has_detail, "same values");
         }
+    }
+
+    /* The compact report text (FORMAT.md 6b): printable ASCII only, the
+     * same ranges, and the text made again from the values parses to them. */
+    if (srv_report_parse_compact((const char *)data, size, &r, &why) == 0) {
+        FUZZ_ASSERT(size >= 1 && size <= SRV_REPORT_BODY_MAX, "compact size");
+        for (size_t i = 0; i < size; i++) FUZZ_ASSERT(data[i] >= 0x20 && data[i] <= 0x7e, "printable");
+        int known = 0;
+        for (int i = 0; i < 7; i++) known |= strcmp(r.state, states[i]) == 0;
+        FUZZ_ASSERT(known, "compact state %s", r.state);
+        FUZZ_ASSERT(r.ctr >= 1 && r.ctr <= SRV_REPORT_CTR_MAX && r.seq <= SRV_REPORT_CTR_MAX &&
+                    r.code <= SRV_REPORT_CODE_MAX, "compact numbers in range");
+        FUZZ_ASSERT(strlen(r.detail) <= SRV_REPORT_DETAIL_MAX && (r.has_detail || !r.detail[0]), "compact detail");
+        static const char letters[] = "dDtcbrf";
+        int si = 0;
+        while (si < 7 && strcmp(r.state, states[si]) != 0) si++;
+        char buf[1024];
+        int n = snprintf(buf, sizeof buf, "%llu %s %llu %c %u%s%s", (unsigned long long)r.ctr, r.app,
+                         (unsigned long long)r.seq, letters[si], r.code, r.has_detail ? " " : "", r.detail);
+        FUZZ_ASSERT(n == (int)size && memcmp(buf, data, size) == 0, "compact text is canonical");
     }
 
     /* %XX decoding of a path or a query value */
