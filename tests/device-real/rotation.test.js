@@ -61,7 +61,8 @@ async function rollout(seq) {
   if (r.status !== 200 && r.status !== 201) throw new Error('rollout: ' + r.status + ' ' + r.body);
 }
 function reported(id, seq, state) {
-  const f = () => proxy.reports(id).find((r) => r.body && r.body.seq === seq && r.body.state === state && r.rec.status === 200);
+  const f = () => proxy.reports(id).find((r) => r.body && r.body.seq === seq && r.body.state === state &&
+    r.rec.status === (r.compact ? 204 : 200));
   f.last = () => JSON.stringify(proxy.reports(id).map((r) => [r.raw, r.rec.status]).slice(-4));
   return f;
 }
@@ -105,7 +106,8 @@ async function allConfirm(seq, what) {
   ok(new RegExp('report confirmed seq ' + seq).test(out), 'otadev device confirms v' + seq + ': ' + out.slice(-400));
   eq(devRunning(), seq, 'otadev device runs v' + seq);
 }
-// Every board polls `n` more times, each answered 204 by otad; none is offered anything.
+// Every board polls `n` more times, each answered 204 by otad (a 202 would
+// say an offer waits, a 200 is one); none is offered anything.
 async function nothingOffered(n, what) {
   const from = proxy.log.length;
   const polled = (id) => proxy.polls(id).filter((r) => proxy.log.indexOf(r) >= from && r.status);
