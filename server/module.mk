@@ -15,7 +15,7 @@ $(BUILD)/gen/ui_assets.c: $(UI_FILES) scripts/embed-ui.sh
 $(OBJ)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c server/ui.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iserver $(CFLAGS) -c -o $@ $<
-OTAD_LIBS := $(shell pkg-config --libs libsodium libmicrohttpd libcjson sqlite3 2>/dev/null) -lpthread
+OTAD_LIBS := $(shell pkg-config --libs libsodium libmicrohttpd libcjson sqlite3 libpq 2>/dev/null) -lpthread
 
 $(BIN)/otad: $(OTAD_OBJS) $(BUILD)/lib/libotacommon.a
 	@mkdir -p $(@D)

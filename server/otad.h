@@ -36,6 +36,7 @@
 
 typedef struct srv_config {
     const char *data_dir;
+    const char *store_url;      /* --store postgresql://... (NULL: SQLite in data_dir) */
     char     listen_host[64];   /* numeric IPv4 or IPv6 address */
     unsigned port;              /* 0 = any free port */
     const char *release_pub[SRV_MAX_RELEASE_KEYS];

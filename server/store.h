@@ -189,5 +189,9 @@ struct srv_store {
 
 /* Open (creating and migrating as needed) the SQLite store in dir/otad.db. */
 srv_store *srv_store_sqlite_open(const char *dir);
+/* Connect to PostgreSQL (a libpq connection string or postgresql:// URL) and
+ * migrate its schema; NULL (printed why) when it cannot, or when the
+ * database's schema is newer than this otad's. */
+srv_store *srv_store_pg_open(const char *conninfo);
 
 #endif
