@@ -1,0 +1,5 @@
+# tests/pg: the otad suites again with otad's state in PostgreSQL
+# (OTA_STORE=pg; tests/lib/pg.sh starts a private server per suite, as an
+# unprivileged user, on a unix socket in a temporary directory; a suite is
+# skipped when PostgreSQL is not installed: scripts/deps.sh test installs it).
+TEST_SCRIPTS += $(sort $(wildcard tests/pg/*.sh))
