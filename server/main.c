@@ -271,6 +271,7 @@ int main(int argc, char **argv)
         if (sig == SIGTERM || sig == SIGINT) break;
         if (sig == SIGHUP) srv_reload_signal();   /* release keys (keyset.c) and admin token */
         srv_http_reap();
+        srv_sync();
         srv_seen_flush();
         srv_log_flush();
     }

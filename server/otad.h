@@ -240,6 +240,10 @@ const ro_wave_status *srv_wave_status(const char *app);
 void srv_fleet_note(const char *app, const char *device, const char *board, uint64_t running,
                     bool set_running);
 void srv_fleet_forget(const char *device);
+/* Several otad on one store: apply what the other replicas committed
+ * (store.h: changes); the main loop calls it once a second.  No-op on a
+ * store one process owns (SQLite). */
+void srv_sync(void);
 /* Evaluate waves now (admin_mu held): advance what can advance. */
 void srv_waves_tick(bool force);
 /* Append a rollout history event (by: a token fingerprint or "otad"). */

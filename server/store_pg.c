@@ -27,15 +27,20 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 typedef struct pg_store {
     srv_store base;
     PGconn *db;
     char *conninfo;
     pthread_mutex_t mu;
+    PGconn *ln;                 /* LISTEN otad (changes; the main thread only) */
+    bool ln_lost;               /* the listener reconnected: changes may be missed */
+    char origin[17];            /* this process's id in its notifications */
 } pg_store;
 
 /* Migration i brings the schema from version i to i+1: the same numbers as
@@ -99,6 +104,8 @@ static const char *const migrations[] = {
     "  id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, \"by\" TEXT NOT NULL,"
     "  method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,"
     "  summary TEXT NOT NULL DEFAULT '');",
+    /* 3 -> 4: bundles, so that every replica serves every bundle */
+    "CREATE TABLE bundles(sha256 TEXT COLLATE \"C\" PRIMARY KEY, data BYTEA NOT NULL);",
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -285,6 +292,29 @@ static PGresult *one(pg_store *s, const char *what, const char *sql, const param
     return run(s, what, sql, p, NULL);
 }
 
+/* Tell the other replicas (LISTEN otad) what this transaction changed: sent
+ * by PostgreSQL at commit, and only if it commits.  The change strings:
+ *   S                       releases or rollouts changed: rebuild the snapshot
+ *   D <device>              a device secret was made or replaced
+ *   X <device>              a device was retired
+ *   B <device> <app> <seq>  a device is now blocked from a release
+ *   U <device> [<app> <seq>] blocks cleared
+ *   F                       devices' boards or running sequences changed
+ * each after "<origin> " (a process ignores its own). */
+static int notify(pg_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int notify(pg_store *s, const char *fmt, ...)
+{
+    char msg[256];
+    int n = snprintf(msg, sizeof msg, "%s ", s->origin);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    params p = {0};
+    p_text(&p, msg);
+    return exec_p(s, "notify", "SELECT pg_notify('otad', $1)", &p, NULL);
+}
+
 /* ---- releases -------------------------------------------------------------- */
 
 static int release_put_tx(pg_store *s, void *arg)
@@ -307,7 +337,7 @@ static int release_put_tx(pg_store *s, void *arg)
                     "label,board,key_id,created) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
                     "ON CONFLICT(app,seq) DO NOTHING", &p, &n);
     if (rc) return rc;
-    if (n == 1) return 0;
+    if (n == 1) return notify(s, "S");
     params q = {0};
     p_text(&q, r->app);
     p_u64(&q, r->seq);
@@ -380,7 +410,7 @@ static int pg_release_add_served(srv_store *base, const char *app, uint64_t seq,
 
 /* ---- rollouts -------------------------------------------------------------- */
 
-typedef struct rollout_put_arg { srv_rollout *r; bool supersede; } rollout_put_arg;
+typedef struct rollout_put_arg { srv_rollout *r; bool supersede; const srv_rollout *from; } rollout_put_arg;
 
 static int rollout_put_tx(pg_store *s, void *arg)
 {
@@ -421,22 +451,43 @@ static int rollout_put_tx(pg_store *s, void *arg)
         PQclear(q);
         if (!id) return SRV_STORE_ERR;
         r->id = id;
-        return 0;
+        return notify(s, "S");
     }
     p_i64(&p, r->id);
-    return exec_p(s, "rollout put",
-                  "UPDATE rollouts SET app=$1,seq=$2,percent=$3,allow=$4,pins=$5,waves=$6,"
-                  "wave_fraction=$7,state=$8,error_threshold=$9,min_reports=$10,reason=$11,"
-                  "created=$12,updated=$13 WHERE id=$14", &p, NULL);
+    int64_t n = 0;
+    if (a->from) {
+        /* Only from the state the caller decided on (rollout_cas). */
+        p_text(&p, a->from->state);
+        p_dbl(&p, a->from->percent);
+        p_i64(&p, a->from->updated);
+    }
+    rc = exec_p(s, "rollout put",
+                a->from ? "UPDATE rollouts SET app=$1,seq=$2,percent=$3,allow=$4,pins=$5,waves=$6,"
+                          "wave_fraction=$7,state=$8,error_threshold=$9,min_reports=$10,reason=$11,"
+                          "created=$12,updated=$13 WHERE id=$14 AND state=$15 AND percent=$16 "
+                          "AND updated=$17"
+                        : "UPDATE rollouts SET app=$1,seq=$2,percent=$3,allow=$4,pins=$5,waves=$6,"
+                          "wave_fraction=$7,state=$8,error_threshold=$9,min_reports=$10,reason=$11,"
+                          "created=$12,updated=$13 WHERE id=$14", &p, &n);
+    if (rc) return rc;
+    if (a->from && n != 1) return SRV_STORE_CONFLICT;
+    return notify(s, "S");
 }
 
 static int pg_rollout_put(srv_store *base, srv_rollout *r, bool supersede)
 {
     int64_t id0 = r->id;
-    rollout_put_arg a = { r, supersede };
+    rollout_put_arg a = { r, supersede, NULL };
     int rc = txn((pg_store *)base, rollout_put_tx, &a);
     if (rc != 0) r->id = id0;   /* a rolled-back insert has no id */
     return rc;
+}
+
+static int pg_rollout_cas(srv_store *base, const srv_rollout *from, srv_rollout *to)
+{
+    if (to->id == 0 || to->id != from->id) return SRV_STORE_ERR;
+    rollout_put_arg a = { to, false, from };
+    return txn((pg_store *)base, rollout_put_tx, &a);
 }
 
 static int pg_rollout_list(srv_store *base, void (*fn)(const srv_rollout *, void *), void *arg)
@@ -476,27 +527,33 @@ static int pg_rollout_list(srv_store *base, void (*fn)(const srv_rollout *, void
 
 /* ---- devices --------------------------------------------------------------- */
 
+typedef struct dev_arg { const char *id; const uint8_t *enc; size_t enc_len; int64_t now; } dev_arg;
+
+static int device_create_tx(pg_store *s, void *arg)
+{
+    dev_arg *a = arg;
+    params p = {0};
+    p_text(&p, a->id);
+    if (a->enc) p_blob(&p, a->enc, a->enc_len);
+    else p_null(&p);
+    p_i64(&p, a->now);
+    /* A device known only from its polls has no secret yet: it may be given
+     * one once.  A device that has a secret keeps it (409). */
+    int64_t n = 0;
+    int rc = exec_p(s, "device create",
+                    "INSERT INTO devices(id,secret_enc,created) VALUES($1,$2::bytea,$3) "
+                    "ON CONFLICT(id) DO UPDATE SET secret_enc=EXCLUDED.secret_enc "
+                    "WHERE devices.secret_enc IS NULL AND EXCLUDED.secret_enc IS NOT NULL", &p, &n);
+    if (rc) return rc;
+    if (n != 1) return SRV_STORE_CONFLICT;
+    return a->enc ? notify(s, "D %s", a->id) : 0;
+}
+
 static int pg_device_create(srv_store *base, const char *id, const uint8_t *enc, size_t enc_len,
                             int64_t now)
 {
-    pg_store *s = (pg_store *)base;
-    params p = {0};
-    p_text(&p, id);
-    if (enc) p_blob(&p, enc, enc_len);
-    else p_null(&p);
-    p_i64(&p, now);
-    /* A device known only from its polls has no secret yet: it may be given
-     * one once.  A device that has a secret keeps it (409). */
-    lock(s);
-    PGresult *q = one(s, "device create",
-                      "INSERT INTO devices(id,secret_enc,created) VALUES($1,$2::bytea,$3) "
-                      "ON CONFLICT(id) DO UPDATE SET secret_enc=EXCLUDED.secret_enc "
-                      "WHERE devices.secret_enc IS NULL AND EXCLUDED.secret_enc IS NOT NULL", &p);
-    unlock(s);
-    if (!q) return SRV_STORE_ERR;
-    int rc = strcmp(PQcmdTuples(q), "1") == 0 ? 0 : SRV_STORE_CONFLICT;
-    PQclear(q);
-    return rc;
+    dev_arg a = { id, enc, enc_len, now };
+    return txn((pg_store *)base, device_create_tx, &a);
 }
 
 static int pg_device_secrets(srv_store *base,
@@ -522,19 +579,23 @@ static int pg_device_secrets(srv_store *base,
     return rc;
 }
 
+static int device_rekey_tx(pg_store *s, void *arg)
+{
+    dev_arg *a = arg;
+    params p = {0};
+    p_text(&p, a->id);
+    p_blob(&p, a->enc, a->enc_len);
+    int64_t n = 0;
+    int rc = exec_p(s, "device rekey", "UPDATE devices SET secret_enc=$2 WHERE id=$1", &p, &n);
+    if (rc) return rc;
+    if (n != 1) return SRV_STORE_NOTFOUND;
+    return notify(s, "D %s", a->id);
+}
+
 static int pg_device_rekey(srv_store *base, const char *id, const uint8_t *enc, size_t enc_len)
 {
-    pg_store *s = (pg_store *)base;
-    params p = {0};
-    p_text(&p, id);
-    p_blob(&p, enc, enc_len);
-    lock(s);
-    PGresult *q = one(s, "device rekey", "UPDATE devices SET secret_enc=$2 WHERE id=$1", &p);
-    unlock(s);
-    if (!q) return SRV_STORE_ERR;
-    int rc = strcmp(PQcmdTuples(q), "1") == 0 ? 0 : SRV_STORE_NOTFOUND;
-    PQclear(q);
-    return rc;
+    dev_arg a = { id, enc, enc_len, 0 };
+    return txn((pg_store *)base, device_rekey_tx, &a);
 }
 
 /* Move one device from (state, code) to (nstate, ncode) in the counts of
@@ -592,7 +653,7 @@ static int device_delete_tx(pg_store *s, void *arg)
     };
     for (int i = 0; i < 3; i++)
         if ((rc = exec_p(s, "device delete", del[i], &p, NULL)) != 0) return rc;
-    return 0;
+    return notify(s, "X %s", id);
 }
 
 static int pg_device_delete(srv_store *base, const char *id)
@@ -615,26 +676,32 @@ static int pg_blocked_list(srv_store *base,
     return q ? 0 : SRV_STORE_ERR;
 }
 
+typedef struct clear_arg { const char *device, *app; uint64_t seq; int64_t *n; } clear_arg;
+
+static int block_clear_tx(pg_store *s, void *arg)
+{
+    clear_arg *a = arg;
+    params p = {0};
+    p_text(&p, a->device);
+    if (a->app) {
+        p_text(&p, a->app);
+        p_u64(&p, a->seq);
+    }
+    int rc = exec_p(s, "block clear",
+                    a->app ? "UPDATE device_releases SET blocks=0 WHERE device=$1 AND blocks=1 "
+                             "AND app=$2 AND seq=$3"
+                           : "UPDATE device_releases SET blocks=0 WHERE device=$1 AND blocks=1", &p, a->n);
+    if (rc || *a->n == 0) return rc;
+    if (a->app) return notify(s, "U %s %s %llu", a->device, a->app, (unsigned long long)a->seq);
+    return notify(s, "U %s", a->device);
+}
+
 static int pg_block_clear(srv_store *base, const char *device, const char *app, uint64_t seq,
                           int64_t *n)
 {
-    pg_store *s = (pg_store *)base;
-    params p = {0};
-    p_text(&p, device);
-    if (app) {
-        p_text(&p, app);
-        p_u64(&p, seq);
-    }
-    lock(s);
-    PGresult *q = one(s, "block clear",
-                      app ? "UPDATE device_releases SET blocks=0 WHERE device=$1 AND blocks=1 "
-                            "AND app=$2 AND seq=$3"
-                          : "UPDATE device_releases SET blocks=0 WHERE device=$1 AND blocks=1", &p);
-    unlock(s);
-    if (!q) return SRV_STORE_ERR;
-    *n = strtoll(PQcmdTuples(q), NULL, 10);
-    PQclear(q);
-    return 0;
+    clear_arg a = { device, app, seq, n };
+    *n = 0;
+    return txn((pg_store *)base, block_clear_tx, &a);
 }
 
 static int blocks_json_locked(pg_store *s, const char *device, srv_buf *out)
@@ -718,7 +785,7 @@ static int seen_flush_tx(pg_store *s, void *arg)
             if (n == 1 && (rc = count_move(s, v->app, v->offered, NULL, 0, "offered", 0)) != 0) return rc;
         }
     }
-    return 0;
+    return notify(s, "F");
 }
 
 static int pg_seen_flush(srv_store *base, const srv_seen *v, size_t n)
@@ -841,6 +908,9 @@ static int report_tx(pg_store *s, void *arg)
         if (rc) return rc;
         rc = count_move(s, r->app, r->seq, had ? old : NULL, oldcode, r->state, (int64_t)r->code);
         if (rc) return rc;
+        if (r->blocks &&
+            (rc = notify(s, "B %s %s %llu", r->device, r->app, (unsigned long long)r->seq)) != 0)
+            return rc;
     }
     {
         params p = {0};
@@ -867,6 +937,7 @@ static int report_tx(pg_store *s, void *arg)
                     "seq=CASE WHEN $7::boolean THEN $6 ELSE device_apps.seq END, "
                     "last_seen=GREATEST(device_apps.last_seen, $4), state=$5, state_seq=$6", &p, NULL);
         if (rc) return rc;
+        if (confirmed && (rc = notify(s, "F")) != 0) return rc;
     }
     if (a->counts) {
         bool retry = false;
@@ -1184,6 +1255,93 @@ static int pg_report_count(srv_store *base, int64_t *n)
     return 0;
 }
 
+typedef struct bundle_arg { const char *sha; const uint8_t *data; size_t len; } bundle_arg;
+
+static int bundle_put_tx(pg_store *s, void *arg)
+{
+    bundle_arg *a = arg;
+    params p = {0};
+    p_text(&p, a->sha);
+    p_blob(&p, a->data, a->len);
+    return exec_p(s, "bundle put", "INSERT INTO bundles(sha256, data) VALUES($1, $2) "
+                  "ON CONFLICT(sha256) DO NOTHING", &p, NULL);
+}
+
+static int pg_bundle_put(srv_store *base, const char *sha, const uint8_t *data, size_t len)
+{
+    bundle_arg a = { sha, data, len };
+    return txn((pg_store *)base, bundle_put_tx, &a);
+}
+
+static int pg_bundle_get(srv_store *base, const char *sha, uint8_t **data, size_t *len)
+{
+    pg_store *s = (pg_store *)base;
+    params p = {0};
+    p_text(&p, sha);
+    *data = NULL;
+    *len = 0;
+    lock(s);
+    PGresult *q = one(s, "bundle get", "SELECT data FROM bundles WHERE sha256=$1", &p);
+    unlock(s);
+    if (!q) return SRV_STORE_ERR;
+    int rc = SRV_STORE_NOTFOUND;
+    if (PQntuples(q) == 1) {
+        size_t n = 0;
+        unsigned char *b = PQunescapeBytea((const unsigned char *)val(q, 0, 0), &n);
+        rc = SRV_STORE_ERR;
+        if (b) {
+            *data = malloc(n ? n : 1);
+            if (*data) {
+                memcpy(*data, b, n);
+                *len = n;
+                rc = 0;
+            }
+            PQfreemem(b);
+        }
+    }
+    PQclear(q);
+    return rc;
+}
+
+static int listen_open(pg_store *s)
+{
+    if (s->ln) PQfinish(s->ln);
+    s->ln = PQconnectdb(s->conninfo);
+    if (!s->ln || PQstatus(s->ln) != CONNECTION_OK) {
+        fprintf(stderr, "otad: store: listener cannot connect to PostgreSQL: %s",
+                s->ln ? PQerrorMessage(s->ln) : "out of memory\n");
+        return SRV_STORE_ERR;
+    }
+    PGresult *r = PQexec(s->ln, "LISTEN otad");
+    bool good = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!good) fprintf(stderr, "otad: store: LISTEN: %s", PQerrorMessage(s->ln));
+    PQclear(r);
+    return good ? 0 : SRV_STORE_ERR;
+}
+
+static int pg_changes(srv_store *base, void (*fn)(const char *, void *), void *arg)
+{
+    pg_store *s = (pg_store *)base;
+    if (!s->ln || PQstatus(s->ln) != CONNECTION_OK) {
+        s->ln_lost = true;
+        if (listen_open(s) != 0) return SRV_STORE_ERR;
+    }
+    if (!PQconsumeInput(s->ln)) {
+        fprintf(stderr, "otad: store: listener: %s", PQerrorMessage(s->ln));
+        s->ln_lost = true;
+        if (listen_open(s) != 0) return SRV_STORE_ERR;
+    }
+    PGnotify *n;
+    while ((n = PQnotifies(s->ln)) != NULL) {
+        const char *m = n->extra ? n->extra : "";
+        if (!(strncmp(m, s->origin, 16) == 0 && m[16] == ' ') && strlen(m) > 17) fn(m + 17, arg);
+        PQfreemem(n);
+    }
+    int rc = s->ln_lost ? 1 : 0;
+    s->ln_lost = false;
+    return rc;
+}
+
 static void pg_close(srv_store *base)
 {
     pg_store *s = (pg_store *)base;
@@ -1191,6 +1349,8 @@ static void pg_close(srv_store *base)
     lock(s);
     if (s->db) PQfinish(s->db);
     s->db = NULL;
+    if (s->ln) PQfinish(s->ln);
+    s->ln = NULL;
     unlock(s);
     pthread_mutex_destroy(&s->mu);
     free(s->conninfo);
@@ -1223,6 +1383,10 @@ static const srv_store_ops pg_ops = {
     .history_json = pg_history_json,
     .audit_add = pg_audit_add,
     .audit_json = pg_audit_json,
+    .bundle_put = pg_bundle_put,
+    .bundle_get = pg_bundle_get,
+    .changes = pg_changes,
+    .rollout_cas = pg_rollout_cas,
 };
 
 /* Bring the schema to NMIGRATIONS, in one transaction per step, holding an
@@ -1285,8 +1449,14 @@ srv_store *srv_store_pg_open(const char *conninfo)
     }
     PQclear(PQexec(s->db, "SET client_min_messages=warning"));
     if (migrate(s) != 0) goto fail;
+    /* Listening before anything is loaded: no change falls in between. */
+    uint8_t id[8];
+    randombytes_buf(id, sizeof id);
+    for (int i = 0; i < 8; i++) snprintf(s->origin + 2 * i, 3, "%02x", id[i]);
+    if (listen_open(s) != 0) goto fail;
     return &s->base;
 fail:
+    if (s->ln) PQfinish(s->ln);
     if (s->db) PQfinish(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s->conninfo);
