@@ -363,6 +363,7 @@ static int pg_release_list(srv_store *base, void (*fn)(const srv_release *, void
     PGresult *q = one(s, "release list",
                       "SELECT app,seq,statement,statement_sha256,bundle_sha256,size,"
                       "label,board,key_id,created,bytes_served FROM releases ORDER BY app, seq", NULL);
+    unlock(s);   /* the result is ours: callbacks may call the store */
     if (q) {
         rc = 0;
         for (int i = 0; i < PQntuples(q); i++) {
@@ -388,7 +389,6 @@ static int pg_release_list(srv_store *base, void (*fn)(const srv_release *, void
         }
         PQclear(q);
     }
-    unlock(s);
     return rc;
 }
 
@@ -498,6 +498,7 @@ static int pg_rollout_list(srv_store *base, void (*fn)(const srv_rollout *, void
     PGresult *q = one(s, "rollout list",
                       "SELECT id,app,seq,percent,allow,pins,waves,wave_fraction,state,"
                       "error_threshold,min_reports,reason,created,updated FROM rollouts ORDER BY id", NULL);
+    unlock(s);   /* the result is ours: callbacks may call the store */
     if (q) {
         for (int i = 0; i < PQntuples(q); i++) {
             srv_rollout r;
@@ -521,7 +522,6 @@ static int pg_rollout_list(srv_store *base, void (*fn)(const srv_rollout *, void
         PQclear(q);
         rc = 0;
     }
-    unlock(s);
     return rc;
 }
 
@@ -564,6 +564,7 @@ static int pg_device_secrets(srv_store *base,
     lock(s);
     PGresult *q = one(s, "device secrets", "SELECT id, secret_enc FROM devices WHERE secret_enc IS NOT NULL",
                       NULL);
+    unlock(s);   /* the result is ours: callbacks may call the store */
     if (q) {
         rc = 0;
         for (int i = 0; i < PQntuples(q); i++) {
@@ -575,7 +576,6 @@ static int pg_device_secrets(srv_store *base,
         }
         PQclear(q);
     }
-    unlock(s);
     return rc;
 }
 
@@ -667,12 +667,12 @@ static int pg_blocked_list(srv_store *base,
     pg_store *s = (pg_store *)base;
     lock(s);
     PGresult *q = one(s, "blocked list", "SELECT device, app, seq FROM device_releases WHERE blocks=1", NULL);
+    unlock(s);   /* the result is ours: callbacks may call the store */
     if (q) {
         for (int i = 0; i < PQntuples(q); i++)
             fn(val(q, i, 0), val(q, i, 1), (uint64_t)ival(q, i, 2), arg);
         PQclear(q);
     }
-    unlock(s);
     return q ? 0 : SRV_STORE_ERR;
 }
 
@@ -803,11 +803,11 @@ static int pg_app_fleet(srv_store *base, const char *app,
     p_text(&p, app);
     lock(s);
     PGresult *q = one(s, "app fleet", "SELECT device, board, seq FROM device_apps WHERE app=$1", &p);
+    unlock(s);   /* the result is ours: callbacks may call the store */
     if (q) {
         for (int i = 0; i < PQntuples(q); i++) fn(val(q, i, 0), val(q, i, 1), (uint64_t)ival(q, i, 2), arg);
         PQclear(q);
     }
-    unlock(s);
     return q ? 0 : SRV_STORE_ERR;
 }
 

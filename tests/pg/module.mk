@@ -3,3 +3,5 @@
 # unprivileged user, on a unix socket in a temporary directory; a suite is
 # skipped when PostgreSQL is not installed: scripts/deps.sh test installs it).
 TEST_SCRIPTS += $(sort $(wildcard tests/pg/*.sh))
+# two otad replicas on one PostgreSQL, one killed with kill -9 mid-rollout
+TEST_SCRIPTS += tests/device/test_replicas.sh
