@@ -5,3 +5,10 @@
 TEST_SCRIPTS += $(sort $(wildcard tests/pg/*.sh))
 # two otad replicas on one PostgreSQL, one killed with kill -9 mid-rollout
 TEST_SCRIPTS += tests/device/test_replicas.sh
+
+# make bench: otad on PostgreSQL against SQLite, and a rollout across two replicas
+.PHONY: bench-store
+bench-store: $(BIN)/otad $(BIN)/otad-testsign $(BIN)/bench-rollout
+	@echo "== otad on PostgreSQL against SQLite (tests/bench/store-bench.sh)"
+	@OTA_BIN=$(BIN) OTA_ROOT=$(CURDIR) tests/bench/store-bench.sh
+BENCH_TARGETS += bench-store
