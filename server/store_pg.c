@@ -111,7 +111,7 @@ static const char *const migrations[] = {
 
 /* ---- plumbing ---------------------------------------------------------------- */
 
-#define MAXP 16
+#define MAXP 24   /* the most a statement here takes: 17 (rollout_cas) */
 typedef struct params {
     int n;
     const char *v[MAXP];
@@ -120,8 +120,19 @@ typedef struct params {
     char num[MAXP][32];
 } params;
 
+/* Never more than MAXP parameters (a programming error otherwise: abort
+ * rather than write past the arrays). */
+static void p_room(const params *p)
+{
+    if (p->n >= MAXP) {
+        fprintf(stderr, "otad: store: too many statement parameters\n");
+        abort();
+    }
+}
+
 static void p_text(params *p, const char *t)
 {
+    p_room(p);
     p->v[p->n] = t ? t : "";
     p->len[p->n] = 0;
     p->fmt[p->n] = 0;
@@ -129,6 +140,7 @@ static void p_text(params *p, const char *t)
 }
 static void p_null(params *p)
 {
+    p_room(p);
     p->v[p->n] = NULL;
     p->len[p->n] = 0;
     p->fmt[p->n] = 0;
@@ -136,6 +148,7 @@ static void p_null(params *p)
 }
 static void p_i64(params *p, int64_t x)
 {
+    p_room(p);
     snprintf(p->num[p->n], sizeof p->num[0], "%lld", (long long)x);
     p_text(p, p->num[p->n]);
 }
@@ -144,12 +157,14 @@ static void p_i64(params *p, int64_t x)
 static void p_u64(params *p, uint64_t x) { p_i64(p, (int64_t)x); }
 static void p_dbl(params *p, double x)
 {
+    p_room(p);
     snprintf(p->num[p->n], sizeof p->num[0], "%.17g", x);
     p_text(p, p->num[p->n]);
 }
 static void p_bool(params *p, bool b) { p_text(p, b ? "t" : "f"); }
 static void p_blob(params *p, const uint8_t *b, size_t len)
 {
+    p_room(p);
     p->v[p->n] = (const char *)b;
     p->len[p->n] = (int)len;
     p->fmt[p->n] = 1;
@@ -202,6 +217,16 @@ static int exec_p(pg_store *s, const char *what, const char *sql, const params *
 
 static int exec0(pg_store *s, const char *sql) { return exec_p(s, sql, sql, NULL, NULL); }
 
+/* A connection with a bounded connect time (5 s unless the URL sets one:
+ * its parameters come after ours and win), so that a database that is down
+ * does not hold otad's main loop for the system's TCP timeout. */
+static PGconn *pg_connect(const char *conninfo)
+{
+    const char *const keys[] = { "connect_timeout", "dbname", NULL };
+    const char *const vals[] = { "5", conninfo, NULL };
+    return PQconnectdbParams(keys, vals, 1);
+}
+
 /* Connected, or reconnected now (a lost connection failed the call before). */
 static int ensure(pg_store *s)
 {
@@ -216,7 +241,7 @@ static int ensure(pg_store *s)
         fprintf(stderr, "otad: store: reconnecting to PostgreSQL\n");
         PQreset(s->db);
     } else {
-        s->db = PQconnectdb(s->conninfo);
+        s->db = pg_connect(s->conninfo);
     }
     if (!s->db || PQstatus(s->db) != CONNECTION_OK) {
         fprintf(stderr, "otad: store: cannot connect to PostgreSQL: %s",
@@ -1306,7 +1331,7 @@ static int pg_bundle_get(srv_store *base, const char *sha, uint8_t **data, size_
 static int listen_open(pg_store *s)
 {
     if (s->ln) PQfinish(s->ln);
-    s->ln = PQconnectdb(s->conninfo);
+    s->ln = pg_connect(s->conninfo);
     if (!s->ln || PQstatus(s->ln) != CONNECTION_OK) {
         fprintf(stderr, "otad: store: listener cannot connect to PostgreSQL: %s",
                 s->ln ? PQerrorMessage(s->ln) : "out of memory\n");
@@ -1441,7 +1466,7 @@ srv_store *srv_store_pg_open(const char *conninfo)
     pthread_mutex_init(&s->mu, NULL);
     s->conninfo = strdup(conninfo);
     if (!s->conninfo) goto fail;
-    s->db = PQconnectdb(conninfo);
+    s->db = pg_connect(conninfo);
     if (!s->db || PQstatus(s->db) != CONNECTION_OK) {
         fprintf(stderr, "otad: store: cannot connect to PostgreSQL: %s",
                 s->db ? PQerrorMessage(s->db) : "out of memory\n");

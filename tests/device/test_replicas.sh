@@ -140,4 +140,19 @@ expect_eq "acknowledged reports missing from the database" 0 "$(comm -23 "$WORK/
 check "rows >= acknowledged ($ROWS >= $ACKED)" test "$ROWS" -ge "$ACKED"
 expect_eq "counts agree with the devices" "$N" \
     "$(pg_sql "$DB" "SELECT coalesce(sum(n),0) FROM release_counts WHERE app='$APP' AND seq=2 AND state='confirmed'")"
+
+# ---- the database restarts under A: the call in progress fails, the next reconnects ----------
+pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -m fast -w -t 20 restart >/dev/null 2>&1
+codes=""
+for i in 1 2 3 4 5; do
+    c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $TOKEN" "$BASE_A/admin/devices/rp-01")
+    codes="$codes $c"; [ "$c" = 200 ] && break; sleep 0.5
+done
+echo "answers after the PostgreSQL restart:$codes"
+expect_has "after a PostgreSQL restart A answers from the database again" "200" "$codes"
+printf '{"app":"%s","seq":2,"state":"confirmed","code":0,"ctr":1000,"detail":"after restart"}' "$APP" >"$WORK/late.json"
+MAC=$("$OTA_BIN/otad-testsign" hmac "$(cat "$WORK/fleet/rp-01.flash.secret")" "$WORK/late.json" "OTAR"rp-01$'\n')
+c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "X-OTA-MAC: $MAC" --data-binary @"$WORK/late.json" "$BASE_A/report/rp-01")
+expect_eq "a report after the restart: 200" 200 "$c"
+expect_eq "and it is in the database" 1 "$(pg_sql "$DB" "SELECT count(*) FROM reports WHERE device='rp-01' AND detail='after restart'")"
 done_tests
