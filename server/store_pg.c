@@ -104,8 +104,61 @@ static const char *const migrations[] = {
     "  id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, \"by\" TEXT NOT NULL,"
     "  method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,"
     "  summary TEXT NOT NULL DEFAULT '');",
-    /* 3 -> 4: bundles, so that every replica serves every bundle */
-    "CREATE TABLE bundles(sha256 TEXT COLLATE \"C\" PRIMARY KEY, data BYTEA NOT NULL);",
+    /* 3 -> 4: bundles, so that every replica serves every bundle; and a
+     * report as one server-side call (one round trip instead of ten: the
+     * report path is otad's one frequent write).  The same steps in the
+     * same order as store_sqlite.c's sq_report, in one transaction: the
+     * counter first (its row lock serialises a device's reports across
+     * replicas), the report, the device's state for the release unless
+     * blocked, the counts moved by one, last seen, the app's running
+     * sequence; then the release's counts. */
+    "CREATE TABLE bundles(sha256 TEXT COLLATE \"C\" PRIMARY KEY, data BYTEA NOT NULL);"
+    "CREATE FUNCTION otad_report(p_device TEXT, p_app TEXT, p_seq BIGINT, p_state TEXT, p_detail TEXT,"
+    "  p_at BIGINT, p_code BIGINT, p_ctr BIGINT, p_blocks INTEGER, p_origin TEXT)"
+    " RETURNS TABLE(r_kind INTEGER, r_blocked INTEGER, r_state TEXT, r_n BIGINT)"
+    " LANGUAGE plpgsql AS $f$\n"
+    "DECLARE o_state TEXT; o_code BIGINT; o_blocks INTEGER; had BOOLEAN;\n"
+    "BEGIN\n"
+    "  UPDATE devices SET report_ctr = p_ctr WHERE id = p_device AND secret_enc IS NOT NULL\n"
+    "    AND report_ctr < p_ctr;\n"
+    "  IF NOT FOUND THEN r_kind := -3; r_blocked := 0; RETURN NEXT; RETURN; END IF;\n"
+    "  INSERT INTO reports(device, app, seq, state, detail, at, code)\n"
+    "    VALUES(p_device, p_app, p_seq, p_state, p_detail, p_at, p_code);\n"
+    "  SELECT d.state, d.code, d.blocks INTO o_state, o_code, o_blocks FROM device_releases d\n"
+    "    WHERE d.device = p_device AND d.app = p_app AND d.seq = p_seq;\n"
+    "  had := FOUND;\n"
+    "  IF NOT had OR o_blocks = 0 THEN\n"
+    "    INSERT INTO device_releases(device, app, seq, state, detail, updated, code, blocks)\n"
+    "      VALUES(p_device, p_app, p_seq, p_state, p_detail, p_at, p_code, p_blocks)\n"
+    "      ON CONFLICT(device, app, seq) DO UPDATE SET state = EXCLUDED.state,\n"
+    "      detail = EXCLUDED.detail, updated = EXCLUDED.updated, code = EXCLUDED.code,\n"
+    "      blocks = EXCLUDED.blocks;\n"
+    "    IF NOT (had AND o_state = p_state AND o_code = p_code) THEN\n"
+    "      IF had THEN\n"
+    "        UPDATE release_counts c SET n = c.n - 1 WHERE c.app = p_app AND c.seq = p_seq\n"
+    "          AND c.state = o_state AND c.code = o_code;\n"
+    "      END IF;\n"
+    "      INSERT INTO release_counts(app, seq, state, code, n) VALUES(p_app, p_seq, p_state, p_code, 1)\n"
+    "        ON CONFLICT(app, seq, state, code) DO UPDATE SET n = release_counts.n + 1;\n"
+    "    END IF;\n"
+    "    IF p_blocks <> 0 THEN\n"
+    "      PERFORM pg_notify('otad', p_origin || ' B ' || p_device || ' ' || p_app || ' ' || p_seq);\n"
+    "    END IF;\n"
+    "  END IF;\n"
+    "  INSERT INTO devices(id, created, last_seen) VALUES(p_device, p_at, p_at)\n"
+    "    ON CONFLICT(id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen);\n"
+    "  INSERT INTO device_apps(device, app, seq, last_seen, state, state_seq)\n"
+    "    VALUES(p_device, p_app, CASE WHEN p_state = 'confirmed' THEN p_seq ELSE 0 END, p_at, p_state, p_seq)\n"
+    "    ON CONFLICT(device, app) DO UPDATE SET\n"
+    "    seq = CASE WHEN p_state = 'confirmed' THEN p_seq ELSE device_apps.seq END,\n"
+    "    last_seen = GREATEST(device_apps.last_seen, p_at), state = p_state, state_seq = p_seq;\n"
+    "  IF p_state = 'confirmed' THEN PERFORM pg_notify('otad', p_origin || ' F'); END IF;\n"
+    "  r_kind := 0;\n"
+    "  r_blocked := CASE WHEN (had AND o_blocks <> 0) OR p_blocks <> 0 THEN 1 ELSE 0 END;\n"
+    "  RETURN NEXT;\n"
+    "  RETURN QUERY SELECT 1, 0, c.state, sum(c.n)::BIGINT FROM release_counts c\n"
+    "    WHERE c.app = p_app AND c.seq = p_seq GROUP BY c.state;\n"
+    "END $f$;",
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -161,7 +214,6 @@ static void p_dbl(params *p, double x)
     snprintf(p->num[p->n], sizeof p->num[0], "%.17g", x);
     p_text(p, p->num[p->n]);
 }
-static void p_bool(params *p, bool b) { p_text(p, b ? "t" : "f"); }
 static void p_blob(params *p, const uint8_t *b, size_t len)
 {
     p_room(p);
@@ -857,124 +909,55 @@ static int counts_locked(pg_store *s, const char *app, uint64_t seq, srv_release
     return 0;
 }
 
-typedef struct report_arg {
-    const srv_report *r;
-    srv_release_counts *counts;
-    bool *blocked;
-} report_arg;
-
-static int report_tx(pg_store *s, void *arg)
-{
-    report_arg *a = arg;
-    const srv_report *r = a->r;
-    int64_t n = 0;
-    int rc;
-    /* Replay protection, first and in the same transaction: the counter must
-     * rise, and only a registered device (one with a secret) reports.  The
-     * row lock it takes serialises the device's reports across replicas. */
-    {
-        params p = {0};
-        p_text(&p, r->device);
-        p_u64(&p, r->ctr);
-        rc = exec_p(s, "report counter", "UPDATE devices SET report_ctr=$2 WHERE id=$1 "
-                    "AND secret_enc IS NOT NULL AND report_ctr < $2", &p, &n);
-        if (rc) return rc;
-        if (n != 1) return SRV_STORE_CONFLICT;   /* nothing written */
-    }
-    {
-        params p = {0};
-        p_text(&p, r->device);
-        p_text(&p, r->app);
-        p_u64(&p, r->seq);
-        p_text(&p, r->state);
-        p_text(&p, r->detail);
-        p_i64(&p, r->when);
-        p_i64(&p, (int64_t)r->code);
-        rc = exec_p(s, "report insert", "INSERT INTO reports(device,app,seq,state,detail,at,code) "
-                    "VALUES($1,$2,$3,$4,$5,$6,$7)", &p, NULL);
-        if (rc) return rc;
-    }
-    /* The device's latest state for this release; a blocked one stays. */
-    char old[16] = "";
-    int64_t oldcode = 0;
-    bool had = false, was_blocked = false;
-    {
-        params p = {0};
-        p_text(&p, r->device);
-        p_text(&p, r->app);
-        p_u64(&p, r->seq);
-        bool retry = false;
-        PGresult *q = run(s, "device release", "SELECT state, code, blocks FROM device_releases "
-                          "WHERE device=$1 AND app=$2 AND seq=$3", &p, &retry);
-        if (!q) return retry ? PG_RETRY : SRV_STORE_ERR;
-        if (PQntuples(q) == 1) {
-            had = true;
-            copy_text(old, sizeof old, val(q, 0, 0));
-            oldcode = ival(q, 0, 1);
-            was_blocked = ival(q, 0, 2) != 0;
-        }
-        PQclear(q);
-    }
-    if (a->blocked) *a->blocked = was_blocked || r->blocks;
-    if (!was_blocked) {
-        params p = {0};
-        p_text(&p, r->device);
-        p_text(&p, r->app);
-        p_u64(&p, r->seq);
-        p_text(&p, r->state);
-        p_text(&p, r->detail);
-        p_i64(&p, r->when);
-        p_i64(&p, (int64_t)r->code);
-        p_i64(&p, r->blocks ? 1 : 0);
-        rc = exec_p(s, "device release",
-                    "INSERT INTO device_releases(device,app,seq,state,detail,updated,code,blocks) "
-                    "VALUES($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT(device,app,seq) DO UPDATE SET "
-                    "state=$4, detail=$5, updated=$6, code=$7, blocks=$8", &p, NULL);
-        if (rc) return rc;
-        rc = count_move(s, r->app, r->seq, had ? old : NULL, oldcode, r->state, (int64_t)r->code);
-        if (rc) return rc;
-        if (r->blocks &&
-            (rc = notify(s, "B %s %s %llu", r->device, r->app, (unsigned long long)r->seq)) != 0)
-            return rc;
-    }
-    {
-        params p = {0};
-        p_text(&p, r->device);
-        p_i64(&p, r->when);
-        rc = exec_p(s, "device seen", "INSERT INTO devices(id,created,last_seen) VALUES($1,$2,$2) "
-                    "ON CONFLICT(id) DO UPDATE SET last_seen=GREATEST(devices.last_seen, EXCLUDED.last_seen)",
-                    &p, NULL);
-        if (rc) return rc;
-    }
-    {
-        bool confirmed = strcmp(r->state, "confirmed") == 0;
-        params p = {0};
-        p_text(&p, r->device);
-        p_text(&p, r->app);
-        p_i64(&p, confirmed ? (int64_t)r->seq : 0);
-        p_i64(&p, r->when);
-        p_text(&p, r->state);
-        p_u64(&p, r->seq);
-        p_bool(&p, confirmed);
-        rc = exec_p(s, "device app",
-                    "INSERT INTO device_apps(device,app,seq,last_seen,state,state_seq) "
-                    "VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(device,app) DO UPDATE SET "
-                    "seq=CASE WHEN $7::boolean THEN $6 ELSE device_apps.seq END, "
-                    "last_seen=GREATEST(device_apps.last_seen, $4), state=$5, state_seq=$6", &p, NULL);
-        if (rc) return rc;
-        if (confirmed && (rc = notify(s, "F")) != 0) return rc;
-    }
-    if (a->counts) {
-        bool retry = false;
-        if (counts_locked(s, r->app, r->seq, a->counts, &retry) != 0) return retry ? PG_RETRY : SRV_STORE_ERR;
-    }
-    return 0;
-}
-
+/* One report: one call of otad_report (migration 3 -> 4), in its own
+ * transaction, committed when the call returns. */
 static int pg_report(srv_store *base, const srv_report *r, srv_release_counts *counts, bool *blocked)
 {
-    report_arg a = { r, counts, blocked };
-    return txn((pg_store *)base, report_tx, &a);
+    pg_store *s = (pg_store *)base;
+    params p = {0};
+    p_text(&p, r->device);
+    p_text(&p, r->app);
+    p_u64(&p, r->seq);
+    p_text(&p, r->state);
+    p_text(&p, r->detail);
+    p_i64(&p, r->when);
+    p_i64(&p, (int64_t)r->code);
+    p_u64(&p, r->ctr);
+    p_i64(&p, r->blocks ? 1 : 0);
+    p_text(&p, s->origin);
+    int rc = SRV_STORE_ERR;
+    lock(s);
+    for (int attempt = 0; attempt < 4; attempt++) {
+        if (ensure(s) != 0) break;
+        bool retry = false;
+        PGresult *q = run(s, "report", "SELECT r_kind, r_blocked, r_state, r_n FROM "
+                          "otad_report($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", &p, &retry);
+        if (!q) {
+            if (retry) continue;
+            break;
+        }
+        srv_release_counts c;
+        memset(&c, 0, sizeof c);
+        rc = SRV_STORE_ERR;
+        for (int i = 0; i < PQntuples(q); i++) {
+            int kind = (int)ival(q, i, 0);
+            if (kind == -3) rc = SRV_STORE_CONFLICT;
+            else if (kind == 0) {
+                rc = 0;
+                if (blocked) *blocked = ival(q, i, 1) != 0;
+            } else {
+                int k = srv_state_index(val(q, i, 2));
+                int64_t n = ival(q, i, 3);
+                if (k >= 0) c.by_state[k] = n;
+                c.offered += n;
+            }
+        }
+        PQclear(q);
+        if (rc == 0 && counts) *counts = c;
+        break;
+    }
+    unlock(s);
+    return rc;
 }
 
 static int pg_release_counts(srv_store *base, const char *app, uint64_t seq, srv_release_counts *c)
