@@ -14,7 +14,7 @@
 FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc make pkg-config libc6-dev \
-        libsodium-dev libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libsqlite3-dev \
+        libsodium-dev libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -24,7 +24,7 @@ RUN make -j"$(nproc)" all && make install DESTDIR=/out PREFIX=/usr
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libsodium23 libmicrohttpd12 libcjson1 \
-        libcurl4 libsqlite3-0 curl ca-certificates \
+        libcurl4 libsqlite3-0 libpq5 curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/otad --shell /usr/sbin/nologin otad \
  && install -d -o otad -g otad -m 0700 /var/lib/otad \

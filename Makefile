@@ -24,7 +24,7 @@ DESTDIR ?=
 CC      ?= cc
 # The one version string of every program (otasign, otad, otadev --version).
 VERSION ?= 0.1.0
-PKGS    := libsodium libmicrohttpd libcjson libcurl sqlite3
+PKGS    := libsodium libmicrohttpd libcjson libcurl sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Wpedantic -Wshadow
 # CI builds with -Werror; a developer may too (make WERROR=1).

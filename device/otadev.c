@@ -358,8 +358,11 @@ static int post_report(const char *body)
         curl_slist_free_all(h);
         curl_easy_cleanup(c);
         free(m.data);
-        if (rc == CURLE_OK && status == 200)
+        if (rc == CURLE_OK && status == 200) {
+            /* The server committed it (tests count these against its store). */
+            say("report acknowledged: %s", body);
             return 0;
+        }
         say("report failed (%s, HTTP %ld)%s", curl_easy_strerror(rc), status, attempt < 2 ? ", retrying" : "");
         if (status >= 400 && status < 500)
             return -1;

@@ -5,17 +5,19 @@
 #
 #   scripts/deps.sh build   Debian packages to build and run the C tools
 #   scripts/deps.sh test    + cross compiler, qemu, Chromium (the dashboard's test),
-#                           systemd (systemd-analyze verify), man, and the npm packages the tests use
+#                           systemd (systemd-analyze verify), man, PostgreSQL (the otad suites
+#                           run on both stores), and the npm packages the tests use
 #   scripts/deps.sh bench   + wrk, nginx and the npm peers the benchmarks compare against
 #   scripts/deps.sh fuzz    + clang and its libFuzzer runtime (make fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(gcc make pkg-config libsodium-dev libmicrohttpd-dev libcjson-dev
-            libcurl4-openssl-dev libsqlite3-dev sqlite3 curl ca-certificates)
+            libcurl4-openssl-dev libsqlite3-dev sqlite3 libpq-dev curl ca-certificates)
 test_pkgs=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
            qemu-system-arm nodejs npm valgrind iproute2
-           chromium fonts-dejavu-core systemd man-db groff-base util-linux)
+           chromium fonts-dejavu-core systemd man-db groff-base util-linux
+           postgresql)
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

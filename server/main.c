@@ -38,6 +38,9 @@ static void usage(FILE *f)
         "\n"
         "  --data DIR              state directory (created): otad.db (SQLite, WAL),\n"
         "                          bundles/, server.key (0600), server.pub, secrets.key\n"
+        "  --store URL             keep the state in PostgreSQL instead of DIR/otad.db:\n"
+        "                          postgresql://USER@HOST/DB?... or postgres://... (libpq);\n"
+        "                          several otad on one database serve one fleet\n"
         "  --listen ADDR:PORT      numeric address and port, e.g. 127.0.0.1:8080, [::1]:8080;\n"
         "                          port 0 picks a free port (printed: \"otad: listening on ...\")\n"
         "  --release-pub FILE      trusted release public key (otasign keygen's NAME.pub);\n"
@@ -135,6 +138,14 @@ static int parse_args(int argc, char **argv)
                     (unsigned long long)(lo), (unsigned long long)(hi)); return 2; } field = n; } while (0)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
         else if (strcmp(a, "--data") == 0) { NEEDV(); c->data_dir = v; }
+        else if (strcmp(a, "--store") == 0) {
+            NEEDV();
+            if (strncmp(v, "postgresql://", 13) != 0 && strncmp(v, "postgres://", 11) != 0) {
+                fprintf(stderr, "otad: --store: expected a postgresql:// or postgres:// URL\n");
+                return 2;
+            }
+            c->store_url = v;
+        }
         else if (strcmp(a, "--listen") == 0) {
             NEEDV();
             if (parse_listen(v) != 0) { fprintf(stderr, "otad: --listen: expected ADDR:PORT, got '%s'\n", v); return 2; }
@@ -228,7 +239,8 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     if (make_dirs() != 0 || srv_keys_load() != 0 || srv_keyset_init() != 0) return 1;
-    g_srv.store = srv_store_sqlite_open(g_srv.cfg.data_dir);
+    g_srv.store = g_srv.cfg.store_url ? srv_store_pg_open(g_srv.cfg.store_url)
+                                      : srv_store_sqlite_open(g_srv.cfg.data_dir);
     if (!g_srv.store) return 1;
     if (srv_secrets_check() != 0) return 1;
     if (srv_state_init() != 0) {
@@ -259,6 +271,7 @@ int main(int argc, char **argv)
         if (sig == SIGTERM || sig == SIGINT) break;
         if (sig == SIGHUP) srv_reload_signal();   /* release keys (keyset.c) and admin token */
         srv_http_reap();
+        srv_sync();
         srv_seen_flush();
         srv_log_flush();
     }

@@ -15,7 +15,7 @@ $(BUILD)/gen/ui_assets.c: $(UI_FILES) scripts/embed-ui.sh
 $(OBJ)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c server/ui.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iserver $(CFLAGS) -c -o $@ $<
-OTAD_LIBS := $(shell pkg-config --libs libsodium libmicrohttpd libcjson sqlite3 2>/dev/null) -lpthread
+OTAD_LIBS := $(shell pkg-config --libs libsodium libmicrohttpd libcjson sqlite3 libpq 2>/dev/null) -lpthread
 
 $(BIN)/otad: $(OTAD_OBJS) $(BUILD)/lib/libotacommon.a
 	@mkdir -p $(@D)
@@ -38,7 +38,7 @@ $(BIN)/otad-faults: $(OTAD_FAULT_OBJS) $(BUILD)/lib/libotacommon.a
 
 BINS += $(BIN)/otad
 TEST_DEPS += $(BIN)/otad $(BIN)/otad-testsign $(BIN)/otad-faults
-TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-durability.sh tests/e2e/otad-hostile.sh tests/e2e/otad-hostile-load.sh tests/e2e/otad-hostile-faults.sh
+TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-schema.sh tests/e2e/otad-durability.sh tests/e2e/otad-hostile.sh tests/e2e/otad-hostile-load.sh tests/e2e/otad-hostile-faults.sh
 BENCH_TARGETS += bench-server
 
 .PHONY: run bench-server

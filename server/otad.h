@@ -36,6 +36,7 @@
 
 typedef struct srv_config {
     const char *data_dir;
+    const char *store_url;      /* --store postgresql://... (NULL: SQLite in data_dir) */
     char     listen_host[64];   /* numeric IPv4 or IPv6 address */
     unsigned port;              /* 0 = any free port */
     const char *release_pub[SRV_MAX_RELEASE_KEYS];
@@ -242,6 +243,10 @@ const ro_wave_status *srv_wave_status(const char *app);
 void srv_fleet_note(const char *app, const char *device, const char *board, uint64_t running,
                     bool set_running);
 void srv_fleet_forget(const char *device);
+/* Several otad on one store: apply what the other replicas committed
+ * (store.h: changes); the main loop calls it once a second.  No-op on a
+ * store one process owns (SQLite). */
+void srv_sync(void);
 /* Evaluate waves now (admin_mu held): advance what can advance. */
 void srv_waves_tick(bool force);
 /* Append a rollout history event (by: a token fingerprint or "otad"). */

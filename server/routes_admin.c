@@ -254,6 +254,13 @@ static enum MHD_Result release_upload(srv_req *q)
         free(bundle);
         return srv_reply_error(q, 500, "io", "cannot write the bundle file");
     }
+    /* A shared store (several replicas) keeps the bundle too, before the
+     * release row: whichever replica a device asks can serve it. */
+    if (g_srv.store->ops->bundle_put &&
+        g_srv.store->ops->bundle_put(g_srv.store, r.bundle_sha256, bundle, blen) != 0) {
+        free(bundle);
+        return srv_reply_error(q, 500, "store", "bundle not stored");
+    }
     free(bundle);
 
     pthread_mutex_lock(&g_srv.admin_mu);

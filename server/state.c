@@ -116,6 +116,22 @@ srv_rel *srv_rel_add(const srv_release *r)
     char path[4096];
     snprintf(path, sizeof path, "%s/bundles/%s", g_srv.cfg.data_dir, sha);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && g_srv.store->ops->bundle_get) {
+        /* A shared store keeps every bundle (published through any
+         * replica): DIR/bundles is then this replica's cache of it. */
+        uint8_t *data = NULL;
+        size_t len = 0;
+        uint8_t h[32];
+        if (g_srv.store->ops->bundle_get(g_srv.store, sha, &data, &len) == 0) {
+            ota_sha256(h, data, len);
+            if (len == st.size && memcmp(h, st.sha256, 32) == 0 &&
+                srv_write_file_atomic(path, data, len, 0644) == 0)
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+            else
+                fprintf(stderr, "otad: bundle %s from the store does not match its statement\n", sha);
+        }
+        free(data);
+    }
     if (fd >= 0) {
         /* Small bundles (what Espruino devices get) are served from memory:
          * MHD then sends headers and body with one sendmsg().  Large ones
@@ -415,12 +431,22 @@ static int devapp_key(char *key, size_t cap, const char *device, const char *app
     return snprintf(key, cap, "%s/%s", device, app);
 }
 
+static int block_locked(const char *device, const char *app, uint64_t seq);
+
 int srv_block(const char *device, const char *app, uint64_t seq)
+{
+    pthread_mutex_lock(&g_srv.dev_mu);
+    int rc = block_locked(device, app, seq);
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    return rc;
+}
+
+/* srv_block with dev_mu held. */
+static int block_locked(const char *device, const char *app, uint64_t seq)
 {
     char key[80];
     int n = devapp_key(key, sizeof key, device, app);
     int rc = 0;
-    pthread_mutex_lock(&g_srv.dev_mu);
     srv_blocks *b = g_srv.blocked.count ? srv_map_get(&g_srv.blocked, key, (size_t)n) : NULL;
     bool have = false;
     for (size_t i = 0; b && i < b->n; i++) have |= b->seq[i] == seq;
@@ -440,7 +466,6 @@ int srv_block(const char *device, const char *app, uint64_t seq)
         }
         if (rc == 0 && b && b->n < b->cap) b->seq[b->n++] = seq;
     }
-    pthread_mutex_unlock(&g_srv.dev_mu);
     return rc;
 }
 
@@ -607,6 +632,15 @@ void srv_rollout_event(int64_t rollout, const char *event, const char *by, const
         fprintf(stderr, "otad: rollout %lld: history event %s not stored\n", (long long)rollout, event);
 }
 
+/* Store a decision otad took itself (threshold, wave): only over the state
+ * it was taken on, so that among several replicas one decides (rollout_cas;
+ * a store used by one process has no rival: plain put). */
+static int rollout_store_cas(const srv_rollout *from, srv_rollout *to)
+{
+    if (g_srv.store->ops->rollout_cas) return g_srv.store->ops->rollout_cas(g_srv.store, from, to);
+    return g_srv.store->ops->rollout_put(g_srv.store, to, false);
+}
+
 void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_counts *c)
 {
     atomic_fetch_add(&g_srv.wave_dirty, 1);
@@ -619,12 +653,17 @@ void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_c
     srv_rollout ro = a->ro;
     if (ro_threshold_crossed(&a->pol, &rc, ro.reason, sizeof ro.reason)) {
         snprintf(ro.state, sizeof ro.state, "%s", SRV_RO_PAUSED);
-        SRV_ADD(rollouts_paused_auto, 1);
-        fprintf(stderr, "otad: rollout %lld (%s seq %llu) paused: %s\n", (long long)ro.id, app,
-                (unsigned long long)seq, ro.reason);
         ro.updated = srv_now();
-        if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) == 0) {
+        int sr = rollout_store_cas(&a->ro, &ro);
+        if (sr == 0) {
+            SRV_ADD(rollouts_paused_auto, 1);
+            fprintf(stderr, "otad: rollout %lld (%s seq %llu) paused: %s\n", (long long)ro.id, app,
+                    (unsigned long long)seq, ro.reason);
             srv_rollout_event(ro.id, "threshold", "otad", ro.reason);
+            srv_snapshot_rebuild();
+        } else if (sr == SRV_STORE_CONFLICT) {
+            /* Another replica changed the rollout first (it paused it on
+             * the same counts, or an admin did something): take its state. */
             srv_snapshot_rebuild();
         }
     }
@@ -779,11 +818,17 @@ static bool wave_eval_app(const char *app, srv_appview *a, bool may_advance)
     srv_rollout ro = a->ro;
     char detail[256];
     snprintf(detail, sizeof detail, "wave %d -> %g%%: %s", st->wave, st->next_percent, st->waiting);
-    fprintf(stderr, "otad: rollout %lld (%s seq %llu): %s\n", (long long)ro.id, app,
-            (unsigned long long)ro.seq, detail);
     ro.percent = st->next_percent;
     ro.updated = srv_now();
-    if (g_srv.store->ops->rollout_put(g_srv.store, &ro, false) != 0) return false;
+    int rc = rollout_store_cas(&a->ro, &ro);
+    if (rc == SRV_STORE_CONFLICT) {
+        /* Another replica advanced it first: the rebuild shows its wave. */
+        st->advance = false;
+        return true;
+    }
+    if (rc != 0) return false;
+    fprintf(stderr, "otad: rollout %lld (%s seq %llu): %s\n", (long long)ro.id, app,
+            (unsigned long long)ro.seq, detail);
     srv_rollout_event(ro.id, "wave", "otad", detail);
     st->advance = false;
     return true;
@@ -930,6 +975,142 @@ void srv_reload_signal(void)
                                     krc == 0 && trc == 0 ? 200 : 422,
                                     krc == 0 && trc == 0 ? "reloaded" : err) != 0)
         fprintf(stderr, "otad: audit entry not stored: SIGHUP\n");
+}
+
+/* ---- replicas ------------------------------------------------------------------ */
+
+/* Several otad on one store (PostgreSQL): what another replica committed
+ * reaches this one's memory here, once a second (main loop), from the
+ * store's change notifications (store.h: changes). */
+typedef struct chg {
+    bool all, snap, secrets, fleet;
+    bool failed;
+} chg;
+
+typedef struct block_row { char dev[OTA_DEVICE_ID_MAX + 1], app[OTA_NAME_MAX + 1]; uint64_t seq; } block_row;
+typedef struct block_vec { block_row *v; size_t n, cap; bool failed; } block_vec;
+
+static void block_row_cb(const char *dev, const char *app, uint64_t seq, void *arg)
+{
+    block_vec *bv = arg;
+    if (bv->n == bv->cap) {
+        size_t cap = bv->cap ? bv->cap * 2 : 64;
+        block_row *nv = realloc(bv->v, cap * sizeof *nv);
+        if (!nv) { bv->failed = true; return; }
+        bv->v = nv;
+        bv->cap = cap;
+    }
+    block_row *r = &bv->v[bv->n++];
+    snprintf(r->dev, sizeof r->dev, "%s", dev);
+    snprintf(r->app, sizeof r->app, "%s", app);
+    r->seq = seq;
+}
+
+static void block_zero(const char *k, void *v, void *arg)
+{
+    (void)k; (void)arg;
+    if (v) ((srv_blocks *)v)->n = 0;
+}
+
+/* Every block as the store has it, swapped in under one hold of dev_mu (a
+ * poll never sees a half-loaded set).  -1 when it could not be read: the
+ * old set stays. */
+static int blocks_reload(void)
+{
+    block_vec bv = {0};
+    if (g_srv.store->ops->blocked_list(g_srv.store, block_row_cb, &bv) != 0 || bv.failed) {
+        free(bv.v);
+        return -1;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&g_srv.dev_mu);
+    srv_map_each(&g_srv.blocked, block_zero, NULL);
+    for (size_t i = 0; i < bv.n; i++)
+        if (block_locked(bv.v[i].dev, bv.v[i].app, bv.v[i].seq) != 0) rc = -1;
+    pthread_mutex_unlock(&g_srv.dev_mu);
+    free(bv.v);
+    return rc;
+}
+
+static void secret_reload_cb(const char *id, const uint8_t *enc, size_t len, void *arg);
+
+static void change_cb(const char *m, void *arg)
+{
+    chg *c = arg;
+    char dev[OTA_DEVICE_ID_MAX + 1], app[OTA_NAME_MAX + 1];
+    unsigned long long seq;
+    int n;
+    switch (m[0]) {
+    case 'S': c->snap = true; break;
+    case 'D': c->secrets = true; break;
+    case 'F': c->fleet = true; break;
+    case 'X':
+        if (sscanf(m + 1, " %32s", dev) == 1) {
+            srv_secret_forget(dev);
+            srv_unblock(dev, NULL, 0);
+            srv_fleet_forget(dev);
+        }
+        break;
+    case 'B':
+        if (sscanf(m + 1, " %32s %32s %llu", dev, app, &seq) == 3 && srv_block(dev, app, seq) != 0)
+            c->all = true;   /* no memory for it: try the whole set */
+        break;
+    case 'U':
+        n = sscanf(m + 1, " %32s %32s %llu", dev, app, &seq);
+        if (n == 3) srv_unblock(dev, app, seq);
+        else if (n >= 1) srv_unblock(dev, NULL, 0);
+        break;
+    default:
+        c->all = true;       /* a change this otad does not know: reload */
+    }
+}
+
+static void secret_reload_cb(const char *id, const uint8_t *enc, size_t len, void *arg)
+{
+    uint8_t secret[SRV_SECRET_SIZE];
+    if (srv_secret_open(secret, enc, len, id) != 0) return;   /* reported at start */
+    if (srv_secret_remember(id, secret) != 0) *(bool *)arg = true;
+    sodium_memzero(secret, sizeof secret);
+}
+
+static void fleets_drop(void)
+{
+    pthread_mutex_lock(&fleet_mu);
+    srv_map_each(&fleets, fleet_free_one, NULL);
+    srv_map_free(&fleets);
+    memset(&fleets, 0, sizeof fleets);
+    pthread_mutex_unlock(&fleet_mu);
+}
+
+static bool sync_pending;   /* a reload failed: everything again next second */
+
+void srv_sync(void)
+{
+    if (!g_srv.store->ops->changes) return;
+    chg c = {0};
+    int rc = g_srv.store->ops->changes(g_srv.store, change_cb, &c);
+    if (rc < 0) return;
+    if (rc == 1 || sync_pending) c.all = true;
+    sync_pending = false;
+    if (c.all) {
+        c.snap = c.secrets = c.fleet = true;
+        if (blocks_reload() != 0) sync_pending = true;
+    }
+    if (c.secrets) {
+        bool failed = false;
+        if (g_srv.store->ops->device_secrets(g_srv.store, secret_reload_cb, &failed) != 0 || failed)
+            sync_pending = true;
+    }
+    if (c.fleet) {
+        /* Reloaded from the store at the next wave evaluation. */
+        fleets_drop();
+        atomic_fetch_add(&g_srv.wave_dirty, 1);
+    }
+    if (c.snap) {
+        pthread_mutex_lock(&g_srv.admin_mu);
+        if (srv_snapshot_rebuild() != 0) sync_pending = true;
+        pthread_mutex_unlock(&g_srv.admin_mu);
+    }
 }
 
 /* ---- init ------------------------------------------------------------------- */

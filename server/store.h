@@ -181,6 +181,24 @@ typedef struct srv_store_ops {
     int (*audit_add)(srv_store *s, int64_t at, const char *by, const char *method, const char *path,
                      unsigned status, const char *summary);
     int (*audit_json)(srv_store *s, int limit, int64_t before_id, srv_buf *out);
+
+    /* ---- several otad on one store (PostgreSQL).  NULL in a store only one
+     * process ever opens (SQLite): bundles then stay files under DIR/bundles,
+     * and nothing changes behind the process's back. */
+    /* Keep a bundle's bytes under its hex SHA-256 (idempotent, durable). */
+    int (*bundle_put)(srv_store *s, const char *sha, const uint8_t *data, size_t len);
+    /* *data malloc'd (the caller frees); NOTFOUND when not stored. */
+    int (*bundle_get)(srv_store *s, const char *sha, uint8_t **data, size_t *len);
+    /* The changes other processes committed since the last call, one fn call
+     * each, in commit order (see store_pg.c for the change strings).  Returns
+     * 0, 1 when changes may have been missed (the first call, a reconnect):
+     * the caller then reloads everything, or SRV_STORE_ERR. */
+    int (*changes)(srv_store *s, void (*fn)(const char *change, void *arg), void *arg);
+    /* Update rollout to->id from `from` only if the stored row still has
+     * from's state, percent and updated time: CONFLICT (nothing written)
+     * when another process changed it first, so that a threshold or a wave
+     * advance is decided once. */
+    int (*rollout_cas)(srv_store *s, const srv_rollout *from, srv_rollout *to);
 } srv_store_ops;
 
 struct srv_store {
@@ -189,5 +207,9 @@ struct srv_store {
 
 /* Open (creating and migrating as needed) the SQLite store in dir/otad.db. */
 srv_store *srv_store_sqlite_open(const char *dir);
+/* Connect to PostgreSQL (a libpq connection string or postgresql:// URL) and
+ * migrate its schema; NULL (printed why) when it cannot, or when the
+ * database's schema is newer than this otad's. */
+srv_store *srv_store_pg_open(const char *conninfo);
 
 #endif

@@ -95,6 +95,10 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, by TEXT NOT NULL,"
     "  method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,"
     "  summary TEXT NOT NULL DEFAULT '');",
+    /* 3 -> 4: bundles in the database (used by the PostgreSQL store, where
+     * every replica must serve every bundle; SQLite keeps them as files,
+     * the table stays empty: one schema, one version, for both stores). */
+    "CREATE TABLE bundles(sha256 TEXT PRIMARY KEY, data BLOB NOT NULL);",
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 

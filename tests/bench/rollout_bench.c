@@ -13,6 +13,20 @@
  *                            devices FROM..FROM+COUNT-1 over 8 keep-alive
  *                            connections; prints "reports/s"
  *   read PORT TOKEN APP K    GET /admin/rollouts/APP K times; prints the median ms
+ *   secrets DATA_DIR N       the same devices as CSV (id, secret_enc as \\x hex,
+ *                            created) for PostgreSQL's COPY (store-bench.sh)
+ *   poll PORT FROM COUNT SEQ GET /manifest/<id>?app=bench&seq=SEQ for devices
+ *                            FROM..FROM+COUNT-1 over 8 keep-alive connections;
+ *                            prints "polls/s ok bad offers" (ok: 200 or 204)
+ *   rollout PORT_A PORT_B FROM COUNT CTR DONEFILE
+ *                            one round of a rollout: each device not yet on v2
+ *                            (DONEFILE: a byte per device, kept between rounds;
+ *                            even devices on PORT_A, odd ones on PORT_B) polls
+ *                            running seq 1 (a device on v2: seq 2, an idle poll);
+ *                            when offered it reports downloading,
+ *                            downloaded, trial, confirmed (counters CTR..CTR+3)
+ *                            as a device that installed it would; prints
+ *                            "offered reports_ok bad confirmed_total"
  *
  * Loopback only.
  */
@@ -24,6 +38,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +101,29 @@ static int setup(const char *dir, long n)
     sqlite3_finalize(q);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(db);
+    return 0;
+}
+
+static int secrets_csv(const char *dir, long n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/secrets.key", dir);
+    FILE *f = fopen(path, "rb");
+    uint8_t key[32];
+    if (!f || fread(key, 1, 32, f) != 32) { fprintf(stderr, "bench: cannot read %s\n", path); return 1; }
+    fclose(f);
+    for (long i = 0; i < n; i++) {
+        char id[16], hex[2 * (24 + 32 + 16) + 1];
+        uint8_t s[32], enc[24 + 32 + 16];
+        unsigned long long clen = 0;
+        dev_id(id, i);
+        dev_secret(s, id);
+        randombytes_buf(enc, 24);
+        crypto_aead_xchacha20poly1305_ietf_encrypt(enc + 24, &clen, s, 32, (const uint8_t *)id, strlen(id),
+                                                   NULL, enc, key);
+        sodium_bin2hex(hex, sizeof hex, enc, sizeof enc);
+        printf("%s,\\x%s,%lld\n", id, hex, (long long)time(NULL));
+    }
     return 0;
 }
 
@@ -205,6 +243,107 @@ static int report(int port, long from, long count, const char *state, long ctr)
     return bad ? 1 : 0;
 }
 
+/* One MAC'd report of device id; the HTTP status. */
+static int post_report(int *fd, int port, const char *id, const char *state, long ctr)
+{
+    char body[160], req[512], hex[65];
+    uint8_t s[32], mac[32];
+    dev_secret(s, id);
+    int bl = snprintf(body, sizeof body, "{\"app\":\"bench\",\"seq\":2,\"state\":\"%s\",\"code\":0,\"ctr\":%ld}",
+                      state, ctr);
+    crypto_auth_hmacsha256_state h;
+    crypto_auth_hmacsha256_init(&h, s, 32);
+    crypto_auth_hmacsha256_update(&h, (const uint8_t *)"OTAR", 4);
+    crypto_auth_hmacsha256_update(&h, (const uint8_t *)id, strlen(id));
+    crypto_auth_hmacsha256_update(&h, (const uint8_t *)"\n", 1);
+    crypto_auth_hmacsha256_update(&h, (const uint8_t *)body, (size_t)bl);
+    crypto_auth_hmacsha256_final(&h, mac);
+    sodium_bin2hex(hex, sizeof hex, mac, 32);
+    int rl = snprintf(req, sizeof req,
+                      "POST /report/%s HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
+                      "X-OTA-MAC: %s\r\nContent-Length: %d\r\n\r\n%s", id, hex, bl, body);
+    return roundtrip(fd, port, req, (size_t)rl);
+}
+
+typedef struct pjob {
+    int port_a, port_b;
+    long from, count, seq, ctr;
+    int t;
+    bool rollout;
+    unsigned char *done;        /* rollout: one byte per device, 1 = confirmed v2 */
+    long ok, bad, offers;
+} pjob;
+
+static void *poll_thread(void *arg)
+{
+    pjob *j = arg;
+    int fd_a = -1, fd_b = -1;
+    for (long i = j->from + j->t; i < j->from + j->count; i += NCONN) {
+        char id[16], req[256];
+        dev_id(id, i);
+        /* A device on v2 keeps polling (idle: 204), as devices do. */
+        bool on_v2 = j->rollout && j->done[i - j->from];
+        bool on_b = j->rollout && (i % 2) == 1;
+        int port = on_b ? j->port_b : j->port_a;
+        int *fd = on_b ? &fd_b : &fd_a;
+        int rl = snprintf(req, sizeof req, "GET /manifest/%s?app=bench&seq=%ld&nonce=%032lx HTTP/1.1\r\nHost: b\r\n\r\n",
+                          id, j->rollout ? (on_v2 ? 2L : 1L) : j->seq, (unsigned long)i);
+        int st = roundtrip(fd, port, req, (size_t)rl);
+        if (st == 200 && !on_v2) j->offers++;
+        if (st != 200 && st != 204) { j->bad++; continue; }
+        if (!j->rollout) { j->ok++; continue; }
+        if (on_v2) { if (st != 204) j->bad++; continue; }
+        if (st != 200) continue;
+        static const char *const states[] = { "downloading", "downloaded", "trial", "confirmed" };
+        int good = 0;
+        for (int k = 0; k < 4; k++) {
+            if (post_report(fd, port, id, states[k], j->ctr + k) == 200) { j->ok++; good++; }
+            else j->bad++;
+        }
+        if (good == 4) j->done[i - j->from] = 1;
+    }
+    if (fd_a >= 0) close(fd_a);
+    if (fd_b >= 0) close(fd_b);
+    return NULL;
+}
+
+static int polls(int port_a, int port_b, long from, long count, long seq, long ctr, const char *donef)
+{
+    pjob jobs[NCONN];
+    pthread_t th[NCONN];
+    bool rollout = donef != NULL;
+    unsigned char *done = calloc((size_t)count + 1, 1);
+    if (!done) return 1;
+    if (rollout) {
+        FILE *f = fopen(donef, "rb");
+        if (f) { if (fread(done, 1, (size_t)count, f)) {} fclose(f); }
+    }
+    double t0 = now_s();
+    for (int t = 0; t < NCONN; t++) {
+        jobs[t] = (pjob){ port_a, port_b, from, count, seq, ctr, t, rollout, done, 0, 0, 0 };
+        pthread_create(&th[t], NULL, poll_thread, &jobs[t]);
+    }
+    long ok = 0, bad = 0, offers = 0;
+    for (int t = 0; t < NCONN; t++) {
+        pthread_join(th[t], NULL);
+        ok += jobs[t].ok;
+        bad += jobs[t].bad;
+        offers += jobs[t].offers;
+    }
+    double dt = now_s() - t0;
+    long ndone = 0;
+    for (long i = 0; i < count; i++) ndone += done[i];
+    if (rollout) {
+        FILE *f = fopen(donef, "wb");
+        if (!f || fwrite(done, 1, (size_t)count, f) != (size_t)count) bad++;
+        if (f) fclose(f);
+    }
+    free(done);
+    if (rollout) printf("%ld %ld %ld %ld\n", offers, ok, bad, ndone);
+    else printf("%.0f %ld %ld %ld\n", (double)ok / dt, ok, bad, offers);
+    return bad ? 1 : 0;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -240,6 +379,12 @@ int main(int argc, char **argv)
     if (argc == 7 && strcmp(argv[1], "report") == 0)
         return report(atoi(argv[2]), atol(argv[3]), atol(argv[4]), argv[5], atol(argv[6]));
     if (argc == 6 && strcmp(argv[1], "read") == 0) return read_rollout(atoi(argv[2]), argv[3], argv[4], atoi(argv[5]));
-    fprintf(stderr, "usage: bench-rollout setup DIR N | report PORT FROM COUNT STATE CTR | read PORT TOKEN APP K\n");
+    if (argc == 4 && strcmp(argv[1], "secrets") == 0) return secrets_csv(argv[2], atol(argv[3]));
+    if (argc == 6 && strcmp(argv[1], "poll") == 0)
+        return polls(atoi(argv[2]), 0, atol(argv[3]), atol(argv[4]), atol(argv[5]), 0, NULL);
+    if (argc == 8 && strcmp(argv[1], "rollout") == 0)
+        return polls(atoi(argv[2]), atoi(argv[3]), atol(argv[4]), atol(argv[5]), 0, atol(argv[6]), argv[7]);
+    fprintf(stderr, "usage: bench-rollout setup DIR N | report PORT FROM COUNT STATE CTR | read PORT TOKEN APP K\n"
+                    "       | secrets DIR N | poll PORT FROM COUNT SEQ | rollout PORT_A PORT_B FROM COUNT CTR DONEFILE\n");
     return 2;
 }

@@ -18,8 +18,17 @@ if [ ! -x "$BIN/otad" ] || ! command -v curl >/dev/null; then
   exit 0
 fi
 T=$(mktemp -d); PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$T"; }
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; [ "${OTA_STORE:-}" = pg ] && pg_stop; rm -rf "$T"; }
 trap cleanup EXIT
+# OTA_STORE=pg: the same checks with otad's state in a private PostgreSQL.
+STORE_ARGS=(); NAME=test_otad
+if [ "${OTA_STORE:-}" = pg ]; then
+  NAME=test_otad-pg
+  source "$ROOT/tests/lib/pg.sh"
+  if ! pg_start; then echo "$NAME: 0 passed, 0 failed, 1 skipped"; exit 0; fi
+  pg_db otad || { echo "cannot create the database"; echo "$NAME: 0 passed, 1 failed"; exit 1; }
+  STORE_ARGS=(--store "$(pg_url otad)")
+fi
 cd "$T"
 TOKEN=cli-test-admin-token-0123456789
 
@@ -29,12 +38,12 @@ printf 'var n = 0;\nsetInterval(function () { n++; digitalWrite(LED2, n & 1); },
 "$O" release v1.js --key rel.key --app demo --board pico --label one --out rels >/dev/null || bad "release 1"
 "$O" release v2.js --key rel.key --app demo --board pico --label two --out rels >/dev/null || bad "release 2"
 
-OTAD_ADMIN_TOKEN=$TOKEN "$BIN/otad" --data data --listen 127.0.0.1:0 --port-file port \
+OTAD_ADMIN_TOKEN=$TOKEN "$BIN/otad" --data data "${STORE_ARGS[@]}" --listen 127.0.0.1:0 --port-file port \
   --release-pub rel.pub --quiet --poll-interval 600 >otad.out 2>otad.err &
 PID=$!
 for i in $(seq 100); do [ -s port ] && break; kill -0 $PID 2>/dev/null || break; sleep 0.05; done
 BASE="http://127.0.0.1:$(cat port 2>/dev/null)"
-[ -s port ] && ok || { bad "otad did not start: $(cat otad.err)"; echo "test_otad: $pass passed, $fail failed"; exit 1; }
+[ -s port ] && ok || { bad "otad did not start: $(cat otad.err)"; echo "$NAME: $pass passed, $fail failed"; exit 1; }
 
 admin() { local m=$1 u=$2; shift 2; curl -s -o body -w '%{http_code}' --max-time 10 -X "$m" -H "Authorization: Bearer $TOKEN" "$@" "$BASE$u"; }
 upload() {
@@ -74,5 +83,5 @@ out=$("$O" verify --manifest m2.json --pub rel.pub --server-pub "$SERVER_PUB" --
 c=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/manifest/dev-7?app=demo&seq=2&nonce=$NONCE")
 [ "$c" = 204 ] && ok || bad "on target: $c"
 
-echo "test_otad: $pass passed, $fail failed"
+echo "$NAME: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -18,7 +18,7 @@ make_key
 D="$WORK/data"
 launch() {   # launch SUBSTRING
     rm -f "$WORK/port"
-    OTAD_FAIL_MAP_PUT="$1" OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad-faults" --data "$D" --listen 127.0.0.1:0 \
+    OTAD_FAIL_MAP_PUT="$1" OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad-faults" --data "$D" $(store_args "$D") --listen 127.0.0.1:0 \
         --port-file "$WORK/port" --release-pub "$WORK/rel.pub" --poll-interval 60 \
         >>"$WORK/otad.out" 2>>"$WORK/otad.err" &
     OTAD_PID=$!
@@ -67,8 +67,8 @@ expect_eq "register dev-blockme" 201 "$(admin POST /admin/devices --data-binary 
 mkdir -p "$WORK/dev-secrets"; body | jq_ j.secret >"$WORK/dev-secrets/dev-blockme"
 expect_eq "a blocking report whose block fails: 503" 503 \
     "$(rep dev-blockme '{"app":"demo","seq":2,"state":"rolled_back","code":80,"detail":"Error: boom"}')"
-expect_eq "nothing stored" 0 "$(sqlite3 "$D/otad.db" "SELECT count(*) FROM reports WHERE device='dev-blockme'")"
-expect_eq "its counter not consumed" 0 "$(sqlite3 "$D/otad.db" "SELECT report_ctr FROM devices WHERE id='dev-blockme'")"
+expect_eq "nothing stored" 0 "$(dbq "$D" "SELECT count(*) FROM reports WHERE device='dev-blockme'")"
+expect_eq "its counter not consumed" 0 "$(dbq "$D" "SELECT report_ctr FROM devices WHERE id='dev-blockme'")"
 expect_eq "a report that blocks nothing still goes in" 200 \
     "$(rep dev-blockme '{"app":"demo","seq":2,"state":"downloading"}')"
 

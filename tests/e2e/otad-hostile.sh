@@ -95,10 +95,10 @@ expect_eq "MAC'd but trailing garbage: 400" 400 "$(forge c real-1 "$BADJ" -H "X-
 expect_eq "nothing changed by the refused reports" "$AFTER_GENUINE" "$(snapshot)"
 expect_has "rollout still active" "active 100" "$(snapshot)"
 expect_eq "real-1 still offered v2" 200 "$(poll real-1 demo 1)"
-N_REPORTS=$(sqlite3 "$D/otad.db" "SELECT count(*) FROM reports")
+N_REPORTS=$(dbq "$D" "SELECT count(*) FROM reports")
 expect_eq "one report stored (the genuine one)" 1 "$N_REPORTS"
-expect_eq "real-1's counter is the genuine one's" 5 "$(sqlite3 "$D/otad.db" "SELECT report_ctr FROM devices WHERE id='real-1'")"
-expect_eq "no invented device rows" 0 "$(sqlite3 "$D/otad.db" "SELECT count(*) FROM devices WHERE id LIKE 'inv-%'")"
+expect_eq "real-1's counter is the genuine one's" 5 "$(dbq "$D" "SELECT report_ctr FROM devices WHERE id='real-1'")"
+expect_eq "no invented device rows" 0 "$(dbq "$D" "SELECT count(*) FROM devices WHERE id LIKE 'inv-%'")"
 
 # ---- across a restart ----------------------------------------------------------
 stop_otad; check "otad stops cleanly" test $? = 0
@@ -115,18 +115,18 @@ expect_eq "after restart: the device's next report: 200" 200 "$(forge c real-1 "
 # ---- secrets.key: never made anew while secrets exist ------------------------
 stop_otad
 mv "$D/secrets.key" "$WORK/secrets.key.saved"
-OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$D" --listen 127.0.0.1:0 \
+OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$D" $(store_args "$D") --listen 127.0.0.1:0 \
     --release-pub "$WORK/rel.pub" >/dev/null 2>"$WORK/nokey.err"
 expect_eq "secrets.key missing, secrets in the db: refuses to start" 1 "$?"
 expect_has "and says why" "secrets.key is missing" "$(cat "$WORK/nokey.err")"
 check "no new secrets.key made" test ! -e "$D/secrets.key"
 head -c 32 /dev/urandom >"$D/secrets.key"
-OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$D" --listen 127.0.0.1:0 \
+OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$D" $(store_args "$D") --listen 127.0.0.1:0 \
     --release-pub "$WORK/rel.pub" >/dev/null 2>"$WORK/wrongkey.err"
 expect_eq "a different secrets.key: refuses to start" 1 "$?"
 expect_has "and says why" "does not decrypt" "$(cat "$WORK/wrongkey.err")"
 mv "$WORK/secrets.key.saved" "$D/secrets.key"
-OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$WORK/fresh" --listen 127.0.0.1:0 \
+OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$WORK/fresh" $(store_args "$WORK/fresh") --listen 127.0.0.1:0 \
     --release-pub "$WORK/rel.pub" --port-file "$WORK/fresh.port" >/dev/null 2>&1 &
 FRESH=$!
 for i in $(seq 1 100); do [ -s "$WORK/fresh.port" ] && break; sleep 0.05; done
@@ -189,7 +189,7 @@ OLDPORT=$PORT
 T0=$(date +%s%N)
 stop_otad
 rm -f "$WORK/port"
-OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$D" --listen "127.0.0.1:$OLDPORT" --port-file "$WORK/port" \
+OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$D" $(store_args "$D") --listen "127.0.0.1:$OLDPORT" --port-file "$WORK/port" \
     --release-pub "$WORK/rel.pub" >>"$WORK/otad.out" 2>>"$WORK/otad.err" &
 OTAD_PID=$!
 for i in $(seq 1 400); do [ -s "$WORK/port" ] && break; kill -0 "$OTAD_PID" 2>/dev/null || break; sleep 0.01; done
@@ -198,7 +198,7 @@ check "restarted on the same port at once" test "$(cat "$WORK/port" 2>/dev/null)
 echo "restart on the same port (SIGTERM, exit, start, listening): $(( (T1 - T0) / 1000000 )) ms"
 expect_eq "and serving" 200 "$(code GET /healthz)"
 expect_eq "a second otad on the same port still fails (no silent sharing)" 1 \
-    "$(OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$WORK/y" --listen "127.0.0.1:$OLDPORT" --release-pub "$WORK/rel.pub" >/dev/null 2>&1; echo $?)"
+    "$(OTAD_ADMIN_TOKEN=$TOKEN timeout 10 "$OTA_BIN/otad" --data "$WORK/y" $(store_args "$WORK/y") --listen "127.0.0.1:$OLDPORT" --release-pub "$WORK/rel.pub" >/dev/null 2>&1; echo $?)"
 
 # ---- connection limits: an answer, never silence ---------------------------------
 stop_otad

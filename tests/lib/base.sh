@@ -6,6 +6,14 @@
 # 127.0.0.1:0 and reads back its port, kills it by PID on exit, and prints the
 # summary line "$T_NAME: N passed, N failed[, N skipped]" (cases, see ok/bad).  Set T_NAME (and optionally
 # WORK_PREFIX, TOKEN) before sourcing.
+#
+# OTA_STORE=pg runs the same test against PostgreSQL: a private server is
+# started for the test (tests/lib/pg.sh; the suite is skipped when it cannot
+# start), every otad data directory gets a database of its own (so a restart
+# on the same directory finds its state, a new directory starts empty), and
+# otad_launch passes --store.  store_args DIR prints those arguments for tests
+# that start otad themselves; dbq DIR SQL queries the state of DIR's otad in
+# either store.
 
 set -u
 : "${OTA_BIN:=build/bin}"
@@ -21,6 +29,7 @@ PORT=
 BASE=
 TOKEN=${TOKEN:-e2e-admin-token-0123456789}
 
+OTA_STORE=${OTA_STORE:-sqlite}
 cleanup() {
     if [ -n "$OTAD_PID" ] && kill -0 "$OTAD_PID" 2>/dev/null; then
         kill -9 "$OTAD_PID" 2>/dev/null
@@ -28,9 +37,40 @@ cleanup() {
     fi
     # jobs started by the test (slow clients, report loops)
     for j in $(jobs -p); do kill "$j" 2>/dev/null; done
+    [ "$OTA_STORE" = pg ] && pg_stop
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+case "$OTA_STORE" in
+    sqlite) ;;
+    pg)
+        T_NAME="$T_NAME-pg"
+        source "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
+        if ! pg_start; then echo "$T_NAME: 0 passed, 0 failed, 1 skipped"; exit 0; fi ;;
+    *) echo "OTA_STORE: expected sqlite or pg, got '$OTA_STORE'" >&2; exit 2 ;;
+esac
+
+# store_db DIR: the PostgreSQL database of otad data directory DIR (made once)
+store_db() {
+    local abs; abs=$(cd "$1" 2>/dev/null && pwd || echo "$1")
+    local n="ota_$(printf '%s' "$abs" | md5sum | cut -c1-16)"
+    pg_db "$n" >/dev/null 2>&1 || { echo "cannot create database $n" >&2; return 1; }
+    echo "$n"
+}
+# store_args DIR: otad arguments that select the store of the run for DIR
+store_args() {
+    [ "$OTA_STORE" = pg ] || return 0
+    mkdir -p "$1"
+    local n; n=$(store_db "$1") || return 1
+    printf '%s\n' --store "$(pg_url "$n")"
+}
+# dbq DIR SQL: the rows of SQL (one per line, columns joined by |) in the
+# store of the otad that ran on DIR
+dbq() {
+    if [ "$OTA_STORE" = pg ]; then pg_sql "$(store_db "$1")" "$2"
+    else sqlite3 "$1/otad.db" "$2"; fi
+}
 
 # Counted are cases, not checks: each check outside a group is one named
 # case; case_begin NAME ... case_end groups the checks of a loop into one
@@ -75,8 +115,10 @@ done_tests() {
 # $WORK/rel.pub; sets OTAD_PID, PORT, BASE; fails when no port appears.
 otad_launch() {
     local data="$1"; shift
+    local st=()
+    mapfile -t st < <(store_args "$data")
     rm -f "$WORK/port"
-    OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$data" --listen 127.0.0.1:0 \
+    OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$data" "${st[@]}" --listen 127.0.0.1:0 \
         --port-file "$WORK/port" --release-pub "$WORK/rel.pub" ${OTAD_EXTRA_ARGS:-} "$@" \
         >>"$WORK/otad.out" 2>>"$WORK/otad.err" &
     OTAD_PID=$!
