@@ -894,6 +894,31 @@ static int read_release_key(const char *f, ota_trusted_key *k, char *err, size_t
 /* Check every --release-pub file and read the admin token (the same source
  * as at start; an environment token cannot change).  *tok: a new token
  * buffer, or NULL when the token comes from the environment. */
+/* Admin tokens replaced by a reload: wiped (the old token authorizes
+ * nothing from now on), but kept allocated, since a request may be reading
+ * one at this moment, and reachable (freed by srv_state_free), so that
+ * nothing is lost to a leak checker. */
+static pthread_mutex_t retired_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **retired;
+static size_t nretired, capretired;
+
+static void token_swap(char *tok, size_t tlen)
+{
+    size_t oldlen = __atomic_load_n(&g_srv.admin_token_len, __ATOMIC_SEQ_CST);
+    char *old = __atomic_exchange_n(&g_srv.admin_token, tok, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_srv.admin_token_len, tlen, __ATOMIC_SEQ_CST);
+    if (!old) return;
+    sodium_memzero(old, oldlen);
+    pthread_mutex_lock(&retired_mu);
+    if (nretired == capretired) {
+        size_t nc = capretired ? capretired * 2 : 8;
+        char **nv = realloc(retired, nc * sizeof *nv);
+        if (nv) { retired = nv; capretired = nc; }
+    }
+    if (nretired < capretired) retired[nretired++] = old;   /* else: stays allocated, unreachable */
+    pthread_mutex_unlock(&retired_mu);
+}
+
 static int read_token(char *err, size_t cap, char **tok, size_t *tlen)
 {
     *tok = NULL;
@@ -945,11 +970,7 @@ int srv_reload(char *err, size_t cap, int *nkeys)
         snprintf(err, cap, "the release keys could not be reloaded (see otad's log); nothing changed");
         return -1;
     }
-    if (tok) {
-        /* The old token stays allocated: a request may be reading it now. */
-        __atomic_store_n(&g_srv.admin_token, tok, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&g_srv.admin_token_len, tlen, __ATOMIC_SEQ_CST);
-    }
+    if (tok) token_swap(tok, tlen);
     fprintf(stderr, "otad: reloaded %d release key file(s)%s\n", *nkeys, tok ? " and the admin token" : "");
     return 0;
 }
@@ -964,8 +985,7 @@ void srv_reload_signal(void)
     int krc = srv_keyset_reload();
     int trc = read_token(err, sizeof err, &tok, &tlen);
     if (trc == 0 && tok) {
-        __atomic_store_n(&g_srv.admin_token, tok, __ATOMIC_SEQ_CST);   /* old one kept: may be in use */
-        __atomic_store_n(&g_srv.admin_token_len, tlen, __ATOMIC_SEQ_CST);
+        token_swap(tok, tlen);
         fprintf(stderr, "otad: SIGHUP: reloaded the admin token\n");
     } else if (trc != 0) {
         fprintf(stderr, "otad: SIGHUP: admin token unchanged: %s\n", err);
@@ -1169,6 +1189,12 @@ static void free_rel(const char *k, void *v, void *arg)
 
 void srv_state_free(void)
 {
+    pthread_mutex_lock(&retired_mu);
+    for (size_t i = 0; i < nretired; i++) free(retired[i]);
+    free(retired);
+    retired = NULL;
+    nretired = capretired = 0;
+    pthread_mutex_unlock(&retired_mu);
     snapshot_free(g_srv.snap);
     g_srv.snap = NULL;
     srv_map_each(&g_srv.rels_all, free_rel, NULL);
