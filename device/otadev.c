@@ -38,6 +38,7 @@
 #include "flashfile.h"
 #include "ota_crypto.h"
 #include "ota_encode.h"
+#include "ota_hsz.h"
 #include "ota_keyset.h"
 #include "ota_release.h"
 #include "ota_update.h"
@@ -474,13 +475,40 @@ static int report(uint64_t seq, const char *state, int code, const char *detail)
     return r == 0 ? 0 : -1;
 }
 
-/* The download sink: bytes straight into the candidate slot. */
+/* The download sink: bytes straight into the candidate slot (identity), or
+ * through the heatshrink-block decoder into it (encoding 1). */
 typedef struct sink {
     ota_install *in;
     uint32_t skip;       /* bytes to drop first (a 200 answer to a Range request) */
     long budget;         /* --drop-after: bytes left before the link "drops"; <0 none */
     ota_err err;
+    ota_hsz *hsz;        /* encoding 1: the decoder, else NULL */
+    ota_sha256_ctx xfer; /* encoding 1: SHA-256 of the bytes as transferred */
+    uint32_t xfer_len;   /* encoding 1: transferred bytes received */
+    uint32_t durable;    /* encoding 1: installed bytes already in the slot (resume) */
+    uint32_t decoded;    /* encoding 1: installed bytes decoded so far */
 } sink;
+
+/* Decoded bytes of encoding 1 into the slot; the first `durable` ones are
+ * there already (an install resumed after a power cut re-decodes them). */
+static ota_err hsz_to_slot(void *ctx, const uint8_t *d, size_t n)
+{
+    sink *s = ctx;
+    size_t drop = 0;
+    if (s->decoded < s->durable) {
+        drop = s->durable - s->decoded < n ? s->durable - s->decoded : n;
+    }
+    s->decoded += (uint32_t)n;
+    return n > drop ? ota_install_write(s->in, &dev, d + drop, n - drop) : OTA_OK;
+}
+
+static ota_err sink_write(sink *s, const uint8_t *p, size_t n)
+{
+    if (!s->hsz) return ota_install_write(s->in, &dev, p, n);
+    ota_sha256_update(&s->xfer, p, n);
+    s->xfer_len += (uint32_t)n;
+    return ota_hsz_feed(s->hsz, p, n, hsz_to_slot, s);
+}
 
 static size_t to_slot(char *p, size_t sz, size_t n, void *ud)
 {
@@ -498,7 +526,7 @@ static size_t to_slot(char *p, size_t sz, size_t n, void *ud)
         drop = 1;
     }
     if (take) {
-        ota_err e = ota_install_write(s->in, &dev, (const uint8_t *)p + used, take);
+        ota_err e = sink_write(s, (const uint8_t *)p + used, take);
         if (e != OTA_OK) {
             s->err = e;
             return 0;
@@ -780,6 +808,7 @@ static int poll_once(double *next_interval)
     me.server_keys = o.server_keys;
     me.n_server_keys = o.n_server;
     me.max_size = capacity();
+    me.encodings = OTA_ENC_MASK(OTA_ENC_IDENTITY) | OTA_ENC_MASK(OTA_ENC_HEATSHRINK);
     me.tier = o.tier;
     me.mac_key = o.secret_len ? o.secret : NULL;
     me.mac_key_len = o.secret_len;
@@ -819,10 +848,26 @@ static int poll_once(double *next_interval)
         snprintf(burl, sizeof burl, "%s", bu);
     else
         snprintf(burl, sizeof burl, "%s%s", o.server, bu);
-    sink sk = { &in, 0, o.drop_after > 0 ? o.drop_after : -1, OTA_OK };
+    sink sk;
+    memset(&sk, 0, sizeof sk);
+    sk.in = &in;
+    sk.budget = o.drop_after > 0 ? o.drop_after : -1;
+    sk.err = OTA_OK;
+    /* Encoding 1: the transferred bytes are decoded as they arrive.  A
+     * dropped link resumes at the exact transferred byte (the decoder's
+     * state is kept); after a power cut the transfer starts again at 0 and
+     * the installed bytes already durable are decoded again, not rewritten. */
+    ota_hsz hz;
+    if (sp->encoding == OTA_ENC_HEATSHRINK) {
+        ota_hsz_init(&hz, sp->installed_size);
+        sk.hsz = &hz;
+        ota_sha256_init(&sk.xfer);
+        sk.durable = at;
+    }
+#define XFER_AT() (sk.hsz ? sk.xfer_len : ota_install_offset(&in))
     int tries = 0;
-    while (ota_install_offset(&in) < sp->size && tries < 6) {
-        uint32_t from = ota_install_offset(&in);
+    while (XFER_AT() < sp->size && tries < 6) {
+        uint32_t from = XFER_AT();
         c = easy(burl);
         char range[64];
         if (from > 0) {
@@ -846,7 +891,7 @@ static int poll_once(double *next_interval)
             break;
         }
         if (rc != CURLE_OK || (status != 200 && status != 206)) {
-            say("download dropped at byte %u (%s, HTTP %ld)", (unsigned)ota_install_offset(&in),
+            say("download dropped at byte %u (%s, HTTP %ld)", (unsigned)XFER_AT(),
                 curl_easy_strerror(rc), status);
             if (sk.budget == 0)
                 sk.budget = -1;     /* the simulated drop happens once */
@@ -854,22 +899,41 @@ static int poll_once(double *next_interval)
             usleep(100000u * (unsigned)tries);
         }
     }
-    if (sk.err == OTA_OK && ota_install_offset(&in) < sp->size)
+    if (sk.err == OTA_OK && XFER_AT() < sp->size)
         sk.err = OTA_ERR_TRUNCATED;
     if (sk.err == OTA_OK) {
         uint8_t digest[32];
-        ota_install_digest(&in, digest);
-        sk.err = ota_release_check_bundle(sp, digest, ota_install_offset(&in));
-        ota_err fe = ota_install_finish(&in, &dev, 0);   /* wipes the slot on a bad hash */
-        if (sk.err == OTA_OK)
-            sk.err = fe;
+        if (sk.hsz) {
+            /* both hashes: the bytes as sent, then (ota_install_finish) the
+             * program as installed against the statement's installed sha256 */
+            ota_sha256_final(&sk.xfer, digest);
+            sk.err = ota_release_check_bundle(sp, digest, sk.xfer_len);
+            if (sk.err == OTA_OK) sk.err = ota_hsz_finish(&hz);
+            if (sk.err == OTA_OK && ota_install_offset(&in) != sp->installed_size) sk.err = OTA_ERR_BAD_BLOCK;
+        } else {
+            ota_install_digest(&in, digest);
+            sk.err = ota_release_check_bundle(sp, digest, ota_install_offset(&in));
+        }
+        if (!sk.hsz || sk.err == OTA_OK) {
+            ota_err fe = ota_install_finish(&in, &dev, 0);   /* wipes the slot on a bad hash */
+            /* encoding 1: the bytes as sent were right, the program is not */
+            if (sk.hsz && fe == OTA_ERR_HASH_MISMATCH) fe = OTA_ERR_INSTALLED_HASH;
+            if (sk.err == OTA_OK)
+                sk.err = fe;
+        }
+    }
+    if (sk.hsz && (sk.err == OTA_ERR_BAD_BLOCK || sk.err == OTA_ERR_TOO_LONG || sk.err == OTA_ERR_HASH_MISMATCH)) {
+        /* framing or transferred hash refused: nothing written may be resumed */
+        ota_err ae = ota_install_abort(&in, &dev);
+        if (ae != OTA_OK) say("could not erase the candidate slot: %s", ota_strerror(ae));
     }
     if (sk.err != OTA_OK) {
         char det[200];
         snprintf(det, sizeof det, "bundle: %s (ota_err %d); still running seq %llu", ota_strerror(sk.err),
                  (int)sk.err, (unsigned long long)running);
         say("install of seq %llu failed: %s", (unsigned long long)sp->seq, ota_strerror(sk.err));
-        int bad_bytes = sk.err == OTA_ERR_HASH_MISMATCH || sk.err == OTA_ERR_TOO_LONG;
+        int bad_bytes = sk.err == OTA_ERR_HASH_MISMATCH || sk.err == OTA_ERR_TOO_LONG ||
+                        sk.err == OTA_ERR_BAD_BLOCK || sk.err == OTA_ERR_INSTALLED_HASH;
         report(sp->seq, bad_bytes ? "rejected" : "failed", (int)sk.err, det);
         cJSON_Delete(j);
         return bad_bytes ? 0 : -1;

@@ -3,7 +3,7 @@
  * (cli/hsz_enc.c) against the freestanding decoder (common/ota_hsz.c), every
  * framing rule of FORMAT.md 2a refused, corruption never crashes, streaming in
  * any pieces equals one call, resuming at a block boundary, and the golden
- * vector manifests/vectors/hsz-*.  The real interpreter's decompress is
+ * vector manifests/hsz/.  The real interpreter's decompress is
  * tested by tests/hsz/test_hsz_espruino.sh.
  */
 #include "../harness.h"
@@ -239,12 +239,12 @@ static void test_corrupt(void)
     free(p);
 }
 
-/* The golden vector: manifests/vectors/hsz-logger.{js,hsz} (FORMAT.md 2a). */
+/* The golden vector: manifests/hsz/logger.{js,hsz} (FORMAT.md 2a). */
 static void test_golden(void)
 {
     size_t n = 0, m = 0;
-    uint8_t *p = read_file("manifests/vectors/hsz-logger.js", &n);
-    uint8_t *g = read_file("manifests/vectors/hsz-logger.hsz", &m), *enc = NULL;
+    uint8_t *p = read_file("manifests/hsz/logger.js", &n);
+    uint8_t *g = read_file("manifests/hsz/logger.hsz", &m), *enc = NULL;
     size_t elen = 0;
     T_CASE("golden vector: the encoder writes it byte for byte, the decoder reads it");
     if (!CHECK(p && g)) { free(p); free(g); return; }
