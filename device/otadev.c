@@ -487,6 +487,9 @@ typedef struct sink {
     uint32_t xfer_len;   /* encoding 1: transferred bytes received */
     uint32_t durable;    /* encoding 1: installed bytes already in the slot (resume) */
     uint32_t decoded;    /* encoding 1: installed bytes decoded so far */
+    ota_err derr;        /* encoding 1: the decoder refused the bytes (the transfer
+                            goes on, hashed only: a bad transferred hash then says
+                            "damaged on the way", a good one "a bad release") */
 } sink;
 
 /* Decoded bytes of encoding 1 into the slot; the first `durable` ones are
@@ -507,7 +510,10 @@ static ota_err sink_write(sink *s, const uint8_t *p, size_t n)
     if (!s->hsz) return ota_install_write(s->in, &dev, p, n);
     ota_sha256_update(&s->xfer, p, n);
     s->xfer_len += (uint32_t)n;
-    return ota_hsz_feed(s->hsz, p, n, hsz_to_slot, s);
+    if (s->derr) return OTA_OK;
+    ota_err e = ota_hsz_feed(s->hsz, p, n, hsz_to_slot, s);
+    if (e == OTA_ERR_BAD_BLOCK || e == OTA_ERR_TOO_LONG) { s->derr = e; e = OTA_OK; }
+    return e;
 }
 
 static size_t to_slot(char *p, size_t sz, size_t n, void *ud)
@@ -908,6 +914,7 @@ static int poll_once(double *next_interval)
              * program as installed against the statement's installed sha256 */
             ota_sha256_final(&sk.xfer, digest);
             sk.err = ota_release_check_bundle(sp, digest, sk.xfer_len);
+            if (sk.err == OTA_OK) sk.err = sk.derr;
             if (sk.err == OTA_OK) sk.err = ota_hsz_finish(&hz);
             if (sk.err == OTA_OK && ota_install_offset(&in) != sp->installed_size) sk.err = OTA_ERR_BAD_BLOCK;
         } else {

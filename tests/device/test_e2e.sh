@@ -221,7 +221,7 @@ for i in $(seq 1 100); do [ -s "$WORK/mitm.port" ] && break; sleep 0.05; done
 MPORT=$(head -1 "$WORK/mitm.port")
 if [ -n "$MPORT" ]; then
     via bundle d-hs-bad; log=$(cat "$WORK/d-hs-bad.log")
-    expect_has "heatshrink: flipped byte refused" "report rejected seq 5: bundle: " "$log"
+    expect_has "heatshrink: flipped byte refused by the transferred hash" "report rejected seq 5: bundle: hash mismatch" "$log"
     expect_not "heatshrink: flipped byte: nothing installed" "report downloaded" "$log"
     expect_eq "heatshrink: d-hs-bad keeps v1, slot erased" "1 confirmed" \
         "$(st=$(status d-hs-bad); echo "$(field "$st" running_seq) $(field "$st" state)")"
