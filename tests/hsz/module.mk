@@ -16,3 +16,9 @@ $(BIN)/hsztool: $(OBJ)/cli/tools/hsztool.o $(OBJ)/cli/hsz_enc.o $(BUILD)/lib/lib
 TEST_PROGS   += $(BIN)/test_hsz
 TEST_DEPS    += $(BIN)/test_hsz $(BIN)/hsztool
 TEST_SCRIPTS += tests/hsz/test_hsz_espruino.sh
+
+# make bench: bundle bytes per encoding (tests/bench/bundle-bench.sh)
+.PHONY: bench-bundles
+bench-bundles: $(BIN)/otasign $(BIN)/hsztool
+	@tests/bench/bundle-bench.sh $(BIN)
+BENCH_TARGETS += bench-bundles
