@@ -449,6 +449,22 @@ test('compressed update: power cut mid-download and mid-decompression: the bundl
   ok(!s.files.includes('ota.z2'), 'bundle file erased');
 });
 
+test('Storage filled so only 48 KB is free: three compressed updates of 15.5 KB programs in a row (running program + bundle + new program side by side)', async () => {
+  const b = await onV1('d-48hs', 'k48hs', { free: 48 * 1024 });
+  for (let v = 2; v <= 4; v++) {
+    await otad.publish('k48hs', v, APP('v' + v, CODE(433 + v)), { encoding: 'heatshrink' });
+    const rel = JSON.parse(fs.readFileSync(path.join(W, 'releases', 'k48hs-' + v, 'release.json'), 'utf8'));
+    ok(rel.installed_size > 15000 && rel.installed_size <= 16000, 'program of ' + rel.installed_size + ' bytes');
+    await until(reported('d-48hs', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed');
+    if (v === 2) figures.push('48 KB free, compressed: ' + rel.installed_size + '-byte programs via ' + rel.size + '-byte bundles, three in a row');
+  }
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.s, 4);
+  ok(s.files.includes('fill'), 'the filler is still there');
+  ok(!s.files.some((f) => /^ota\.z/.test(f)), 'no bundle file left: ' + s.files);
+});
+
 test('compressed update on espruino-pico (5100 variables): peak variables in use while decompressing', async () => {
   if (!ESP.pico) throw new Error('no espruino-pico next to ' + ESP.espruino);
   const probe = 'var PK=0;setInterval(function(){var u=process.memory(false).usage;if(u>PK){PK=u;print("PEAK "+u+" of "+process.memory(false).total)}},5);' +
