@@ -28,7 +28,8 @@ static void help(FILE *f)
         "                       [--passphrase-file FILE] [--encoding E] [--block-size N]\n"
         "\n"
         "Minify and gate SCRIPT.js for Espruino, hash it, sign a release statement and\n"
-        "write DIR/APP-SEQ/ {bundle.js, statement.bin, release.json} atomically.\n"
+        "write DIR/APP-SEQ/ {bundle.js, program.js, statement.bin, release.json} atomically\n"
+        "(bundle.js: the bytes as sent; program.js: the program as installed).\n"
         "\n"
         "  --key NAME.key     release (secret) key; passphrase from --passphrase-file,\n"
         "                     OTASIGN_PASSPHRASE or the terminal\n"
@@ -196,7 +197,7 @@ static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_si
     fprintf(f, ",\n  \"bytes_before\": %zu,\n  \"bytes_after\": %zu,\n", before, after);
     fprintf(f, "  \"bytes_identity\": %zu,\n", plain);
     fprintf(f, "  \"bundle_file\": \"bundle.js\",\n");
-    if (st->encoding != OTA_ENC_IDENTITY) fprintf(f, "  \"program_file\": \"program.js\",\n");
+    fprintf(f, "  \"program_file\": \"program.js\",\n");
     fprintf(f, "  \"statement_file\": \"%s\",\n", is_signed ? "statement.bin" : "statement.tbs");
     fprintf(f, "  \"signed\": %s\n}\n", is_signed ? "true" : "false");
     if (fclose(f) != 0) { free(buf); return NULL; }
@@ -439,14 +440,16 @@ have_bundle:
     if (util_exists(finaldir)) { util_err("%s: already exists", finaldir); goto out; }
     remove_tmpdir(tmpdir);
     if (mkdir(tmpdir, 0755) != 0) { util_err("%s: cannot create directory: %s", tmpdir, strerror(errno)); goto out; }
-    /* bundle.js: the bytes as transferred; program.js: as installed, when
-     * they differ (for people and `otasign verify`) */
+    /* bundle.js: the bytes as transferred; program.js: the program as
+     * installed (the same bytes with encoding 0): what runs, always there */
     p = util_path(tmpdir, "bundle.js");
     if (encoding == OTA_ENC_HEATSHRINK) {
         if (!p || util_write_new(p, hsz, hsz_len, 0644) != 0) goto fail_tmp;
-        free(p);
-        p = util_path(tmpdir, "program.js");
+    } else {
+        if (!p || util_write_new(p, bundle, bundle_len, 0644) != 0) goto fail_tmp;
     }
+    free(p);
+    p = util_path(tmpdir, "program.js");
     if (!p || util_write_new(p, bundle, bundle_len, 0644) != 0) goto fail_tmp;
     free(p);
     p = util_path(tmpdir, unsigned_ ? "statement.tbs" : "statement.bin");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ota_encode.h"
+#include "ota_hsz.h"
 #include "manifest.h"
 #include "util.h"
 #include "cmd_keyset.h"
@@ -78,7 +79,7 @@ int cmd_verify(int argc, char **argv)
         { "--mac-file", OPT_STR, &mac_f, NULL },
         { "--manifest", OPT_STR, &manifest_f, NULL },
     };
-    int rc = EXIT_FAIL;
+    int rc = EXIT_FAIL, decoded = 0;
     char *stpath = NULL, *bpath = NULL;
     /* A key set (FORMAT.md section 13): otasign verify FILE.ks --root R.pub ... */
     if (keyset_arg_is_keyset(argc, argv)) return cmd_keyset_verify(argc, argv);
@@ -201,6 +202,8 @@ int cmd_verify(int argc, char **argv)
     dev.server_keys = skeys;
     dev.n_server_keys = (size_t)nspubs;
     dev.max_size = (uint32_t)maxsz;
+    /* the encodings this project's devices install (Espruino agent, otadev) */
+    dev.encodings = OTA_ENC_MASK(OTA_ENC_IDENTITY) | OTA_ENC_MASK(OTA_ENC_HEATSHRINK);
     dev.tier = tier;
     dev.mac_key = secret;
     dev.mac_key_len = secret_len;
@@ -225,6 +228,18 @@ int cmd_verify(int argc, char **argv)
         if (util_read_file(bpath, BUNDLE_MAX, &bundle, &bundle_len) != 0) goto out;
         crypto_hash_sha256(sha, bundle, bundle_len);
         e = ota_release_check_bundle(&st, sha, bundle_len);
+        if (e == OTA_OK && st.encoding == OTA_ENC_HEATSHRINK) {
+            /* encoding 1: the blocks must decode to the installed program */
+            uint8_t *prog = malloc(st.installed_size);
+            if (!prog) { util_err("out of memory"); goto out; }
+            e = ota_hsz_decode(prog, st.installed_size, bundle, bundle_len);
+            if (e == OTA_OK) {
+                crypto_hash_sha256(sha, prog, st.installed_size);
+                if (memcmp(sha, st.installed_sha256, 32) != 0) e = OTA_ERR_INSTALLED_HASH;
+            }
+            free(prog);
+            decoded = e == OTA_OK;
+        }
     }
     if (e != OTA_OK) {
         const char *why = ota_strerror(e);
@@ -252,6 +267,11 @@ int cmd_verify(int argc, char **argv)
     if (ticket_f) printf("OK %s: ticket for %s, nonce matches, offer accepted\n", ticket_f, device);
     if (bpath) printf("OK %s: %zu bytes, sha256 %s\n", bpath, bundle_len, sha);
     else printf("   (bundle not checked: give --bundle FILE)\n");
+    if (decoded) {
+        util_hex(sha, st.installed_sha256, 32);
+        printf("OK %s: heatshrink blocks decode to the %lu-byte program, sha256 %s\n", bpath,
+               (unsigned long)st.installed_size, sha);
+    }
     rc = EXIT_OK;
 out:
     free(stpath); free(bpath);

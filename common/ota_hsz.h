@@ -12,7 +12,7 @@
  *           fewer than 8 zero padding bits.  Nothing after the last frame.
  *
  * Every block is independent, so a device decodes one block with bounded RAM
- * (this decoder: one struct of about 330 bytes, no buffer of the block; the
+ * (this decoder: one struct of 364 bytes, no buffer of the block; the
  * Espruino agent: require("heatshrink").decompress on one frame) and can
  * resume at any block boundary.
  *
