@@ -22,6 +22,7 @@ static void help(FILE *f)
         "       otasign verify KEYSET.ks --root R.pub [--root ...] [--threshold K] [--current N]\n"
         "       otasign verify --manifest FILE.json --pub NAME.pub --server-pub S.pub [...]\n"
         "                      [--app APP] [--board B] [--running N] [--max-size N]\n"
+        "                      [--encodings identity[,heatshrink]]\n"
         "                      [--ticket FILE --server-pub S.pub --device ID --nonce HEX\n"
         "                       [--tier signed|mac --secret-file F --mac HEX|--mac-file F]]\n"
         "\n"
@@ -32,6 +33,8 @@ static void help(FILE *f)
         "  --app/--board/--running/--max-size\n"
         "                     what a device with that app, board, running sequence and slot\n"
         "                     size would decide (wrong app, wrong board, not newer, too big)\n"
+        "  --encodings LIST   the bundle encodings that device installs (default\n"
+        "                     identity,heatshrink: this project's agent and otadev)\n"
         "  --ticket FILE      the whole device decision on statement + ticket (FORMAT.md\n"
         "                     section 5) with --server-pub, --device, --nonce (hex) and the\n"
         "                     options above; --tier mac checks the stock-firmware HMAC\n"
@@ -59,7 +62,8 @@ int cmd_verify(int argc, char **argv)
     int npubs = 0, nspubs = 0;
     const char *bundle_opt = NULL, *app = NULL, *board = NULL, *running_s = NULL, *max_s = NULL,
                *ticket_f = NULL, *device = NULL, *nonce_s = NULL, *tier_s = NULL,
-               *secret_f = NULL, *mac_s = NULL, *mac_f = NULL, *manifest_f = NULL;
+               *secret_f = NULL, *mac_s = NULL, *mac_f = NULL, *manifest_f = NULL,
+               *enc_s = "identity,heatshrink";
     int help_flag = 0, npos = 0;
     const char *pos[1];
     util_opt opts[] = {
@@ -69,6 +73,7 @@ int cmd_verify(int argc, char **argv)
         { "--board", OPT_STR, &board, NULL },
         { "--running", OPT_STR, &running_s, NULL },
         { "--max-size", OPT_STR, &max_s, NULL },
+        { "--encodings", OPT_STR, &enc_s, NULL },
         { "--ticket", OPT_STR, &ticket_f, NULL },
         { "--server-pub", OPT_MULTI, spubs, &nspubs },
         { "--device", OPT_STR, &device, NULL },
@@ -133,6 +138,15 @@ int cmd_verify(int argc, char **argv)
     }
     if (tier == OTA_TIER_SIGNED && npubs == 0) { util_err("--pub NAME.pub is required"); return EXIT_USAGE; }
     if (running_s && util_parse_u64(running_s, &running) != 0) { util_err("--running '%s': not a number", running_s); return EXIT_USAGE; }
+    uint32_t encodings = 0;
+    for (const char *q = enc_s; *q;) {
+        size_t l = strcspn(q, ",");
+        if (l == 8 && strncmp(q, "identity", 8) == 0) encodings |= OTA_ENC_MASK(OTA_ENC_IDENTITY);
+        else if (l == 10 && strncmp(q, "heatshrink", 10) == 0) encodings |= OTA_ENC_MASK(OTA_ENC_HEATSHRINK);
+        else { util_err("--encodings '%s': a list of identity, heatshrink", enc_s); return EXIT_USAGE; }
+        q += l + (q[l] == ',');
+    }
+    if (!encodings) { util_err("--encodings: name at least one"); return EXIT_USAGE; }
     if (max_s && (util_parse_u64(max_s, &maxsz) != 0 || maxsz > UINT32_MAX)) { util_err("--max-size '%s': not a number", max_s); return EXIT_USAGE; }
     if (ticket_f) {
         if (!device || !nonce_s || !app) { util_err("--ticket needs --device, --nonce and --app"); return EXIT_USAGE; }
@@ -203,7 +217,7 @@ int cmd_verify(int argc, char **argv)
     dev.n_server_keys = (size_t)nspubs;
     dev.max_size = (uint32_t)maxsz;
     /* the encodings this project's devices install (Espruino agent, otadev) */
-    dev.encodings = OTA_ENC_MASK(OTA_ENC_IDENTITY) | OTA_ENC_MASK(OTA_ENC_HEATSHRINK);
+    dev.encodings = encodings;
     dev.tier = tier;
     dev.mac_key = secret;
     dev.mac_key_len = secret_len;
