@@ -47,6 +47,13 @@ ota_err ota_hsz_init_at(ota_hsz *z, uint32_t installed_size, unsigned log2, uint
 
 uint32_t ota_hsz_block_size(const ota_hsz *z) { return z ? z->block_size : 0; }
 
+int ota_hsz_at_frame(const ota_hsz *z)
+{
+    return z && !z->err && ((z->phase == PH_LEN && z->hdr_n == 0) || z->phase == PH_DONE);
+}
+
+uint32_t ota_hsz_installed(const ota_hsz *z) { return z ? z->installed_done : 0; }
+
 static ota_err flush(ota_hsz *z, ota_hsz_sink sink, void *ctx)
 {
     if (!z->out_n) return OTA_OK;

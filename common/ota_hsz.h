@@ -86,6 +86,14 @@ ota_err ota_hsz_feed(ota_hsz *z, const uint8_t *in, size_t len, ota_hsz_sink sin
  * one occurred. */
 ota_err ota_hsz_finish(const ota_hsz *z);
 
+/* 1 when the decoder stands at the start of a frame (every block before it
+ * decoded and handed over) or at the end of the bundle: a point to resume
+ * from (ota_hsz_init_at) after a power cut.  0 otherwise or after an error. */
+int ota_hsz_at_frame(const ota_hsz *z);
+
+/* Installed bytes decoded so far (all handed to the sink). */
+uint32_t ota_hsz_installed(const ota_hsz *z);
+
 /* The block size of the bundle (0 before its header was read). */
 uint32_t ota_hsz_block_size(const ota_hsz *z);
 

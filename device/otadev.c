@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,7 +491,54 @@ typedef struct sink {
     ota_err derr;        /* encoding 1: the decoder refused the bytes (the transfer
                             goes on, hashed only: a bad transferred hash then says
                             "damaged on the way", a good one "a bad release") */
+    const uint8_t *stmt_sha; /* encoding 1: the release, for the checkpoint */
+    uint32_t ck_at;      /* encoding 1: installed offset of the last checkpoint */
 } sink;
+
+/* Encoding 1 checkpoint, FLASH.hsz: at each block boundary (every installed
+ * byte before it durable in the slot) the transferred offset and the SHA-256
+ * midstate of the bytes as sent, so that after a power cut the transfer
+ * resumes with Range at that block instead of from 0.  A real device keeps
+ * the same in its flash beside the install marker. */
+typedef struct hz_ckpt {
+    char magic[4];                  /* "OTHZ" */
+    uint8_t stmt[32];               /* SHA-256 of the statement */
+    uint32_t log2, block, xoff;     /* block size, next block, its frame's offset */
+    ota_sha256_ctx xfer;            /* hash of bytes [0, xoff) */
+    uint32_t crc;                   /* ota_crc32 of everything before */
+} hz_ckpt;
+
+static void hz_save(sink *s)
+{
+    hz_ckpt c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.magic, "OTHZ", 4);
+    memcpy(c.stmt, s->stmt_sha, 32);
+    uint32_t b = ota_hsz_block_size(s->hsz), l = 0;
+    while (l < 31 && (1u << l) < b) l++;
+    c.log2 = l;
+    c.block = ota_hsz_installed(s->hsz) >> l;
+    c.xoff = s->xfer_len;
+    c.xfer = s->xfer;
+    c.crc = ota_crc32(0, (const uint8_t *)&c, offsetof(hz_ckpt, crc));
+    if (side_store("hsz", (const char *)&c, sizeof c, 0600) == 0) s->ck_at = ota_hsz_installed(s->hsz);
+}
+
+/* The checkpoint for this release, if there is a valid one at or before
+ * `durable` installed bytes. */
+static int hz_load(hz_ckpt *c, const uint8_t stmt[32], uint32_t durable)
+{
+    char path[1024];
+    side_path(path, sizeof path, "hsz");
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(c, 1, sizeof *c, f);
+    fclose(f);
+    return n == sizeof *c && memcmp(c->magic, "OTHZ", 4) == 0 && memcmp(c->stmt, stmt, 32) == 0 &&
+           c->crc == ota_crc32(0, (const uint8_t *)c, offsetof(hz_ckpt, crc)) &&
+           c->log2 >= OTA_HSZ_LOG2_MIN && c->log2 <= OTA_HSZ_LOG2_MAX &&
+           ((uint64_t)c->block << c->log2) <= durable;
+}
 
 /* Decoded bytes of encoding 1 into the slot; the first `durable` ones are
  * there already (an install resumed after a power cut re-decodes them). */
@@ -508,12 +556,19 @@ static ota_err hsz_to_slot(void *ctx, const uint8_t *d, size_t n)
 static ota_err sink_write(sink *s, const uint8_t *p, size_t n)
 {
     if (!s->hsz) return ota_install_write(s->in, &dev, p, n);
-    ota_sha256_update(&s->xfer, p, n);
-    s->xfer_len += (uint32_t)n;
-    if (s->derr) return OTA_OK;
-    ota_err e = ota_hsz_feed(s->hsz, p, n, hsz_to_slot, s);
-    if (e == OTA_ERR_BAD_BLOCK || e == OTA_ERR_TOO_LONG) { s->derr = e; e = OTA_OK; }
-    return e;
+    /* byte by byte, to checkpoint exactly at each frame boundary */
+    for (size_t i = 0; i < n; i++) {
+        ota_sha256_update(&s->xfer, p + i, 1);
+        s->xfer_len++;
+        if (s->derr) continue;
+        ota_err e = ota_hsz_feed(s->hsz, p + i, 1, hsz_to_slot, s);
+        if (e == OTA_ERR_BAD_BLOCK || e == OTA_ERR_TOO_LONG) { s->derr = e; continue; }
+        if (e != OTA_OK) return e;
+        uint32_t done = ota_hsz_installed(s->hsz);
+        if (ota_hsz_at_frame(s->hsz) && done > s->ck_at && done < s->in->img.size)
+            hz_save(s);
+    }
+    return OTA_OK;
 }
 
 static size_t to_slot(char *p, size_t sz, size_t n, void *ud)
@@ -865,10 +920,21 @@ static int poll_once(double *next_interval)
      * the installed bytes already durable are decoded again, not rewritten. */
     ota_hsz hz;
     if (sp->encoding == OTA_ENC_HEATSHRINK) {
+        hz_ckpt ck;
         ota_hsz_init(&hz, sp->installed_size);
         sk.hsz = &hz;
+        sk.stmt_sha = img.statement_sha256;
         ota_sha256_init(&sk.xfer);
         sk.durable = at;
+        if (at > 0 && hz_load(&ck, img.statement_sha256, at) && ck.block > 0 &&
+            ota_hsz_init_at(&hz, sp->installed_size, ck.log2, ck.block) == OTA_OK) {
+            sk.xfer = ck.xfer;
+            sk.xfer_len = ck.xoff;
+            sk.decoded = ck.block << ck.log2;
+            sk.ck_at = sk.decoded;
+            say("resuming the transfer at byte %u (block %u, checkpointed before the power cut)",
+                (unsigned)ck.xoff, (unsigned)ck.block);
+        }
     }
 #define XFER_AT() (sk.hsz ? sk.xfer_len : ota_install_offset(&in))
     int tries = 0;
@@ -929,6 +995,8 @@ static int poll_once(double *next_interval)
                 sk.err = fe;
         }
     }
+    if (sk.hsz && sk.err != OTA_ERR_TRUNCATED && sk.err != OTA_ERR_FLASH)
+        side_store("hsz", NULL, 0, 0);   /* done with (or refused): no resume from its checkpoint */
     if (sk.hsz && (sk.err == OTA_ERR_BAD_BLOCK || sk.err == OTA_ERR_TOO_LONG || sk.err == OTA_ERR_HASH_MISMATCH)) {
         /* framing or transferred hash refused: nothing written may be resumed */
         ota_err ae = ota_install_abort(&in, &dev);

@@ -208,12 +208,15 @@ expect_has "heatshrink: link dropped" "download dropped at byte 1500" "$log"
 expect_has "heatshrink: resumed with Range at the transferred byte" "Range: bytes=1500-" "$log"
 expect_has "heatshrink: confirmed" "report confirmed seq 5" "$log"
 expect_eq "heatshrink: d-hs runs v5" "confirmed 5" "$(st=$(status d-hs); echo "$(field "$st" state) $(field "$st" running_seq)")"
-dev d-hs-cut --cut-power-at 14; rc=$?
+dev d-hs-cut --cut-power-at 30; rc=$?
 expect_eq "heatshrink: power cut exit status" 3 "$rc"
 expect_eq "heatshrink: after the cut still v1, downloading" "1 downloading" \
     "$(st=$(status d-hs-cut); echo "$(field "$st" running_seq) $(field "$st" state)")"
 dev d-hs-cut; log=$(cat "$WORK/d-hs-cut.log")
 expect_has "heatshrink: install resumed after the cut" "resuming the install at byte" "$log"
+expect_has "heatshrink: transfer resumed at a checkpointed block" "resuming the transfer at byte" "$log"
+expect_has "heatshrink: ... with Range" "Range: bytes=" "$log"
+[ ! -e "$WORK/d-hs-cut.flash.hsz" ] && ok || bad "heatshrink: checkpoint left after the install"
 expect_eq "heatshrink: d-hs-cut runs v5" "confirmed 5" "$(st=$(status d-hs-cut); echo "$(field "$st" state) $(field "$st" running_seq)")"
 node "$OTA_ROOT/tests/device/mitm.mjs" "$PORT" "$WORK/mode" >"$WORK/mitm.port" 2>"$WORK/mitm.err" &
 MITM_PID=$!

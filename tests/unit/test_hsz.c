@@ -131,8 +131,18 @@ static void test_stream(void)
         buf out = { malloc(n), 0, n };
         ota_hsz z;
         CHECK_EQ(ota_hsz_init_at(&z, (uint32_t)n, 10, blk), OTA_OK);
-        CHECK_EQ(ota_hsz_feed(&z, enc + at, elen - at, sink, &out), OTA_OK);
+        CHECK(ota_hsz_at_frame(&z));
+        CHECK_EQ(ota_hsz_installed(&z), blk * 1024);
+        /* one byte at a time: at a frame exactly where a frame starts */
+        size_t next = at, frames_seen = 0;
+        for (size_t i = at; i < elen; i++) {
+            CHECKF(ota_hsz_at_frame(&z) == (i == next), "at_frame at %zu", i);
+            if (i == next) { frames_seen++; next += 2 + (enc[i] | enc[i + 1] << 8); }
+            CHECK_EQ(ota_hsz_feed(&z, enc + i, 1, sink, &out), OTA_OK);
+        }
+        CHECK(ota_hsz_at_frame(&z));
         CHECK_EQ(ota_hsz_finish(&z), OTA_OK);
+        CHECK_EQ(frames_seen, (n + 1023) / 1024 - blk);
         CHECK_EQ(out.len, n - blk * 1024);
         CHECK_MEM(out.p, p + blk * 1024, out.len);
         free(out.p);
