@@ -26,6 +26,12 @@ trap 'rm -rf "$T"' EXIT
 inputs=("examples/logger.js")
 big=$(ls -S tests/minify/programs/*.js tests/minify/programs/*/*.js 2>/dev/null | head -1)
 [ -n "$big" ] && inputs+=("$big")
+if [ ! -d "$CORPUS_DIR" ] && [ "$CORPUS_DIR" = tests/js/node_modules ]; then
+    # as bench-minify does: the corpus is the npm packages pinned in tests/js
+    echo "bench-bundles: installing the npm packages (npm ci in tests/js)"
+    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.stamp) ||
+        echo "bench-bundles: npm ci failed"
+fi
 if [ -d "$CORPUS_DIR" ]; then
     best=; bs=0
     for f in $(grep -v '^#' tests/minify/corpus.txt); do
