@@ -59,7 +59,7 @@ static int show_statement(const char *path, const uint8_t *b, size_t len)
     printf("  %-18s OTAS\n", "magic");
     printf("  %-18s %u\n", "version", st.version);
     printf("  %-18s %u (%s)\n", "encoding", st.encoding,
-           st.encoding == OTA_ENC_IDENTITY ? "identity" : "reserved/unknown");
+           ota_encoding_name(st.encoding) ? ota_encoding_name(st.encoding) : "unknown");
     hexline("key_id", st.key_id, OTA_KEY_ID_SIZE);
     textline("app", st.app, st.app_len, NULL);
     textline("board", st.board, st.board_len, "(any)");

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "hsz_enc.h"
 #include "jsmin.h"
+#include "ota_hsz.h"
 #include "util.h"
 
 #define SOURCE_MAX (16u << 20)   /* 16 MiB of JavaScript is far beyond any MCU */
@@ -23,10 +25,11 @@ static void help(FILE *f)
         "       otasign release --from DIR/APP-N --key NAME.key [--seq N] [--label L] ...\n"
         "                       [--board B] [--out DIR] [--no-minify] [--no-mangle]\n"
         "                       [--target V] [--unsigned] [--pub NAME.pub]\n"
-        "                       [--passphrase-file FILE]\n"
+        "                       [--passphrase-file FILE] [--encoding E] [--block-size N]\n"
         "\n"
         "Minify and gate SCRIPT.js for Espruino, hash it, sign a release statement and\n"
-        "write DIR/APP-SEQ/ {bundle.js, statement.bin, release.json} atomically.\n"
+        "write DIR/APP-SEQ/ {bundle.js, program.js, statement.bin, release.json} atomically\n"
+        "(bundle.js: the bytes as sent; program.js: the program as installed).\n"
         "\n"
         "  --key NAME.key     release (secret) key; passphrase from --passphrase-file,\n"
         "                     OTASIGN_PASSPHRASE or the terminal\n"
@@ -44,6 +47,11 @@ static void help(FILE *f)
         "                     statement.bin; needs only the public key (--pub, or --key);\n"
         "                     then `otasign sign` offline and `otasign attach`\n"
         "  --pub NAME.pub     public key for --unsigned\n"
+        "  --encoding E       how the bundle travels: auto (default: the smaller of the two),\n"
+        "                     identity (the program as is) or heatshrink (compressed blocks\n"
+        "                     that stock Espruino firmware decompresses; FORMAT.md 2a)\n"
+        "  --block-size N     heatshrink block size, a power of two 256..32768 (default 2048):\n"
+        "                     the RAM a device needs to decompress one block\n"
         "  --from DIR/APP-N   re-release an earlier release's bundle unchanged under a new,\n"
         "                     higher sequence (the way to go back: devices never install a\n"
         "                     lower one); app, board, target and source hash are taken from\n"
@@ -94,7 +102,7 @@ static int mkdirs(const char *path)
 /* Remove a temp release directory and what we put in it. */
 static void remove_tmpdir(const char *dir)
 {
-    static const char *names[] = { "bundle.js", "statement.bin", "statement.tbs", "release.json" };
+    static const char *names[] = { "bundle.js", "program.js", "statement.bin", "statement.tbs", "release.json" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char *p = util_path(dir, names[i]);
         if (p) unlink(p);
@@ -121,6 +129,27 @@ static int load_from(const char *dir, ota_statement *st, uint8_t **stbuf, uint8_
     crypto_hash_sha256(sha, *bundle, *bundle_len);
     e = ota_release_check_bundle(st, sha, *bundle_len);
     if (e != OTA_OK) { util_err("%s: does not match %s: %s (%s)", bp, sp, ota_strerror(e), util_err_name(e)); goto out; }
+    if (st->encoding == OTA_ENC_HEATSHRINK) {
+        /* the program as installed: decoded, checked against its hash */
+        uint8_t *prog = malloc(st->installed_size);
+        if (!prog) { util_err("out of memory"); goto out; }
+        e = ota_hsz_decode(prog, st->installed_size, *bundle, *bundle_len);
+        if (e == OTA_OK) {
+            crypto_hash_sha256(sha, prog, st->installed_size);
+            if (memcmp(sha, st->installed_sha256, 32) != 0) e = OTA_ERR_INSTALLED_HASH;
+        }
+        if (e != OTA_OK) {
+            util_err("%s: does not decode to the program of %s: %s (%s)", bp, sp, ota_strerror(e), util_err_name(e));
+            free(prog);
+            goto out;
+        }
+        free(*bundle);
+        *bundle = prog;
+        *bundle_len = st->installed_size;
+    } else if (st->encoding != OTA_ENC_IDENTITY) {
+        util_err("%s: encoding %u is not known to this otasign", sp, st->encoding);
+        goto out;
+    }
     rc = 0;
 out:
     free(sp);
@@ -137,7 +166,8 @@ static void json_hex(FILE *f, const char *key, const uint8_t *b, size_t n, int c
 
 /* release.json: readable copies of every statement field plus file names. */
 static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_signed,
-                       const char *source_file, size_t before, size_t after, size_t *len)
+                       const char *source_file, size_t before, size_t after, size_t plain,
+                       size_t *len)
 {
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
@@ -155,7 +185,7 @@ static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_si
     fprintf(f, ",\n  \"created\": %llu,\n", (unsigned long long)st->created);
     json_hex(f, "key_id", st->key_id, OTA_KEY_ID_SIZE, 1);
     fprintf(f, "  \"public_key\": \"%s\",\n", pubhex);
-    fprintf(f, "  \"encoding\": \"%s\",\n", st->encoding == OTA_ENC_IDENTITY ? "identity" : "reserved");
+    fprintf(f, "  \"encoding\": \"%s\",\n", ota_encoding_name(st->encoding) ? ota_encoding_name(st->encoding) : "unknown");
     fprintf(f, "  \"target\": %u,\n", st->target);
     fprintf(f, "  \"size\": %lu,\n", (unsigned long)st->size);
     fprintf(f, "  \"installed_size\": %lu,\n", (unsigned long)st->installed_size);
@@ -165,7 +195,9 @@ static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_si
     fprintf(f, "  \"source_file\": ");
     util_json_str(f, source_file, strlen(source_file));
     fprintf(f, ",\n  \"bytes_before\": %zu,\n  \"bytes_after\": %zu,\n", before, after);
+    fprintf(f, "  \"bytes_identity\": %zu,\n", plain);
     fprintf(f, "  \"bundle_file\": \"bundle.js\",\n");
+    fprintf(f, "  \"program_file\": \"program.js\",\n");
     fprintf(f, "  \"statement_file\": \"%s\",\n", is_signed ? "statement.bin" : "statement.tbs");
     fprintf(f, "  \"signed\": %s\n}\n", is_signed ? "true" : "false");
     if (fclose(f) != 0) { free(buf); return NULL; }
@@ -175,7 +207,8 @@ static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_si
 int cmd_release(int argc, char **argv)
 {
     const char *keyfile = NULL, *pubfile = NULL, *app = NULL, *seq_s = NULL, *label = "",
-               *board = NULL, *outdir = NULL, *target_s = NULL, *passfile = NULL, *from = NULL;
+               *board = NULL, *outdir = NULL, *target_s = NULL, *passfile = NULL, *from = NULL,
+               *enc_s = "auto", *bsize_s = NULL;
     int no_minify = 0, no_mangle = 0, unsigned_ = 0, help_flag = 0, npos = 0;
     const char *pos[2];
     util_opt opts[] = {
@@ -192,16 +225,20 @@ int cmd_release(int argc, char **argv)
         { "--unsigned", OPT_FLAG, &unsigned_, NULL },
         { "--passphrase-file", OPT_STR, &passfile, NULL },
         { "--from", OPT_STR, &from, NULL },
+        { "--encoding", OPT_STR, &enc_s, NULL },
+        { "--block-size", OPT_STR, &bsize_s, NULL },
     };
     int rc = EXIT_FAIL;
-    uint8_t *src = NULL, *bundle = NULL;
-    size_t src_len = 0, bundle_len = 0;
+    uint8_t *src = NULL, *bundle = NULL, *hsz = NULL;
+    size_t src_len = 0, bundle_len = 0, hsz_len = 0;
+    unsigned log2 = OTA_HSZ_LOG2_DEFAULT;
+    int encoding = -1;    /* -1 auto */
     char *tmpdir = NULL, *finaldir = NULL, *json = NULL, *p = NULL;
     size_t json_len = 0;
     util_secret_key k;
     ota_trusted_key pubk;
     uint8_t body[OTA_STATEMENT_BODY_SIZE], full[OTA_STATEMENT_SIZE];
-    uint8_t src_sha[32], bundle_sha[32];
+    uint8_t src_sha[32], bundle_sha[32], xfer_sha[32];
     uint64_t seq = 0, highest = 0;
     jsmin_opts jo;
     ota_statement st, from_st;
@@ -243,6 +280,22 @@ int cmd_release(int argc, char **argv)
     if (seq_s && (util_parse_u64(seq_s, &seq) != 0 || seq == 0)) {
         util_err("--seq '%s': must be an integer >= 1", seq_s);
         return EXIT_USAGE;
+    }
+    if (strcmp(enc_s, "identity") == 0) encoding = OTA_ENC_IDENTITY;
+    else if (strcmp(enc_s, "heatshrink") == 0) encoding = OTA_ENC_HEATSHRINK;
+    else if (strcmp(enc_s, "auto") != 0) {
+        util_err("--encoding '%s': one of auto, identity, heatshrink", enc_s);
+        return EXIT_USAGE;
+    }
+    if (bsize_s) {
+        uint64_t b = 0;
+        for (log2 = OTA_HSZ_LOG2_MIN; log2 <= OTA_HSZ_LOG2_MAX; log2++)
+            if (util_parse_u64(bsize_s, &b) == 0 && b == (1ull << log2)) break;
+        if (log2 > OTA_HSZ_LOG2_MAX) {
+            util_err("--block-size '%s': a power of two from %u to %u", bsize_s,
+                     1u << OTA_HSZ_LOG2_MIN, 1u << OTA_HSZ_LOG2_MAX);
+            return EXIT_USAGE;
+        }
     }
     jsmin_opts_default(&jo);
     if (no_minify) jo.minify = 0;
@@ -297,6 +350,23 @@ int cmd_release(int argc, char **argv)
     if (bundle_len > UINT32_MAX) { util_err("%s: bundle too large", script); goto out; }
 have_bundle:
     crypto_hash_sha256(bundle_sha, bundle, bundle_len);
+    /* The encoding: heatshrink when asked, or (auto) when it is smaller. */
+    if (encoding != OTA_ENC_IDENTITY) {
+        if (hsz_encode(bundle, bundle_len, log2, &hsz, &hsz_len) != 0) { util_err("out of memory while compressing"); goto out; }
+        if (hsz_len > UINT32_MAX) { util_err("%s: compressed bundle too large", script); goto out; }
+        /* the device's decoder must give back exactly the program */
+        uint8_t *chk = malloc(bundle_len);
+        ota_err de = chk ? ota_hsz_decode(chk, bundle_len, hsz, hsz_len) : OTA_ERR_ARG;
+        if (de != OTA_OK || memcmp(chk, bundle, bundle_len) != 0) {
+            free(chk);
+            util_err("internal: the compressed bundle does not decode to the program");
+            goto out;
+        }
+        free(chk);
+        if (encoding < 0) encoding = hsz_len < bundle_len ? OTA_ENC_HEATSHRINK : OTA_ENC_IDENTITY;
+    }
+    if (encoding == OTA_ENC_HEATSHRINK) crypto_hash_sha256(xfer_sha, hsz, hsz_len);
+    else memcpy(xfer_sha, bundle_sha, 32);
 
     /* 2. The sequence: above every release of the app in the output
      * directory, and above the one re-released. */
@@ -326,7 +396,7 @@ have_bundle:
     /* 4. The statement. */
     memset(&st, 0, sizeof st);
     st.version = OTA_FORMAT_VERSION;
-    st.encoding = OTA_ENC_IDENTITY;
+    st.encoding = (uint8_t)encoding;
     st.target = (uint16_t)jo.target;
     st.key_id = pubk.id;
     st.app = app;
@@ -340,9 +410,9 @@ have_bundle:
     } else {
         st.created = (uint64_t)time(NULL);
     }
-    st.size = (uint32_t)bundle_len;
+    st.size = (uint32_t)(encoding == OTA_ENC_HEATSHRINK ? hsz_len : bundle_len);
     st.installed_size = (uint32_t)bundle_len;
-    st.sha256 = bundle_sha;
+    st.sha256 = xfer_sha;
     st.installed_sha256 = bundle_sha;
     st.source_sha256 = src_sha;
     st.label = label;
@@ -370,7 +440,16 @@ have_bundle:
     if (util_exists(finaldir)) { util_err("%s: already exists", finaldir); goto out; }
     remove_tmpdir(tmpdir);
     if (mkdir(tmpdir, 0755) != 0) { util_err("%s: cannot create directory: %s", tmpdir, strerror(errno)); goto out; }
+    /* bundle.js: the bytes as transferred; program.js: the program as
+     * installed (the same bytes with encoding 0): what runs, always there */
     p = util_path(tmpdir, "bundle.js");
+    if (encoding == OTA_ENC_HEATSHRINK) {
+        if (!p || util_write_new(p, hsz, hsz_len, 0644) != 0) goto fail_tmp;
+    } else {
+        if (!p || util_write_new(p, bundle, bundle_len, 0644) != 0) goto fail_tmp;
+    }
+    free(p);
+    p = util_path(tmpdir, "program.js");
     if (!p || util_write_new(p, bundle, bundle_len, 0644) != 0) goto fail_tmp;
     free(p);
     p = util_path(tmpdir, unsigned_ ? "statement.tbs" : "statement.bin");
@@ -380,7 +459,8 @@ have_bundle:
     ota_statement view;
     e = ota_statement_parse(&view, unsigned_ ? body : full, unsigned_ ? sizeof body : sizeof full);
     if (e != OTA_OK) { util_err("internal: %s", ota_strerror(e)); goto fail_tmp; }
-    json = make_json(&view, pubk.pub, !unsigned_, script, src_len, bundle_len, &json_len);
+    json = make_json(&view, pubk.pub, !unsigned_, script, src_len,
+                     encoding == OTA_ENC_HEATSHRINK ? hsz_len : bundle_len, bundle_len, &json_len);
     if (!json) { util_err("out of memory"); goto fail_tmp; }
     p = util_path(tmpdir, "release.json");
     if (!p || util_write_new(p, json, json_len, 0644) != 0) goto fail_tmp;
@@ -406,9 +486,18 @@ have_bundle:
     util_hex(hex, src_sha, 32);
     printf("  source     %s: %zu bytes, sha256 %s\n", script, src_len, hex);
     util_hex(hex, bundle_sha, 32);
-    printf("  bundle     bundle.js: %zu bytes (%.1f%% of source%s), sha256 %s\n", bundle_len,
+    printf("  %-10s %s: %zu bytes (%.1f%% of source%s), sha256 %s\n",
+           encoding == OTA_ENC_HEATSHRINK ? "program" : "bundle",
+           encoding == OTA_ENC_HEATSHRINK ? "program.js" : "bundle.js", bundle_len,
            src_len ? 100.0 * (double)bundle_len / (double)src_len : 100.0,
            jo.minify ? "" : ", not minified", hex);
+    if (encoding == OTA_ENC_HEATSHRINK) {
+        util_hex(hex, xfer_sha, 32);
+        printf("  bundle     bundle.js: %zu bytes, heatshrink blocks of %u (%.1f%% of the program), sha256 %s\n",
+               hsz_len, 1u << log2, 100.0 * (double)hsz_len / (double)bundle_len, hex);
+    } else if (hsz) {
+        printf("  encoding   identity (heatshrink would be %zu bytes)\n", hsz_len);
+    }
     if (warnings) printf("  warnings   %d (see above)\n", warnings);
     printf("  sequence   %llu\n", (unsigned long long)seq);
     util_hex(idhex, pubk.id, OTA_KEY_ID_SIZE);
@@ -424,6 +513,7 @@ out:
     free(p);
     free(src);
     free(bundle);
+    free(hsz);
     free(tmpdir);
     free(finaldir);
     free(json);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ota_encode.h"
+#include "ota_hsz.h"
 #include "manifest.h"
 #include "util.h"
 #include "cmd_keyset.h"
@@ -21,6 +22,7 @@ static void help(FILE *f)
         "       otasign verify KEYSET.ks --root R.pub [--root ...] [--threshold K] [--current N]\n"
         "       otasign verify --manifest FILE.json --pub NAME.pub --server-pub S.pub [...]\n"
         "                      [--app APP] [--board B] [--running N] [--max-size N]\n"
+        "                      [--encodings identity[,heatshrink]]\n"
         "                      [--ticket FILE --server-pub S.pub --device ID --nonce HEX\n"
         "                       [--tier signed|mac --secret-file F --mac HEX|--mac-file F]]\n"
         "\n"
@@ -31,6 +33,8 @@ static void help(FILE *f)
         "  --app/--board/--running/--max-size\n"
         "                     what a device with that app, board, running sequence and slot\n"
         "                     size would decide (wrong app, wrong board, not newer, too big)\n"
+        "  --encodings LIST   the bundle encodings that device installs (default\n"
+        "                     identity,heatshrink: this project's agent and otadev)\n"
         "  --ticket FILE      the whole device decision on statement + ticket (FORMAT.md\n"
         "                     section 5) with --server-pub, --device, --nonce (hex) and the\n"
         "                     options above; --tier mac checks the stock-firmware HMAC\n"
@@ -58,7 +62,8 @@ int cmd_verify(int argc, char **argv)
     int npubs = 0, nspubs = 0;
     const char *bundle_opt = NULL, *app = NULL, *board = NULL, *running_s = NULL, *max_s = NULL,
                *ticket_f = NULL, *device = NULL, *nonce_s = NULL, *tier_s = NULL,
-               *secret_f = NULL, *mac_s = NULL, *mac_f = NULL, *manifest_f = NULL;
+               *secret_f = NULL, *mac_s = NULL, *mac_f = NULL, *manifest_f = NULL,
+               *enc_s = "identity,heatshrink";
     int help_flag = 0, npos = 0;
     const char *pos[1];
     util_opt opts[] = {
@@ -68,6 +73,7 @@ int cmd_verify(int argc, char **argv)
         { "--board", OPT_STR, &board, NULL },
         { "--running", OPT_STR, &running_s, NULL },
         { "--max-size", OPT_STR, &max_s, NULL },
+        { "--encodings", OPT_STR, &enc_s, NULL },
         { "--ticket", OPT_STR, &ticket_f, NULL },
         { "--server-pub", OPT_MULTI, spubs, &nspubs },
         { "--device", OPT_STR, &device, NULL },
@@ -78,7 +84,7 @@ int cmd_verify(int argc, char **argv)
         { "--mac-file", OPT_STR, &mac_f, NULL },
         { "--manifest", OPT_STR, &manifest_f, NULL },
     };
-    int rc = EXIT_FAIL;
+    int rc = EXIT_FAIL, decoded = 0;
     char *stpath = NULL, *bpath = NULL;
     /* A key set (FORMAT.md section 13): otasign verify FILE.ks --root R.pub ... */
     if (keyset_arg_is_keyset(argc, argv)) return cmd_keyset_verify(argc, argv);
@@ -132,6 +138,15 @@ int cmd_verify(int argc, char **argv)
     }
     if (tier == OTA_TIER_SIGNED && npubs == 0) { util_err("--pub NAME.pub is required"); return EXIT_USAGE; }
     if (running_s && util_parse_u64(running_s, &running) != 0) { util_err("--running '%s': not a number", running_s); return EXIT_USAGE; }
+    uint32_t encodings = 0;
+    for (const char *q = enc_s; *q;) {
+        size_t l = strcspn(q, ",");
+        if (l == 8 && strncmp(q, "identity", 8) == 0) encodings |= OTA_ENC_MASK(OTA_ENC_IDENTITY);
+        else if (l == 10 && strncmp(q, "heatshrink", 10) == 0) encodings |= OTA_ENC_MASK(OTA_ENC_HEATSHRINK);
+        else { util_err("--encodings '%s': a list of identity, heatshrink", enc_s); return EXIT_USAGE; }
+        q += l + (q[l] == ',');
+    }
+    if (!encodings) { util_err("--encodings: name at least one"); return EXIT_USAGE; }
     if (max_s && (util_parse_u64(max_s, &maxsz) != 0 || maxsz > UINT32_MAX)) { util_err("--max-size '%s': not a number", max_s); return EXIT_USAGE; }
     if (ticket_f) {
         if (!device || !nonce_s || !app) { util_err("--ticket needs --device, --nonce and --app"); return EXIT_USAGE; }
@@ -201,6 +216,8 @@ int cmd_verify(int argc, char **argv)
     dev.server_keys = skeys;
     dev.n_server_keys = (size_t)nspubs;
     dev.max_size = (uint32_t)maxsz;
+    /* the encodings this project's devices install (Espruino agent, otadev) */
+    dev.encodings = encodings;
     dev.tier = tier;
     dev.mac_key = secret;
     dev.mac_key_len = secret_len;
@@ -225,6 +242,18 @@ int cmd_verify(int argc, char **argv)
         if (util_read_file(bpath, BUNDLE_MAX, &bundle, &bundle_len) != 0) goto out;
         crypto_hash_sha256(sha, bundle, bundle_len);
         e = ota_release_check_bundle(&st, sha, bundle_len);
+        if (e == OTA_OK && st.encoding == OTA_ENC_HEATSHRINK) {
+            /* encoding 1: the blocks must decode to the installed program */
+            uint8_t *prog = malloc(st.installed_size);
+            if (!prog) { util_err("out of memory"); goto out; }
+            e = ota_hsz_decode(prog, st.installed_size, bundle, bundle_len);
+            if (e == OTA_OK) {
+                crypto_hash_sha256(sha, prog, st.installed_size);
+                if (memcmp(sha, st.installed_sha256, 32) != 0) e = OTA_ERR_INSTALLED_HASH;
+            }
+            free(prog);
+            decoded = e == OTA_OK;
+        }
     }
     if (e != OTA_OK) {
         const char *why = ota_strerror(e);
@@ -252,6 +281,11 @@ int cmd_verify(int argc, char **argv)
     if (ticket_f) printf("OK %s: ticket for %s, nonce matches, offer accepted\n", ticket_f, device);
     if (bpath) printf("OK %s: %zu bytes, sha256 %s\n", bpath, bundle_len, sha);
     else printf("   (bundle not checked: give --bundle FILE)\n");
+    if (decoded) {
+        util_hex(sha, st.installed_sha256, 32);
+        printf("OK %s: heatshrink blocks decode to the %lu-byte program, sha256 %s\n", bpath,
+               (unsigned long)st.installed_size, sha);
+    }
     rc = EXIT_OK;
 out:
     free(stpath); free(bpath);

@@ -116,7 +116,8 @@ int manifest_load(manifest_bin *m, const char *path)
     if (same_str(j, path, "app", st.app, st.app_len) || same_str(j, path, "board", st.board, st.board_len) ||
         same_u64(j, path, "seq", st.seq) || same_str(j, path, "label", st.label, st.label_len) ||
         same_u64(j, path, "created", st.created) || same_hex(j, path, "key_id", st.key_id, OTA_KEY_ID_SIZE) ||
-        same_str(j, path, "encoding", st.encoding == OTA_ENC_IDENTITY ? "identity" : "?", st.encoding == OTA_ENC_IDENTITY ? 8 : 1) ||
+        same_str(j, path, "encoding", ota_encoding_name(st.encoding) ? ota_encoding_name(st.encoding) : "?",
+                 strlen(ota_encoding_name(st.encoding) ? ota_encoding_name(st.encoding) : "?")) ||
         same_u64(j, path, "size", st.size) || same_u64(j, path, "installed_size", st.installed_size) ||
         same_hex(j, path, "sha256", st.sha256, 32) ||
         same_hex(j, path, "installed_sha256", st.installed_sha256, 32) ||

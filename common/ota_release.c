@@ -515,6 +515,11 @@ ota_err ota_release_applies(const ota_statement *st, const ota_device *dev)
     return OTA_OK;
 }
 
+const char *ota_encoding_name(unsigned enc)
+{
+    return enc == OTA_ENC_IDENTITY ? "identity" : enc == OTA_ENC_HEATSHRINK ? "heatshrink" : NULL;
+}
+
 ota_err ota_release_check_bundle(const ota_statement *st, const uint8_t sha256[OTA_SHA256_SIZE],
                                  uint64_t len)
 {

@@ -48,7 +48,8 @@
 
 /* Bundle encodings (statement byte 5). */
 #define OTA_ENC_IDENTITY          0     /* bytes as transferred are the bytes installed */
-#define OTA_ENC_RESERVED_COMPRESSED 1   /* reserved for a compressed encoding; not yet defined */
+#define OTA_ENC_HEATSHRINK        1     /* heatshrink blocks (FORMAT.md 2a; decoder: ota_hsz.h) */
+#define OTA_ENC_RESERVED_COMPRESSED OTA_ENC_HEATSHRINK  /* its name before it was defined */
 /* ota_device.encodings is a bit mask of accepted encodings, bit (1u << enc).
  * 0 in the struct means "identity only", so a zeroed struct is safe. */
 #define OTA_ENC_MASK(enc)         (1u << (enc))
@@ -231,6 +232,10 @@ ota_err ota_release_applies(const ota_statement *st, const ota_device *dev);
  * them to the candidate slot) differs from st->sha256, else OTA_OK. */
 ota_err ota_release_check_bundle(const ota_statement *st, const uint8_t sha256[OTA_SHA256_SIZE],
                                  uint64_t len);
+
+/* The encoding's name in JSON ("identity", "heatshrink"), NULL when the
+ * value is not defined. */
+const char *ota_encoding_name(unsigned enc);
 
 /* ---- field rules (also used by the CLI and server to validate input) ------ */
 

@@ -838,6 +838,17 @@ void ota_install_digest(const ota_install *in, uint8_t out[OTA_SHA256_SIZE])
     ota_sha256_final(&copy, out);
 }
 
+ota_err ota_install_abort(ota_install *in, const ota_dev *dev)
+{
+    if (in == NULL || dev == NULL)
+        return OTA_ERR_ARG;
+    if (!in->started)
+        return OTA_ERR_STATE;
+    in->started = 0;
+    in->err = OTA_ERR_STATE;
+    return erase_region(dev, install_slot(in));
+}
+
 ota_err ota_install_finish(ota_install *in, const ota_dev *dev, unsigned flags)
 {
     ota_err e = OTA_ERR_ARG;

@@ -210,6 +210,12 @@ void ota_install_digest(const ota_install *in, uint8_t out[OTA_SHA256_SIZE]);
  * The golden install (begin flag) writes no record. */
 ota_err ota_install_finish(ota_install *in, const ota_dev *dev, unsigned flags);
 
+/* Give up an install whose bytes were refused outside the slot (a bundle
+ * encoding's framing, its transferred hash): erase the candidate slot so no
+ * later resume builds on what was written, and end the install (further
+ * calls: OTA_ERR_STATE).  Never touches the confirmed program's slot. */
+ota_err ota_install_abort(ota_install *in, const ota_dev *dev);
+
 /* ---- helpers -------------------------------------------------------------- */
 
 /* Program bytes a slot region can hold (header and progress markers

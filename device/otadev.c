@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "flashfile.h"
 #include "ota_crypto.h"
 #include "ota_encode.h"
+#include "ota_hsz.h"
 #include "ota_keyset.h"
 #include "ota_release.h"
 #include "ota_update.h"
@@ -477,13 +479,100 @@ static int report(uint64_t seq, const char *state, int code, const char *detail)
     return r == 0 ? 0 : -1;
 }
 
-/* The download sink: bytes straight into the candidate slot. */
+/* The download sink: bytes straight into the candidate slot (identity), or
+ * through the heatshrink-block decoder into it (encoding 1). */
 typedef struct sink {
     ota_install *in;
     uint32_t skip;       /* bytes to drop first (a 200 answer to a Range request) */
     long budget;         /* --drop-after: bytes left before the link "drops"; <0 none */
     ota_err err;
+    ota_hsz *hsz;        /* encoding 1: the decoder, else NULL */
+    ota_sha256_ctx xfer; /* encoding 1: SHA-256 of the bytes as transferred */
+    uint32_t xfer_len;   /* encoding 1: transferred bytes received */
+    uint32_t durable;    /* encoding 1: installed bytes already in the slot (resume) */
+    uint32_t decoded;    /* encoding 1: installed bytes decoded so far */
+    ota_err derr;        /* encoding 1: the decoder refused the bytes (the transfer
+                            goes on, hashed only: a bad transferred hash then says
+                            "damaged on the way", a good one "a bad release") */
+    const uint8_t *stmt_sha; /* encoding 1: the release, for the checkpoint */
+    uint32_t ck_at;      /* encoding 1: installed offset of the last checkpoint */
 } sink;
+
+/* Encoding 1 checkpoint, FLASH.hsz: at each block boundary (every installed
+ * byte before it durable in the slot) the transferred offset and the SHA-256
+ * midstate of the bytes as sent, so that after a power cut the transfer
+ * resumes with Range at that block instead of from 0.  A real device keeps
+ * the same in its flash beside the install marker. */
+typedef struct hz_ckpt {
+    char magic[4];                  /* "OTHZ" */
+    uint8_t stmt[32];               /* SHA-256 of the statement */
+    uint32_t log2, block, xoff;     /* block size, next block, its frame's offset */
+    ota_sha256_ctx xfer;            /* hash of bytes [0, xoff) */
+    uint32_t crc;                   /* ota_crc32 of everything before */
+} hz_ckpt;
+
+static void hz_save(sink *s)
+{
+    hz_ckpt c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.magic, "OTHZ", 4);
+    memcpy(c.stmt, s->stmt_sha, 32);
+    uint32_t b = ota_hsz_block_size(s->hsz), l = 0;
+    while (l < 31 && (1u << l) < b) l++;
+    c.log2 = l;
+    c.block = ota_hsz_installed(s->hsz) >> l;
+    c.xoff = s->xfer_len;
+    c.xfer = s->xfer;
+    c.crc = ota_crc32(0, (const uint8_t *)&c, offsetof(hz_ckpt, crc));
+    if (side_store("hsz", (const char *)&c, sizeof c, 0600) == 0) s->ck_at = ota_hsz_installed(s->hsz);
+}
+
+/* The checkpoint for this release, if there is a valid one at or before
+ * `durable` installed bytes. */
+static int hz_load(hz_ckpt *c, const uint8_t stmt[32], uint32_t durable)
+{
+    char path[1024];
+    side_path(path, sizeof path, "hsz");
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(c, 1, sizeof *c, f);
+    fclose(f);
+    return n == sizeof *c && memcmp(c->magic, "OTHZ", 4) == 0 && memcmp(c->stmt, stmt, 32) == 0 &&
+           c->crc == ota_crc32(0, (const uint8_t *)c, offsetof(hz_ckpt, crc)) &&
+           c->log2 >= OTA_HSZ_LOG2_MIN && c->log2 <= OTA_HSZ_LOG2_MAX &&
+           ((uint64_t)c->block << c->log2) <= durable;
+}
+
+/* Decoded bytes of encoding 1 into the slot; the first `durable` ones are
+ * there already (an install resumed after a power cut re-decodes them). */
+static ota_err hsz_to_slot(void *ctx, const uint8_t *d, size_t n)
+{
+    sink *s = ctx;
+    size_t drop = 0;
+    if (s->decoded < s->durable) {
+        drop = s->durable - s->decoded < n ? s->durable - s->decoded : n;
+    }
+    s->decoded += (uint32_t)n;
+    return n > drop ? ota_install_write(s->in, &dev, d + drop, n - drop) : OTA_OK;
+}
+
+static ota_err sink_write(sink *s, const uint8_t *p, size_t n)
+{
+    if (!s->hsz) return ota_install_write(s->in, &dev, p, n);
+    /* byte by byte, to checkpoint exactly at each frame boundary */
+    for (size_t i = 0; i < n; i++) {
+        ota_sha256_update(&s->xfer, p + i, 1);
+        s->xfer_len++;
+        if (s->derr) continue;
+        ota_err e = ota_hsz_feed(s->hsz, p + i, 1, hsz_to_slot, s);
+        if (e == OTA_ERR_BAD_BLOCK || e == OTA_ERR_TOO_LONG) { s->derr = e; continue; }
+        if (e != OTA_OK) return e;
+        uint32_t done = ota_hsz_installed(s->hsz);
+        if (ota_hsz_at_frame(s->hsz) && done > s->ck_at && done < s->in->img.size)
+            hz_save(s);
+    }
+    return OTA_OK;
+}
 
 static size_t to_slot(char *p, size_t sz, size_t n, void *ud)
 {
@@ -501,7 +590,7 @@ static size_t to_slot(char *p, size_t sz, size_t n, void *ud)
         drop = 1;
     }
     if (take) {
-        ota_err e = ota_install_write(s->in, &dev, (const uint8_t *)p + used, take);
+        ota_err e = sink_write(s, (const uint8_t *)p + used, take);
         if (e != OTA_OK) {
             s->err = e;
             return 0;
@@ -783,6 +872,7 @@ static int poll_once(double *next_interval)
     me.server_keys = o.server_keys;
     me.n_server_keys = o.n_server;
     me.max_size = capacity();
+    me.encodings = OTA_ENC_MASK(OTA_ENC_IDENTITY) | OTA_ENC_MASK(OTA_ENC_HEATSHRINK);
     me.tier = o.tier;
     me.mac_key = o.secret_len ? o.secret : NULL;
     me.mac_key_len = o.secret_len;
@@ -822,10 +912,37 @@ static int poll_once(double *next_interval)
         snprintf(burl, sizeof burl, "%s", bu);
     else
         snprintf(burl, sizeof burl, "%s%s", o.server, bu);
-    sink sk = { &in, 0, o.drop_after > 0 ? o.drop_after : -1, OTA_OK };
+    sink sk;
+    memset(&sk, 0, sizeof sk);
+    sk.in = &in;
+    sk.budget = o.drop_after > 0 ? o.drop_after : -1;
+    sk.err = OTA_OK;
+    /* Encoding 1: the transferred bytes are decoded as they arrive.  A
+     * dropped link resumes at the exact transferred byte (the decoder's
+     * state is kept); after a power cut the transfer starts again at 0 and
+     * the installed bytes already durable are decoded again, not rewritten. */
+    ota_hsz hz;
+    if (sp->encoding == OTA_ENC_HEATSHRINK) {
+        hz_ckpt ck;
+        ota_hsz_init(&hz, sp->installed_size);
+        sk.hsz = &hz;
+        sk.stmt_sha = img.statement_sha256;
+        ota_sha256_init(&sk.xfer);
+        sk.durable = at;
+        if (at > 0 && hz_load(&ck, img.statement_sha256, at) && ck.block > 0 &&
+            ota_hsz_init_at(&hz, sp->installed_size, ck.log2, ck.block) == OTA_OK) {
+            sk.xfer = ck.xfer;
+            sk.xfer_len = ck.xoff;
+            sk.decoded = ck.block << ck.log2;
+            sk.ck_at = sk.decoded;
+            say("resuming the transfer at byte %u (block %u, checkpointed before the power cut)",
+                (unsigned)ck.xoff, (unsigned)ck.block);
+        }
+    }
+#define XFER_AT() (sk.hsz ? sk.xfer_len : ota_install_offset(&in))
     int tries = 0;
-    while (ota_install_offset(&in) < sp->size && tries < 6) {
-        uint32_t from = ota_install_offset(&in);
+    while (XFER_AT() < sp->size && tries < 6) {
+        uint32_t from = XFER_AT();
         c = easy(burl);
         char range[64];
         if (from > 0) {
@@ -849,7 +966,7 @@ static int poll_once(double *next_interval)
             break;
         }
         if (rc != CURLE_OK || (status != 200 && status != 206)) {
-            say("download dropped at byte %u (%s, HTTP %ld)", (unsigned)ota_install_offset(&in),
+            say("download dropped at byte %u (%s, HTTP %ld)", (unsigned)XFER_AT(),
                 curl_easy_strerror(rc), status);
             if (sk.budget == 0)
                 sk.budget = -1;     /* the simulated drop happens once */
@@ -857,22 +974,44 @@ static int poll_once(double *next_interval)
             usleep(100000u * (unsigned)tries);
         }
     }
-    if (sk.err == OTA_OK && ota_install_offset(&in) < sp->size)
+    if (sk.err == OTA_OK && XFER_AT() < sp->size)
         sk.err = OTA_ERR_TRUNCATED;
     if (sk.err == OTA_OK) {
         uint8_t digest[32];
-        ota_install_digest(&in, digest);
-        sk.err = ota_release_check_bundle(sp, digest, ota_install_offset(&in));
-        ota_err fe = ota_install_finish(&in, &dev, 0);   /* wipes the slot on a bad hash */
-        if (sk.err == OTA_OK)
-            sk.err = fe;
+        if (sk.hsz) {
+            /* both hashes: the bytes as sent, then (ota_install_finish) the
+             * program as installed against the statement's installed sha256 */
+            ota_sha256_final(&sk.xfer, digest);
+            sk.err = ota_release_check_bundle(sp, digest, sk.xfer_len);
+            if (sk.err == OTA_OK) sk.err = sk.derr;
+            if (sk.err == OTA_OK) sk.err = ota_hsz_finish(&hz);
+            if (sk.err == OTA_OK && ota_install_offset(&in) != sp->installed_size) sk.err = OTA_ERR_BAD_BLOCK;
+        } else {
+            ota_install_digest(&in, digest);
+            sk.err = ota_release_check_bundle(sp, digest, ota_install_offset(&in));
+        }
+        if (!sk.hsz || sk.err == OTA_OK) {
+            ota_err fe = ota_install_finish(&in, &dev, 0);   /* wipes the slot on a bad hash */
+            /* encoding 1: the bytes as sent were right, the program is not */
+            if (sk.hsz && fe == OTA_ERR_HASH_MISMATCH) fe = OTA_ERR_INSTALLED_HASH;
+            if (sk.err == OTA_OK)
+                sk.err = fe;
+        }
+    }
+    if (sk.hsz && sk.err != OTA_ERR_TRUNCATED && sk.err != OTA_ERR_FLASH)
+        side_store("hsz", NULL, 0, 0);   /* done with (or refused): no resume from its checkpoint */
+    if (sk.hsz && (sk.err == OTA_ERR_BAD_BLOCK || sk.err == OTA_ERR_TOO_LONG || sk.err == OTA_ERR_HASH_MISMATCH)) {
+        /* framing or transferred hash refused: nothing written may be resumed */
+        ota_err ae = ota_install_abort(&in, &dev);
+        if (ae != OTA_OK) say("could not erase the candidate slot: %s", ota_strerror(ae));
     }
     if (sk.err != OTA_OK) {
         char det[200];
         snprintf(det, sizeof det, "bundle: %s (ota_err %d); still running seq %llu", ota_strerror(sk.err),
                  (int)sk.err, (unsigned long long)running);
         say("install of seq %llu failed: %s", (unsigned long long)sp->seq, ota_strerror(sk.err));
-        int bad_bytes = sk.err == OTA_ERR_HASH_MISMATCH || sk.err == OTA_ERR_TOO_LONG;
+        int bad_bytes = sk.err == OTA_ERR_HASH_MISMATCH || sk.err == OTA_ERR_TOO_LONG ||
+                        sk.err == OTA_ERR_BAD_BLOCK || sk.err == OTA_ERR_INSTALLED_HASH;
         report(sp->seq, bad_bytes ? "rejected" : "failed", (int)sk.err, det);
         cJSON_Delete(j);
         return bad_bytes ? 0 : -1;

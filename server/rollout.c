@@ -190,6 +190,8 @@ static const int blocking_codes[] = {
     OTA_ERR_WRONG_APP,
     OTA_ERR_BAD_ENCODING_KIND,
     OTA_ERR_TOO_BIG,
+    OTA_ERR_BAD_BLOCK,        /* encoding 1: the signed bundle's blocks do not decode */
+    OTA_ERR_INSTALLED_HASH,   /* encoding 1: they decode, but not to the signed program */
     OTA_ERR_APP_THREW,
     OTA_ERR_NOT_CONFIRMED,
 };

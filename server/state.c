@@ -99,7 +99,7 @@ srv_rel *srv_rel_add(const srv_release *r)
                        "\"size\":%" PRIu32 ",\"installed_size\":%" PRIu32 ",\"sha256\":\"%s\","
                        "\"installed_sha256\":\"%s\",\"source_sha256\":\"%s\","
                        "\"url\":\"/bundle/%s\",\"statement\":\"%s\"",
-                   st.created, kid, st.encoding == OTA_ENC_IDENTITY ? "identity" : "compressed",
+                   st.created, kid, ota_encoding_name(st.encoding) ? ota_encoding_name(st.encoding) : "unknown",
                    st.size, st.installed_size, sha, isha, ssha, sha, x->statement_b64);
     if (b.failed || b.len >= sizeof x->manifest_head) {
         srv_buf_free(&b);

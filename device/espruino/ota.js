@@ -32,7 +32,8 @@ var st, busy, gen = 0, fails = 0, tmr, nonce, trialT, fl, fgen = 0, picked, tria
 var T = { 2: "truncated input", 20: "bad signature", 22: "hash mismatch", 40: "malformed", 41: "bad magic",
   42: "unsupported format version", 43: "unknown key", 44: "wrong app", 45: "wrong board", 46: "not newer",
   47: "wrong device", 48: "stale nonce", 49: "ticket for another statement", 50: "bad ticket signature",
-  51: "bad mac", 52: "unsupported bundle encoding", 53: "bundle too big", 70: "flash error", 73: "no valid program" };
+  51: "bad mac", 52: "unsupported bundle encoding", 53: "bundle too big", 54: "corrupt compressed block",
+  55: "installed hash mismatch", 70: "flash error", 73: "no valid program" };
 
 // clearTimeout(undefined) throws on Espruino: clear only a timer that is set
 function stop(t) { if (t) clearTimeout(t); }
@@ -281,18 +282,26 @@ function decide(m) {
   if (s.substr(16, 32) != pad(C.app, 32)) return 44;
   i = s.substr(48, 32);
   if (!zero(i, 0, 32) && i != pad(C.board || "", 32)) return 45;
-  if (s.charCodeAt(5)) return 52;
+  // encodings: 0 identity, 1 heatshrink blocks (FORMAT.md 2a) where the
+  // firmware has require("heatshrink")
+  i = s.charCodeAt(5);
+  if (i > 1 || i && !hs()) return 52;
   m.s = s;
-  if (u32(s, 96) > (C.max || 16000)) return 53;
+  if (Math.max(u32(s, 96), u32(s, 100)) > (C.max || 16000)) return 53;
   if (u64(s, 80) <= running()) return 46;
 }
 function key(list, id) {
   for (var i = 0; i < list.length; i++) if (unhex(list[i][0]) == id) return unhex(list[i][1]);
 }
 
+function hs() { try { return require("heatshrink"); } catch (e) {} }
+
 // ---- download: stream each piece into Storage at its offset -----------------
+// Encoding 1: the bundle as sent goes to ota.z<seq> (resumable at any byte,
+// hashed there), then inflate() decompresses it frame by frame into the
+// program file ota.a<seq> (resumable at a block) and the program is hashed.
 function offer(m, p) {
-  var why = decide(m), s = m.s, d, f, seq;
+  var why = decide(m), s = m.s, d, f, seq, need;
   if (why) {
     // the sequence as the statement states it; a forged offer only costs a report
     report("rejected", m.S && m.S.length > 87 ? u64(m.S, 80) : 0, why);
@@ -301,16 +310,21 @@ function offer(m, p) {
   seq = u64(s, 80);
   st = state();
   if (seq == st.x) return later(interval(p));        // rolled back from it before
-  d = { f: "ota.a" + seq, s: seq, h: hex(s.substr(104, 32)), z: u32(s, 96) };
+  f = "ota.a" + seq;
+  d = { f: f, s: seq, h: hex(s.substr(104, 32)), z: u32(s, 96) };
   d.u = m.U || "/b/" + d.h;
-  f = d.f;
+  need = d.z;
+  if (s.charCodeAt(5)) {
+    d.f = "ota.z" + seq; d.p = f; d.i = hex(s.substr(136, 32)); d.y = u32(s, 100);
+    need += d.y;
+  }
   if ((st.c && st.c.f == f) || (st.t && st.t.f == f)) return later(interval(p));
   if (!st.d || st.d.h != d.h) {
-    if (st.d) S.erase(st.d.f);
-    S.erase(f);
-    if (S.getFree() < d.z + 512) S.compact();
-    if (S.getFree() < d.z + 512) {
-      report("rejected", seq, 53, "bundle too big: " + d.z + " bytes, " + S.getFree() + " free in Storage");
+    if (st.d) { S.erase(st.d.f); if (st.d.p) S.erase(st.d.p); }
+    S.erase(d.f); S.erase(f);
+    if (S.getFree() < need + 512) S.compact();
+    if (S.getFree() < need + 512) {
+      report("rejected", seq, 53, "bundle too big: " + need + " bytes, " + S.getFree() + " free in Storage");
       return later(interval(p));
     }
     st.d = d; queue("downloading", seq, 0); save();
@@ -346,16 +360,53 @@ function fetch(p) {
   });
 }
 function check(p) {
-  var d = st.d;
-  if (hex(sha(S.read(d.f))) != d.h) {
-    S.erase(d.f); st.d = 0; queue("rejected", d.s, 22); save();
+  var d = st.d, why = hex(sha(S.read(d.f))) != d.h ? 22 : 0;
+  if (!why && d.p) {
+    why = inflate(d);
+    if (!why && hex(sha(S.read(d.p))) != d.i) why = 55;
+  }
+  if (why) {
+    S.erase(d.f); if (d.p) S.erase(d.p);
+    st.d = 0; queue(why == 70 ? "failed" : "rejected", d.s, why); save();
     flush();
     return later(interval(p));
   }
+  // the bundle as sent is not needed any more: gone before the state says
+  // so (a cut between the two downloads it again, the program stays)
+  if (d.p) { S.erase(d.f); d = { f: d.p, s: d.s, h: d.i, z: d.y }; }
   st.t = { f: d.f, s: d.s, h: d.h, z: d.z }; st.d = 0; st.a = 0; st.e = 0;
   queue("downloaded", d.s, 0); save();
   flush();
   reboot();                                     // into the trial, through pick()
+}
+// Encoding 1 (FORMAT.md 2a): header "HS\x86" + log2 of the block size B, then
+// per block a u16 LE length and one heatshrink stream of B bytes (the last:
+// the rest).  Each frame is decompressed alone (RAM: one block) and written
+// at its offset of the program file; blocks already there (up to the first
+// erased byte, after a power cut) are skipped.  Returns an ota_err or 0.
+function inflate(d) {
+  var z = S.read(d.f), g = d.p, cur = S.read(g), done = 0, o = 4, k = 0, b, n, x, L, h = hs();
+  if (cur) { done = cur.indexOf("\xff"); if (done < 0) done = cur.length; }
+  cur = 0;
+  b = z.charCodeAt(3);
+  if (z.substr(0, 3) != "HS\x86" || !(b >= 8 && b <= 15)) return 54;
+  b = 1 << b;
+  for (; k < d.y; k += b) {
+    n = z.charCodeAt(o) | z.charCodeAt(o + 1) << 8;
+    if (!n || o + 2 + n > z.length) return 54;
+    if (k + b > done) {
+      L = Math.min(b, d.y - k);
+      try { x = E.toString(h.decompress(z.substr(o + 2, n))); } catch (e) { return 54; }
+      if (!x || x.length != L) return 54;
+      // a block cut short by a power cut: only its erased part is written
+      if (done > k) x = x.substr(done - k);
+      try { if (!(done || k ? S.write(g, x, Math.max(done, k)) : S.write(g, x, 0, d.y))) return 70; }
+      catch (e) { return 70; }
+      x = 0;
+    }
+    o += 2 + n;
+  }
+  return o == z.length ? 0 : 54;
 }
 // Restart the interpreter once the reports are out (or given up on): a report
 // still in flight when load() resets would be sent twice.

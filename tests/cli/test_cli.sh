@@ -352,5 +352,35 @@ wait $reader
 [ -p pipe.out ] && ok || bad "fifo was replaced"
 grep -q "setInterval" fifo.txt && ok || bad "nothing came through the fifo"
 
+# ---- bundle encodings (FORMAT.md 2a) --------------------------------------------
+cp "$ROOT/device/espruino/ota.js" big.js
+expect 0 "release --encoding auto (default) on a large script" "$O" release big.js --key rel.key --app enc --out encout
+has "heatshrink blocks of 2048" "auto took heatshrink for minified code"
+[ "$(stat -c %s encout/enc-1/bundle.js)" -lt "$(stat -c %s encout/enc-1/program.js)" ] && ok || bad "compressed bundle not smaller than the program"
+grep -q '"encoding": "heatshrink"' encout/enc-1/release.json && grep -q '"program_file": "program.js"' encout/enc-1/release.json && ok || bad "release.json: encoding/program_file"
+expect 0 "verify a heatshrink release (decodes it)" "$O" verify encout/enc-1 --pub rel.pub --app enc
+has "heatshrink blocks decode to the" "verify decoded the blocks"
+"$BIN/hsztool" decode encout/enc-1/bundle.js dec.out && cmp -s dec.out encout/enc-1/program.js && ok || bad "bundle.js does not decode to program.js"
+expect 0 "inspect heatshrink" "$O" inspect encout/enc-1/statement.bin
+has "1 (heatshrink)" "inspect names encoding 1"
+expect 0 "release --encoding identity" "$O" release big.js --key rel.key --app enc --out encout --encoding identity
+cmp -s encout/enc-2/bundle.js encout/enc-2/program.js && ok || bad "identity: bundle.js and program.js differ"
+grep -q '"encoding": "identity"' encout/enc-2/release.json && ok || bad "identity release.json"
+printf 'x=1;\n' >tiny.js
+expect 0 "auto on a tiny script keeps identity" "$O" release tiny.js --key rel.key --app tiny --out encout
+grep -q '"encoding": "identity"' encout/tiny-1/release.json && ok || bad "auto chose heatshrink for 4 bytes"
+expect 0 "--encoding heatshrink forced on a tiny script" "$O" release tiny.js --key rel.key --app tiny --out encout --encoding heatshrink --block-size 256
+grep -q '"encoding": "heatshrink"' encout/tiny-2/release.json && ok || bad "forced heatshrink not written"
+expect 0 "verify the forced one" "$O" verify encout/tiny-2 --pub rel.pub
+expect 2 "--encoding bogus" "$O" release tiny.js --key rel.key --app tiny --out encout --encoding gzip
+expect 2 "--block-size not a power of two" "$O" release tiny.js --key rel.key --app tiny --out encout --block-size 1000
+expect 2 "--block-size too large" "$O" release tiny.js --key rel.key --app tiny --out encout --block-size 65536
+expect 0 "--from a heatshrink release, re-encoded with other blocks" "$O" release --from encout/enc-1 --key rel.key --block-size 512
+cmp -s encout/enc-3/program.js encout/enc-1/program.js && ok || bad "--from changed the program"
+expect 0 "verify the re-release" "$O" verify encout/enc-3 --pub rel.pub
+cp -r encout/enc-1 encbad; printf '\x00' | dd of=encbad/bundle.js bs=1 seek=50 conv=notrunc 2>/dev/null
+expect 1 "verify refuses a damaged heatshrink bundle" "$O" verify encbad --pub rel.pub
+has "OTA_ERR_HASH_MISMATCH" "damaged bundle: hash mismatch"
+
 echo "test_cli: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -32,7 +32,7 @@ while read -r first rest; do
   g() { if [ -n "${C[$1]+x}" ]; then echo "${C[$1]}"; else echo "${D[$1]:-}"; fi; }
   name=$(g name); kind=$(g kind); expect=$(g expect)
   args=("$V/$(g statement)" --pub "$V/$(g pub)" --app "$(g app)" --board "$(g board)"
-        --running "$(g running)" --max-size "$(g max)")
+        --running "$(g running)" --max-size "$(g max)" --encodings identity)   # the vectors' device: ota_device.encodings 0
   [ -n "$(g bundle)" ] && args+=(--bundle "$V/$(g bundle)")
   if [ "$kind" = decide ]; then
     args+=(--ticket "$V/$(g ticket)" --server-pub "$V/$(g server_pub)" --device "$(g device)"

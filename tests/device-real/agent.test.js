@@ -114,7 +114,9 @@ test('every rejection reason of FORMAT.md section 5, each reported with its ota_
     ['statement swapped', 49, () => { stub.mutate = (m) => { m.statement = fx.statement({ app: stub.app, seq: stub.target, bundle: Buffer.from('other') }).toString('base64'); }; }],
     ['another app', 44, (r) => { r.o.app = 'other'; }],
     ['another board', 45, (r) => { r.o.board = 'esp32'; }],
-    ['compressed encoding', 52, (r) => { r.o.mutate = (s) => { s[5] = 1; }; }],
+    // encoding 1 (heatshrink blocks) is installed since FORMAT.md 2a: 2 is not defined
+    ['encoding not defined (2)', 52, (r) => { r.o.mutate = (s) => { s[5] = 2; }; }],
+    ['encoding 1 over bytes that are not heatshrink blocks (transferred hash right): corrupt block', 54, (r) => { r.o.encoding = 1; }],
     ['reserved byte set', 40, (r) => { r.o.mutate = (s) => { s[270] = 1; }; }],
     ['too big for --max', 53, (r) => { r.bundle = Buffer.from(APP('vX') + '//' + 'z'.repeat(30000)); }],
     ['not newer (statement and manifest say 1 while 1 runs)', 46, (r) => { r.o.seq = 1; }, 1],

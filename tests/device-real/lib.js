@@ -91,8 +91,10 @@ class Otad {
     const W = this.W, src = path.join(W, app + '-' + seq + '.js'), out = path.join(W, 'releases');
     fs.writeFileSync(src, code);
     execFileSync(OTASIGN, ['release', src, '--key', path.join(W, 'rel.key'), '--app', app, '--seq', String(seq),
-      '--label', 'v' + seq, '--out', out].concat(opts.board ? ['--board', opts.board] : []), { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--label', 'v' + seq, '--out', out, '--encoding', opts.encoding || 'identity']
+      .concat(opts.board ? ['--board', opts.board] : []), { stdio: ['ignore', 'ignore', 'pipe'] });
     const dir = path.join(out, app + '-' + seq);
+    if (opts.edit) opts.edit(dir);   // e.g. a re-signed statement over altered bytes
     const bundle = fs.readFileSync(path.join(dir, 'bundle.js'));
     let r = await this.admin('POST', '/admin/releases', {
       statement: fs.readFileSync(path.join(dir, 'statement.bin')).toString('base64'), bundle: bundle.toString('base64') });

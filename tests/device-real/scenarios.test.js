@@ -433,6 +433,152 @@ test('whole update on espruino-pico (5100 variables): peak variables in use', as
   idle(b);
 });
 
+// ---- encoding 1: heatshrink blocks (FORMAT.md 2a) ------------------------------------
+// A program that compresses as real code does (not a run of one letter).
+const CODE = (n) => { let c = ''; for (let i = 1; i <= n; i++) c += 'function f' + i + '(a){return a*' + i + '+"' + (i * 7919 % 1000) + '";}\n'; return c; };
+// Sign a statement over altered bundle bytes with the test's release key
+// (rel.key, kdf 0: the Ed25519 seed at bytes 104..135), as a release made by
+// someone who means it would be: only the device's own checks stand.
+function resign(dir, alter) {
+  const bp = path.join(dir, 'bundle.js'), sp = path.join(dir, 'statement.bin');
+  const b = alter(fs.readFileSync(bp)), st = fs.readFileSync(sp);
+  crypto.createHash('sha256').update(b).digest().copy(st, 104);
+  st.writeUInt32LE(b.length, 96);
+  const seed = fs.readFileSync(path.join(W, 'rel.key')).subarray(104, 136);
+  const key = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+  crypto.sign(null, st.subarray(0, 272), key).copy(st, 272);
+  fs.writeFileSync(bp, b); fs.writeFileSync(sp, st);
+}
+function frames(b) { const f = []; for (let o = 4; o + 2 <= b.length; o += 2 + b.readUInt16LE(o)) f.push([o, b.readUInt16LE(o)]); return f; }
+
+test('compressed update (encoding 1): downloaded, decompressed block by block into Storage with the firmware\'s heatshrink, both hashes checked, runs; fewer bytes than identity', async () => {
+  const b = await onV1('d-hs', 'hs');
+  const prog = APP('v2', CODE(150));
+  await otad.publish('hsid', 2, prog);                       // the same program as identity, for the figure
+  const idBytes = await bundleSize('hsid', 2);
+  const from = proxy.log.length;
+  await otad.publish('hs', 2, prog, { encoding: 'heatshrink' });
+  const rel = JSON.parse(fs.readFileSync(path.join(W, 'releases', 'hs-2', 'release.json'), 'utf8'));
+  eq(rel.encoding, 'heatshrink');
+  await until(reported('d-hs', 2, 'confirmed', 0), 20000, 'v2 (compressed) confirmed');
+  await b.wait(/TICK v2/, 5000);
+  const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head));
+  const wire = gets.reduce((n, r) => n + r.res.length, 0);
+  figures.push('compressed update: bundle ' + rel.size + ' bytes on the wire for a ' + rel.installed_size +
+    '-byte program (identity: ' + idBytes + ' bytes, ratio ' + (rel.size / idBytes).toFixed(3) + '); bundle responses ' + wire + ' bytes with headers');
+  ok(rel.size < idBytes * 0.8, 'compressed: ' + rel.size + ' vs ' + idBytes);
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.s, 2, 'confirmed program is v2');
+  eq(s.st.c.h, rel.installed_sha256, 'the program is kept with its installed hash');
+  ok(s.files.includes('ota.a2') && !s.files.includes('ota.z2'), 'program file kept, bundle file erased: ' + s.files);
+});
+
+test('compressed update: a byte flipped in transit (transferred hash, 22) and a signed bundle with a corrupt block (54/55): refused, v1 keeps running, then a good one installs', async () => {
+  const b = await onV1('d-hsbad', 'hsbad');
+  let flipped = 0;
+  proxy.onResponse = (rec, head, body) => { if (/^GET \/bundle\//.test(rec.head) && body.length > 100 && !flipped) { flipped = 1; body[60] ^= 0x10; return body; } };
+  await otad.publish('hsbad', 2, APP('v2', CODE(60)), { encoding: 'heatshrink' });
+  await until(reported('d-hsbad', 2, 'rejected', 22, /^hash mismatch/), 20000, 'flipped in transit: hash mismatch');
+  proxy.onResponse = null;
+  // seq 3: signed over a bundle whose second frame has a flipped bit
+  await otad.publish('hsbad', 3, APP('v3', CODE(60)), { encoding: 'heatshrink', edit: (dir) => resign(dir, (bb) => {
+    const f = frames(bb); bb[f[1][0] + 2 + (f[1][1] >> 1)] ^= 0x04; return bb; }) });
+  const rej = await until(() => proxy.reports('d-hsbad').find((r) => r.body.seq === 3 && r.body.state === 'rejected' && r.rec.status === 200), 20000, 'corrupt block refused');
+  ok(rej.body.code === 54 || rej.body.code === 55, 'code ' + rej.body.code + ' (' + rej.body.detail + ')');
+  figures.push('compressed bundle with a corrupt block (validly signed): refused with code ' + rej.body.code + ' (' + rej.body.detail + ')');
+  // seq 4: a frame length that runs past the bundle: the framing refuses it (54)
+  await otad.publish('hsbad', 4, APP('v4', CODE(60)), { encoding: 'heatshrink', edit: (dir) => resign(dir, (bb) => {
+    const f = frames(bb), l = f[f.length - 1]; bb.writeUInt16LE(l[1] + 1, l[0]); return bb; }) });
+  await until(reported('d-hsbad', 4, 'rejected', 54), 20000, 'frame past the end: 54');
+  await sleep(300);
+  ok(/TICK v1/.test(b.out.slice(-400)), 'v1 still running');
+  await otad.publish('hsbad', 5, APP('v5', CODE(60)), { encoding: 'heatshrink' });
+  await until(reported('d-hsbad', 5, 'confirmed', 0), 20000, 'then a good compressed v5 installs');
+  idle(b);
+  const s = b.state();
+  ok(!s.files.some((f) => /^ota\.[az][234]$/.test(f)), 'nothing left of the refused ones: ' + s.files);
+});
+
+test('compressed update: power cut mid-download and mid-decompression: the bundle resumes with Range, the program at its first unwritten byte; verified, confirmed', async () => {
+  const b = await onV1('d-hscut', 'hscut');
+  const big = APP('v2', CODE(400));
+  proxy.pace = { match: /^GET \/bundle\//, bytes: 512, ms: 60 };
+  const from = proxy.log.length;
+  await otad.publish('hscut', 2, big, { encoding: 'heatshrink' });
+  const rel = JSON.parse(fs.readFileSync(path.join(W, 'releases', 'hscut-2', 'release.json'), 'utf8'));
+  const first = await until(() => proxy.log.slice(from).find((r) => /^GET \/bundle\//.test(r.head) && r.res.length > 3000), 20000, 'download under way');
+  b.cut();                                  // power cut in the middle of the download
+  proxy.pace = null;
+  const s1 = b.state();
+  eq(s1.st.d && s1.st.d.f, 'ota.z2', 'the download in the state is the bundle file');
+  eq(s1.st.d.p, 'ota.a2', 'and the program file it decompresses into');
+  // as if a cut had also fallen inside the decompression: the program file
+  // holds its first 2048 + 700 bytes (a whole block and part of the next)
+  const prog = fs.readFileSync(path.join(W, 'releases', 'hscut-2', 'program.js'));
+  b.script('require("Storage").write("ota.a2",atob("' + prog.subarray(0, 2748).toString('base64') + '"),0,' + prog.length + ');');
+  await b.on();
+  await until(reported('d-hscut', 2, 'confirmed', 0), 25000, 'v2 confirmed after the cut');
+  const gets = proxy.log.slice(from).filter((r) => /^GET \/bundle\//.test(r.head));
+  const m = gets[1] && /\r\nRange: bytes=(\d+)-/i.exec(gets[1].head);
+  ok(m && +m[1] > 0 && +m[1] <= first.res.length, 'bundle resumed with Range: ' + (gets[1] ? gets[1].head.split('\r\n')[0] + ' ' + (m ? m[0].trim() : 'no Range') : 'no second request'));
+  eq(proxy.reports('d-hscut').filter((r) => r.body.seq === 2 && r.body.state === 'rejected').length, 0, 'nothing refused');
+  await b.wait(/TICK v2/, 5000);
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.h, rel.installed_sha256, 'the program verified against its installed hash');
+  ok(!s.files.includes('ota.z2'), 'bundle file erased');
+});
+
+test('Storage filled so only 48 KB is free: three compressed updates of 15.5 KB programs in a row (running program + bundle + new program side by side)', async () => {
+  const b = await onV1('d-48hs', 'k48hs', { free: 48 * 1024 });
+  for (let v = 2; v <= 4; v++) {
+    await otad.publish('k48hs', v, APP('v' + v, CODE(433 + v)), { encoding: 'heatshrink' });
+    const rel = JSON.parse(fs.readFileSync(path.join(W, 'releases', 'k48hs-' + v, 'release.json'), 'utf8'));
+    ok(rel.installed_size > 15000 && rel.installed_size <= 16000, 'program of ' + rel.installed_size + ' bytes');
+    await until(reported('d-48hs', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed');
+    if (v === 2) figures.push('48 KB free, compressed: ' + rel.installed_size + '-byte programs via ' + rel.size + '-byte bundles, three in a row');
+  }
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.s, 4);
+  ok(s.files.includes('fill'), 'the filler is still there');
+  ok(!s.files.some((f) => /^ota\.z/.test(f)), 'no bundle file left: ' + s.files);
+});
+
+test('compressed update on espruino-pico (5100 variables): peak variables in use while decompressing', async () => {
+  if (!ESP.pico) throw new Error('no espruino-pico next to ' + ESP.espruino);
+  const probe = 'var PK=0;setInterval(function(){var u=process.memory(false).usage;if(u>PK){PK=u;print("PEAK "+u+" of "+process.memory(false).total)}},5);' +
+    'setTimeout(function(){print("IDLE "+process.memory().usage)},300);';
+  // inflate() runs synchronously (the 5 ms sampler cannot run inside it):
+  // the probe also samples at the moments the agent holds the most, right
+  // after each heatshrink.decompress (the frame and the block) and at each
+  // Storage.write of a block (the block as a string)
+  const wrap = 'var HS=require("heatshrink"),HD=HS.decompress,SS=require("Storage"),SW=SS.write,HN=0;' +
+    'function HP(){var u=process.memory(false).usage;if(u>PK){PK=u;print("PEAK "+u+" of "+process.memory(false).total)}}' +
+    'HS.decompress=function(a){var r=HD(a);HN++;HP();print("HSD "+HN);return r};SS.write=function(a,b,c,d){HP();return SW.apply(SS,arguments)};';
+  await otad.publish('hspico', 1, APP('v1', probe + wrap));
+  const b = await provision('d-hspico', 'hspico', { pico: true, free: 48 * 1024 });
+  await b.on();
+  await until(reported('d-hspico', 1, 'confirmed', 0), 20000, 'v1 confirmed');
+  const at = b.out.length;
+  await otad.publish('hspico', 2, APP('v2', probe + CODE(380)), { encoding: 'heatshrink' });
+  const rel = JSON.parse(fs.readFileSync(path.join(W, 'releases', 'hspico-2', 'release.json'), 'utf8'));
+  await until(reported('d-hspico', 2, 'downloaded', 0), 30000, 'v2 downloaded and decompressed');
+  const during = b.out.substring(at);
+  const peaks = (during.match(/PEAK \d+ of \d+/g) || []).map((x) => x.split(' '));
+  const peak = peaks.length ? Math.max.apply(null, peaks.map((p) => +p[1])) : 0;
+  const total = peaks.length ? +peaks[0][3] : 0;
+  await until(reported('d-hspico', 2, 'confirmed', 0), 20000, 'v2 confirmed');
+  const calls = (during.match(/HSD \d+/g) || []).length;
+  eq(calls, Math.ceil(rel.installed_size / 2048), 'the agent decompressed every block through the sampled heatshrink');
+  figures.push('espruino-pico, compressed: peak ' + peak + ' of ' + total + ' variables in use while v1 downloaded a ' + rel.size +
+    '-byte bundle and decompressed it (blocks of 2048) into a ' + rel.installed_size + '-byte program (sampled every 5 ms by the app)');
+  ok(peak > 0 && total === 5100, 'peak measured on the 5100-variable build');
+  ok(!/Out of Memory|MEMORY/i.test(b.out), 'no out-of-memory');
+  idle(b);
+});
+
 test('UDP nudge: `otasign nudge` makes the board poll now, rate-limited; otad nudges when a rollout starts', async () => {
   const nport = NPORT;
   // bad targets: a clear refusal, exit status 2

@@ -37,12 +37,15 @@ admin() {
 }
 
 # release SEQ BODY [KEYNAME]: write app.js with BODY, sign release SEQ into $WORK/rel-out
+# (encoding identity unless $ENCODING says otherwise: the resume and tamper
+# cases count transferred bytes of the program itself)
 release() {
     local seq="$1" text="$2" key="${3:-rel}"
     mkdir -p "$WORK/src" "$WORK/out-$key"
     printf '%s\n' "$text" >"$WORK/src/app-$seq.js"
     "$OTA_BIN/otasign" release "$WORK/src/app-$seq.js" --key "$WORK/$key.key" --app "$APP" --seq "$seq" \
-        --label "v$seq" --out "$WORK/out-$key" --no-minify >/dev/null 2>"$WORK/release.err" \
+        --label "v$seq" --out "$WORK/out-$key" --no-minify --encoding "${ENCODING:-identity}" \
+        >/dev/null 2>"$WORK/release.err" \
         || { bad "otasign release $seq: $(cat "$WORK/release.err")"; return 1; }
     RDIR="$WORK/out-$key/$APP-$seq"
 }

@@ -190,4 +190,47 @@ expect_eq "d-key keeps v1" 1 "$(field "$(status d-key)" running_seq)"
 ro=$(admin GET "/admin/rollouts/$APP")
 expect_has "server counted the rejection" '"rejected":1' "$ro"
 
+# ---- encoding 1 (heatshrink blocks, FORMAT.md 2a): a compressed v5 ----------
+# decoded as it arrives; the link dropped mid-transfer resumes with Range at
+# the transferred byte; a power cut resumes the install; a flipped byte in
+# transit is refused and the device keeps its program
+body=$(for i in $(seq 1 200); do printf 'function f%d(a){return a*%d+"%d";}\n' "$i" "$i" $((i * 7919 % 1000)); done)
+ENCODING=heatshrink release 5 "var v=5; $body function poll(){}" && R5=$RDIR && publish "$R5"
+expect_has "v5 is encoding 1" '"encoding": "heatshrink"' "$(cat "$R5/release.json")"
+xs=$(wc -c <"$R5/bundle.js"); is=$(wc -c <"$R5/program.js")
+if [ "$xs" -gt 2000 ] && [ "$xs" -lt "$is" ]; then ok; else bad "v5: $xs bytes transferred for $is installed"; fi
+rollout "{\"app\":\"$APP\",\"seq\":5,\"percent\":100}"
+for d in d-hs d-hs-cut d-hs-bad; do cp "$WORK/d-key.flash" "$WORK/$d.flash"; cp "$WORK/d-key.flash.geom" "$WORK/$d.flash.geom"; done
+dev d-hs --drop-after 1500; rc=$?
+log=$(cat "$WORK/d-hs.log")
+expect_eq "heatshrink: run exit" 0 "$rc"
+expect_has "heatshrink: link dropped" "download dropped at byte 1500" "$log"
+expect_has "heatshrink: resumed with Range at the transferred byte" "Range: bytes=1500-" "$log"
+expect_has "heatshrink: confirmed" "report confirmed seq 5" "$log"
+expect_eq "heatshrink: d-hs runs v5" "confirmed 5" "$(st=$(status d-hs); echo "$(field "$st" state) $(field "$st" running_seq)")"
+dev d-hs-cut --cut-power-at 30; rc=$?
+expect_eq "heatshrink: power cut exit status" 3 "$rc"
+expect_eq "heatshrink: after the cut still v1, downloading" "1 downloading" \
+    "$(st=$(status d-hs-cut); echo "$(field "$st" running_seq) $(field "$st" state)")"
+dev d-hs-cut; log=$(cat "$WORK/d-hs-cut.log")
+expect_has "heatshrink: install resumed after the cut" "resuming the install at byte" "$log"
+expect_has "heatshrink: transfer resumed at a checkpointed block" "resuming the transfer at byte" "$log"
+expect_has "heatshrink: ... with Range" "Range: bytes=" "$log"
+[ ! -e "$WORK/d-hs-cut.flash.hsz" ] && ok || bad "heatshrink: checkpoint left after the install"
+expect_eq "heatshrink: d-hs-cut runs v5" "confirmed 5" "$(st=$(status d-hs-cut); echo "$(field "$st" state) $(field "$st" running_seq)")"
+node "$OTA_ROOT/tests/device/mitm.mjs" "$PORT" "$WORK/mode" >"$WORK/mitm.port" 2>"$WORK/mitm.err" &
+MITM_PID=$!
+for i in $(seq 1 100); do [ -s "$WORK/mitm.port" ] && break; sleep 0.05; done
+MPORT=$(head -1 "$WORK/mitm.port")
+if [ -n "$MPORT" ]; then
+    via bundle d-hs-bad; log=$(cat "$WORK/d-hs-bad.log")
+    expect_has "heatshrink: flipped byte refused by the transferred hash" "report rejected seq 5: bundle: hash mismatch" "$log"
+    expect_not "heatshrink: flipped byte: nothing installed" "report downloaded" "$log"
+    expect_eq "heatshrink: d-hs-bad keeps v1, slot erased" "1 confirmed" \
+        "$(st=$(status d-hs-bad); echo "$(field "$st" running_seq) $(field "$st" state)")"
+else
+    bad "the network attacker (node mitm.mjs) did not start: $(cat "$WORK/mitm.err")"
+fi
+kill "$MITM_PID" 2>/dev/null; wait "$MITM_PID" 2>/dev/null
+
 done_tests

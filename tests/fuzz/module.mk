@@ -12,9 +12,10 @@
 # Targets: offer (statement + ticket decision, signatures made valid), boot
 # (the update state machine from an arbitrary flash image), encode (hex,
 # base64), jsmin (the minifier, idempotent), request (otad's report parser
-# and %XX decoding).
+# and %XX decoding), hsz (bundle encoding 1: decoder on any bytes, encoder
+# round trip).
 
-FUZZ_TARGETS := offer boot encode jsmin request
+FUZZ_TARGETS := offer boot encode jsmin request hsz
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -25,6 +26,7 @@ fuzz_srcs_boot    := $(fuzz_srcs_common)
 fuzz_srcs_encode  := $(fuzz_srcs_common)
 fuzz_srcs_jsmin   := $(wildcard cli/jsmin/*.c)
 fuzz_srcs_request := $(fuzz_srcs_common) server/request.c
+fuzz_srcs_hsz     := $(fuzz_srcs_common) cli/hsz_enc.c
 
 # ---- replay in make test (gcc, sanitized) ---------------------------------------
 FUZZ_REPLAYS := $(patsubst %,$(BIN)/fuzz-replay-%,$(FUZZ_TARGETS))

@@ -102,7 +102,7 @@ async function main() {
     secret[id] = (await r.json()).secret;
     if (!/^[0-9a-f]{64}$/.test(secret[id] || '')) throw new Error('registering ' + id + ': HTTP ' + r.status);
     run('otadev', ['provision', '--flash', join(WORK, id + '.flash'), '--golden', join(WORK, 'golden.js'),
-      '--program', join(WORK, 'rels/logger-1/bundle.js'), '--seq', '1']);
+      '--program', join(WORK, 'rels/logger-1/program.js'), '--seq', '1']);
   }
   let lastPoll = '';
   const poll = (ids) => { for (const id of ids) lastPoll += run('otadev', ['run', '--flash', join(WORK, id + '.flash'), '--server', base,

@@ -257,6 +257,10 @@ CASE(rejections_the_release_earned_block)
     CHECK(ro_report_blocks(RO_ST_REJECTED, OTA_ERR_WRONG_APP));
     CHECK(ro_report_blocks(RO_ST_FAILED, OTA_ERR_APP_THREW));
     CHECK(ro_report_blocks(RO_ST_FAILED, OTA_ERR_NOT_CONFIRMED));
+    /* encoding 1: devices check the transferred hash first, so these two
+     * are the signed bundle's own fault, the same on every download */
+    CHECK(ro_report_blocks(RO_ST_REJECTED, OTA_ERR_BAD_BLOCK));
+    CHECK(ro_report_blocks(RO_ST_REJECTED, OTA_ERR_INSTALLED_HASH));
 }
 
 CASE(rejections_whose_cause_can_change_never_block)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# bundle-bench.sh: `make bench-bundles` (part of `make bench`).  Bundle bytes
+# per encoding, next to each other, for the demo logger (examples/logger.js),
+# the largest program of tests/minify/programs and the largest file of the
+# minifier corpus (tests/minify/corpus.txt, from tests/js/node_modules):
+#   program      `otasign minify` output = encoding 0 (identity), the previous design
+#   heatshrink   encoding 1 (FORMAT.md 2a) as `otasign release` writes it
+#                (blocks of 2048) and with blocks of 32 KB
+#   espruino     the same program through the firmware's own
+#                heatshrink.compress (greedy, one stream), measured on the
+#                real interpreter in this run (a peer doing the same job)
+#   gzip -9      for scale only: no Espruino firmware can decompress it
+# All sizes are measured in this run; ratios are against the program bytes.
+# Figures only, never pass/fail.
+#   tests/bench/bundle-bench.sh [BIN]       CORPUS_DIR=... (default tests/js/node_modules)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BIN="${1:-${OTA_BIN:-build/bin}}"
+CORPUS_DIR="${CORPUS_DIR:-tests/js/node_modules}"
+E="${ESPRUINO:-../shared/espruino/bin}"
+[ -f "$E" ] && E=$(dirname "$E")
+[ -d "$E" ] && E=$(cd "$E" && pwd)
+T=$(mktemp -d /tmp/ota-bundle-bench.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+inputs=("examples/logger.js")
+big=$(ls -S tests/minify/programs/*.js tests/minify/programs/*/*.js 2>/dev/null | head -1)
+[ -n "$big" ] && inputs+=("$big")
+if [ ! -d "$CORPUS_DIR" ] && [ "$CORPUS_DIR" = tests/js/node_modules ]; then
+    # as bench-minify does: the corpus is the npm packages pinned in tests/js
+    echo "bench-bundles: installing the npm packages (npm ci in tests/js)"
+    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.stamp) ||
+        echo "bench-bundles: npm ci failed"
+fi
+if [ -d "$CORPUS_DIR" ]; then
+    best=; bs=0
+    for f in $(grep -v '^#' tests/minify/corpus.txt); do
+        [ -f "$CORPUS_DIR/$f" ] || continue
+        s=$(wc -c <"$CORPUS_DIR/$f")
+        [ "$s" -gt "$bs" ] && { bs=$s; best="$CORPUS_DIR/$f"; }
+    done
+    [ -n "$best" ] && inputs+=("$best")
+else
+    echo "bench-bundles: $CORPUS_DIR missing (npm ci in tests/js); the corpus file is left out"
+fi
+
+esp_size() {   # bytes of Espruino's heatshrink.compress of file $1, or "-"
+    [ -x "$E/espruino" ] || { echo -; return; }
+    local b64; b64=$(base64 -w0 "$1")
+    printf 'var s=atob("%s");print("HSLEN "+require("heatshrink").compress(s).length);' "$b64" >"$T/c.js"
+    local n; n=$(cd "$T" && timeout 300 "$E/espruino" "$T/c.js" </dev/null 2>&1 | sed -n 's/.*HSLEN \([0-9]*\).*/\1/p')
+    echo "${n:--}"
+}
+ratio() { [ "$1" = - ] && { echo "    -"; return; }; awk -v a="$1" -v b="$2" 'BEGIN { printf "%5.3f", a / b }'; }
+
+echo "== bundle bytes per encoding (ratio to the program as installed = encoding 0, the previous design)"
+printf '%-44s %9s %9s %6s %9s %6s %9s %6s %9s %6s\n' "program (minified by otasign)" "identity" "hs 2KB" "ratio" "hs 32KB" "ratio" \
+    "espruino" "ratio" "gzip -9" "ratio"
+for f in "${inputs[@]}"; do
+    "$BIN/otasign" minify "$f" -o "$T/p.js" 2>/dev/null || cp "$f" "$T/p.js"
+    p=$(wc -c <"$T/p.js")
+    "$BIN/hsztool" encode 11 "$T/p.js" "$T/a.hsz"; a=$(wc -c <"$T/a.hsz")
+    "$BIN/hsztool" encode 15 "$T/p.js" "$T/b.hsz"; b=$(wc -c <"$T/b.hsz")
+    e=$(esp_size "$T/p.js")
+    g=$(gzip -9 -c "$T/p.js" | wc -c)
+    name=$(echo "$f" | sed "s#^$CORPUS_DIR/#corpus: #")
+    printf '%-44s %9d %9d %6s %9d %6s %9s %6s %9d %6s\n' "${name:0:44}" "$p" "$a" "$(ratio "$a" "$p")" "$b" "$(ratio "$b" "$p")" \
+        "$e" "$(ratio "$e" "$p")" "$g" "$(ratio "$g" "$p")"
+done
+echo "(hs = encoding 1, FORMAT.md 2a, this project's optimal-parse encoder; espruino = the firmware's own greedy"
+echo " heatshrink.compress of the whole program as one stream, on ${E}/espruino in this run; gzip only for scale)"
