@@ -12,7 +12,9 @@
 #     A (what a load balancer does), and the rollout completes through A;
 #   - every report a device got a 200 for (otadev logs "report
 #     acknowledged: BODY") is a row in the database afterwards, and each
-#     wave advance is recorded once (one replica decides it).
+#     wave advance is recorded once (one replica decides it);
+#   - with B back, bad outcomes reported to both replicas at once cross a
+#     rollout's error threshold: it is paused once (one history event).
 # Needs PostgreSQL (Debian package postgresql): skipped without it.
 T_NAME=test_device_replicas
 OTA_STORE=pg
@@ -155,4 +157,51 @@ MAC=$("$OTA_BIN/otad-testsign" hmac "$(cat "$WORK/fleet/rp-01.flash.secret")" "$
 c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "X-OTA-MAC: $MAC" --data-binary @"$WORK/late.json" "$BASE_A/report/rp-01")
 expect_eq "a report after the restart: 200" 200 "$c"
 expect_eq "and it is in the database" 1 "$(pg_sql "$DB" "SELECT count(*) FROM reports WHERE device='rp-01' AND detail='after restart'")"
+
+# ---- the error threshold is decided once across replicas ------------------------------------
+# B comes back (as after an upgrade); a rollout of v3 with an error threshold;
+# bad outcomes arrive at both replicas at once: each sees the threshold crossed
+# on the counts its report returned, but the pause is stored by one of them
+# (rollout_cas), so the history holds one "threshold" event.
+OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$WORK/data-b" --store "$(pg_url "$DB")" \
+    --listen 127.0.0.1:0 --port-file "$WORK/port-b2" --release-pub "$WORK/rel.pub" --quiet \
+    --poll-interval 60 --threads 2 >>"$WORK/otad-b.out" 2>>"$WORK/otad-b.err" &
+PID_B=$!
+for i in $(seq 1 200); do [ -s "$WORK/port-b2" ] && break; kill -0 "$PID_B" 2>/dev/null || break; sleep 0.05; done
+BASE_B="http://127.0.0.1:$(cat "$WORK/port-b2" 2>/dev/null)"
+check "replica B started again" test -s "$WORK/port-b2"
+release 3 'var v=3; function poll(){}' && publish "$RDIR"
+rollout "{\"app\":\"$APP\",\"seq\":3,\"percent\":100,\"error_threshold\":0.1,\"min_reports\":4}"
+RO3=$(pg_sql "$DB" "SELECT id FROM rollouts WHERE app='$APP' AND seq=3")
+for i in $(seq 1 50); do   # B has learnt of the rollout (it offers v3)
+    c=$(curl -s -o /dev/null -w '%{http_code}' "$BASE_B/manifest/rp-02?app=$APP&seq=2&nonce=00112233445566778899aabbccddeeff")
+    [ "$c" = 200 ] && break; sleep 0.1
+done
+expect_eq "B offers v3 (the rollout made through A)" 200 "$c"
+: >"$WORK/thr-0.cfg"; : >"$WORK/thr-1.cfg"
+k=0
+for d in "${ids[@]}"; do
+    [ "$d" = rp-01 ] && continue
+    printf '{"app":"%s","seq":3,"state":"rolled_back","code":80,"ctr":3000,"detail":"threshold test"}' "$APP" >"$WORK/thr-$d.json"
+    mac=$("$OTA_BIN/otad-testsign" hmac "$(cat "$WORK/fleet/$d.flash.secret")" "$WORK/thr-$d.json" "OTAR$d"$'\n')
+    b=$BASE_A; [ $((k % 2)) = 1 ] && b=$BASE_B
+    printf 'url = "%s/report/%s"\nheader = "X-OTA-MAC: %s"\ndata-binary = "@%s"\nwrite-out = "%%{http_code}\\n"\noutput = "/dev/null"\nnext\n' \
+        "$b" "$d" "$mac" "$WORK/thr-$d.json" >>"$WORK/thr-$((k % 2)).cfg"
+    k=$((k + 1))
+done
+curl -s --max-time 60 -K "$WORK/thr-0.cfg" >"$WORK/thr-0.codes" 2>/dev/null &
+P0=$!
+curl -s --max-time 60 -K "$WORK/thr-1.cfg" >"$WORK/thr-1.codes" 2>/dev/null &
+P1=$!
+wait "$P0" "$P1"
+expect_eq "every bad outcome acknowledged, through A and through B" "$((N - 1))" "$(cat "$WORK"/thr-*.codes | grep -c '^200$')"
+sleep 1.5   # the other replica applies the change
+expect_eq "the rollout of v3 is paused" paused "$(pg_sql "$DB" "SELECT state FROM rollouts WHERE id=$RO3")"
+expect_eq "the threshold decided once (one event, two replicas)" 1 \
+    "$(pg_sql "$DB" "SELECT count(*) FROM rollout_events WHERE rollout=$RO3 AND event='threshold'")"
+echo "threshold pause across two replicas: $(grep -c . "$WORK/thr-0.codes") reports through A, $(grep -c . "$WORK/thr-1.codes") through B, $(pg_sql "$DB" "SELECT count(*) FROM rollout_events WHERE rollout=$RO3 AND event='threshold'") threshold event"
+for b in "$BASE_A" "$BASE_B"; do
+    expect_eq "no replica offers v3 any more ($b)" 204 \
+        "$(curl -s -o /dev/null -w '%{http_code}' "$b/manifest/rp-02?app=$APP&seq=2&nonce=00112233445566778899aabbccddeefe")"
+done
 done_tests
