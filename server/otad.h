@@ -239,9 +239,12 @@ srv_appview *srv_appview_get(const char *app);
 const ro_wave_status *srv_wave_status(const char *app);
 /* The in-memory fleet the waves are evaluated over: a device's board and
  * running sequence after a poll or a report (set_running: a poll, or a
- * confirmed report); forget on retire. */
+ * confirmed report); `when` the poll's or report's time, `report` whether it
+ * is a report.  As in the stores' seen_flush, a batched poll never undoes
+ * the running sequence a report of the same second (or a later one) set;
+ * forget on retire. */
 void srv_fleet_note(const char *app, const char *device, const char *board, uint64_t running,
-                    bool set_running);
+                    bool set_running, int64_t when, bool report);
 void srv_fleet_forget(const char *device);
 /* Several otad on one store: apply what the other replicas committed
  * (store.h: changes); the main loop calls it once a second.  No-op on a

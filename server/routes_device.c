@@ -494,7 +494,7 @@ static enum MHD_Result report_store(srv_req *q, const char *device, const srv_re
     if (blocked && !blocks && srv_block(r.device, r.app, r.seq) != 0)
         fprintf(stderr, "otad: block of %s from %s seq %llu kept in the store only (no memory)\n",
                 r.device, r.app, (unsigned long long)r.seq);
-    srv_fleet_note(r.app, r.device, NULL, r.seq, strcmp(r.state, "confirmed") == 0);
+    srv_fleet_note(r.app, r.device, NULL, r.seq, strcmp(r.state, "confirmed") == 0, r.when, true);
     srv_rollout_after_report(r.app, r.seq, &counts);
     if (q->compact) return srv_reply_shared(q, 204, g_srv.resp_r204, 0);
     static const char ok[] = "{\"ok\":true}\n";

@@ -595,7 +595,8 @@ void srv_seen_flush(void)
         SRV_ADD(seen_flushed, sv.n);
         atomic_fetch_add(&g_srv.wave_dirty, 1);
         for (size_t i = 0; i < sv.n; i++)
-            srv_fleet_note(sv.v[i].app, sv.v[i].device, sv.v[i].board, sv.v[i].seq, true);
+            srv_fleet_note(sv.v[i].app, sv.v[i].device, sv.v[i].board, sv.v[i].seq, true, sv.v[i].when,
+                           false);
     }
     free(sv.v);
     pthread_mutex_lock(&g_srv.admin_mu);
@@ -682,6 +683,8 @@ typedef struct fleet_ent {
     char     id[OTA_DEVICE_ID_MAX + 1];
     char     board[OTA_NAME_MAX + 1];
     uint64_t running;
+    int64_t  at;                        /* time of the latest poll or report noted */
+    bool     rep;                       /* ... and it was a report */
     int64_t  bucket_for;                /* rollout id the bucket belongs to (0: none) */
     unsigned bucket;
     bool     gone;                      /* retired */
@@ -744,14 +747,23 @@ static app_fleet *fleet_of(const char *app, bool load)
 }
 
 void srv_fleet_note(const char *app, const char *device, const char *board, uint64_t running,
-                    bool set_running)
+                    bool set_running, int64_t when, bool report)
 {
     pthread_mutex_lock(&fleet_mu);
     app_fleet *f = fleet_of(app, false);   /* not loaded yet: the load will see it */
     fleet_ent *e = f ? fleet_put(f, device) : NULL;
     if (e) {
         if (board && *board) snprintf(e->board, sizeof e->board, "%s", board);
-        if (set_running) e->running = running;
+        if (report) {
+            if (set_running) e->running = running;
+            if (when >= e->at) { e->at = when; e->rep = true; }
+        } else if (when > e->at || (when == e->at && !e->rep)) {
+            /* a batched poll flushed after a report of its second (or a
+             * later one) must not undo what the report set */
+            if (set_running) e->running = running;
+            e->at = when;
+            e->rep = false;
+        }
         e->gone = false;
     }
     pthread_mutex_unlock(&fleet_mu);

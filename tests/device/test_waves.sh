@@ -139,4 +139,36 @@ expect_eq "every device (pico, release PICO) on the new release" "$N" "$(on_seq 
 admin GET "/admin/devices?app=$APP&limit=1" >/dev/null
 expect_eq "device list shows the board sent" pico "$(jget 'j.devices[0].apps[0].board' <"$WORK/abody")"
 echo "board repair: $((SECONDS - t_b)) s"
+
+# ---- 3. a poll and a confirmed report in one second: the wave still counts it ------------------
+# Polls are batched and flushed once a second; a poll sent just before the
+# confirmed report of the same second is flushed after it.  The store keeps
+# the report's sequence (seen_flush); the in-memory fleet the waves are
+# evaluated over must too, or the device counts as not confirmed until it
+# polls again (waves lag a poll interval).
+APP0=$APP; APP=race
+release 1 'var r=1;' && publish "$RDIR"
+release 2 'var r=2;' && publish "$RDIR"
+rollout "{\"app\":\"race\",\"seq\":2,\"percent\":100,\"waves\":[100],\"wave_fraction\":1}"
+RS=$(secret_for rc-1)
+curl -s -o /dev/null "$BASE/manifest/rc-1?app=race&seq=1&nonce=000102030405060708090a0b0c0d0e0f"
+sleep 1.2
+admin GET /admin/rollouts/race >/dev/null   # the wave status loads the app's fleet
+same=0
+for try in 1 2 3 4 5; do
+    printf '{"app":"race","seq":2,"state":"confirmed","code":0,"ctr":%d}' "$try" >"$WORK/race.json"
+    MAC=$("$OTA_BIN/otad-testsign" hmac "$RS" "$WORK/race.json" "OTAR"rc-1$'\n')
+    t0=$(date +%s)
+    curl -s -o /dev/null "$BASE/manifest/rc-1?app=race&seq=1&nonce=1$try""0102030405060708090a0b0c0d0e0f"
+    c=$(curl -s -o /dev/null -w '%{http_code}' -H "X-OTA-MAC: $MAC" --data-binary @"$WORK/race.json" "$BASE/report/rc-1")
+    [ "$(date +%s)" = "$t0" ] && [ "$c" = 200 ] && { same=1; break; }
+    sleep 0.3
+done
+expect_eq "a poll and a confirmed report within one second" 1 "$same"
+sleep 1.5   # the batched poll is flushed after the report
+admin GET /admin/rollouts/race >/dev/null
+expect_eq "the wave counts the device confirmed (the flushed poll does not undo the report)" 1 \
+    "$(jget 'j.current.wave.confirmed' <"$WORK/abody")"
+expect_eq "the store agrees: running seq 2" 2 "$(admin GET /admin/devices/rc-1 | jget 'j.apps[0].seq')"
+APP=$APP0
 done_tests
