@@ -29,12 +29,16 @@ DB=$(store_db "$WORK/data")
 mkdir -p "$WORK/data-b"
 chmod 700 "$WORK/data-b"
 cp -p "$WORK/data/server.key" "$WORK/data/server.pub" "$WORK/data/secrets.key" "$WORK/data-b/"
-OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$WORK/data-b" --store "$(pg_url "$DB")" \
-    --listen 127.0.0.1:0 --port-file "$WORK/port-b" --release-pub "$WORK/rel.pub" --quiet \
-    --poll-interval 60 --threads 2 >>"$WORK/otad-b.out" 2>>"$WORK/otad-b.err" &
-PID_B=$!
-for i in $(seq 1 200); do [ -s "$WORK/port-b" ] && break; kill -0 "$PID_B" 2>/dev/null || break; sleep 0.05; done
-BASE_B="http://127.0.0.1:$(cat "$WORK/port-b" 2>/dev/null)"
+# start_b PORTFILE: replica B on the same database; PID_B, BASE_B
+start_b() {
+    OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$WORK/data-b" --store "$(pg_url "$DB")" \
+        --listen 127.0.0.1:0 --port-file "$1" --release-pub "$WORK/rel.pub" --quiet \
+        --poll-interval 60 --threads 2 >>"$WORK/otad-b.out" 2>>"$WORK/otad-b.err" &
+    PID_B=$!
+    for i in $(seq 1 200); do [ -s "$1" ] && break; kill -0 "$PID_B" 2>/dev/null || break; sleep 0.05; done
+    BASE_B="http://127.0.0.1:$(cat "$1" 2>/dev/null)"
+}
+start_b "$WORK/port-b"
 check "replica B starts on the same database" test -s "$WORK/port-b"
 expect_eq "both replicas sign with one server key" "$(curl -s "$BASE_A/healthz" | sed -n 's/.*"server_key":"\([0-9a-f]*\)".*/\1/p')" \
     "$(curl -s "$BASE_B/healthz" | sed -n 's/.*"server_key":"\([0-9a-f]*\)".*/\1/p')"
@@ -163,12 +167,7 @@ expect_eq "and it is in the database" 1 "$(pg_sql "$DB" "SELECT count(*) FROM re
 # bad outcomes arrive at both replicas at once: each sees the threshold crossed
 # on the counts its report returned, but the pause is stored by one of them
 # (rollout_cas), so the history holds one "threshold" event.
-OTAD_ADMIN_TOKEN=$TOKEN "$OTA_BIN/otad" --data "$WORK/data-b" --store "$(pg_url "$DB")" \
-    --listen 127.0.0.1:0 --port-file "$WORK/port-b2" --release-pub "$WORK/rel.pub" --quiet \
-    --poll-interval 60 --threads 2 >>"$WORK/otad-b.out" 2>>"$WORK/otad-b.err" &
-PID_B=$!
-for i in $(seq 1 200); do [ -s "$WORK/port-b2" ] && break; kill -0 "$PID_B" 2>/dev/null || break; sleep 0.05; done
-BASE_B="http://127.0.0.1:$(cat "$WORK/port-b2" 2>/dev/null)"
+start_b "$WORK/port-b2"
 check "replica B started again" test -s "$WORK/port-b2"
 release 3 'var v=3; function poll(){}' && publish "$RDIR"
 rollout "{\"app\":\"$APP\",\"seq\":3,\"percent\":100,\"error_threshold\":0.1,\"min_reports\":4}"
