@@ -147,6 +147,21 @@ static uint32_t final_index(jp *p, uint32_t s)
     return name_index(p->src + t->start, t->len);
 }
 
+/* The first name index >= *k that is neither in the sorted `taken` (cursor
+ * *bi, advanced) nor a reserved word; *k moves past it. */
+static uint32_t next_name(uint32_t *k, uint32_t *bi, const uint32_t *taken, uint32_t nt,
+                          const uint32_t *resv, uint32_t nresv)
+{
+    for (;;) {
+        while (*bi < nt && taken[*bi] < *k) (*bi)++;
+        if (*bi < nt && taken[*bi] == *k) { (*k)++; continue; }
+        int r = 0;
+        for (uint32_t q = 0; q < nresv && !r; q++) r = resv[q] == *k;
+        if (r) { (*k)++; continue; }
+        return (*k)++;
+    }
+}
+
 /* let/const declared in a block of the program itself (outside functions),
  * e.g. the `{ let draw = function(){...}; ... }` that Bangle.js apps wrap
  * themselves in.  Firmware 2v14 and later keeps them in the block's own scope
@@ -198,17 +213,7 @@ static int mangle_program_blocks(jp *p, uint32_t *syms, uint32_t n, const uint32
     qsort(taken, nt, sizeof *taken, cmp_u32);
     qsort_r(cand, nc, sizeof *cand, cmp_syms, p);
     uint32_t k = 0, bi = 0;
-    for (uint32_t i = 0; i < nc; i++) {
-        for (;;) {
-            while (bi < nt && taken[bi] < k) bi++;
-            if (bi < nt && taken[bi] == k) { k++; continue; }
-            int r = 0;
-            for (uint32_t q = 0; q < nresv && !r; q++) r = resv[q] == k;
-            if (r) { k++; continue; }
-            break;
-        }
-        p->syms[cand[i]].name = k++;
-    }
+    for (uint32_t i = 0; i < nc; i++) p->syms[cand[i]].name = next_name(&k, &bi, taken, nt, resv, nresv);
     free(cand);
     free(taken);
     free(sw);
@@ -378,15 +383,7 @@ void js_mangle(jp *p)
             jsym *y = &p->syms[symlist[i]];
             if (y->mark != JS_NONE) continue;   /* shares a name (above) */
             if (is_arguments(p, y)) continue;   /* keeps its name */
-            for (;;) {
-                while (bi < nb && blocked[b0 + bi] < k) bi++;
-                if (bi < nb && blocked[b0 + bi] == k) { k++; continue; }
-                int r = 0;
-                for (uint32_t q = 0; q < nresv && !r; q++) r = resv[q] == k;
-                if (r) { k++; continue; }
-                break;
-            }
-            y->name = k++;
+            y->name = next_name(&k, &bi, blocked + b0, nb, resv, nresv);
         }
         for (uint32_t i = s0; i < s1; i++) {
             jsym *y = &p->syms[symlist[i]];
