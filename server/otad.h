@@ -109,7 +109,7 @@ typedef struct srv_metrics {
     _Atomic uint64_t bundle_requests, bundle_bytes, bundle_304, bundle_206;
     _Atomic uint64_t reports, reports_failed;
     _Atomic uint64_t admin_requests, admin_denied;
-    _Atomic uint64_t conns_accepted, conns_active, conns_reaped, conns_refused;
+    _Atomic uint64_t conns_accepted, conns_active, conns_reaped, conns_refused, conns_lingered;
     _Atomic uint64_t body_too_large, bad_requests;
     _Atomic uint64_t seen_flushes, seen_flushed, seen_dropped;
     _Atomic uint64_t rollouts_paused_auto;

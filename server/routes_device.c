@@ -589,6 +589,8 @@ enum MHD_Result srv_route_metrics(srv_req *q)
       SRV_SUM(conns_reaped));
     C("connections_refused_total", "Connections answered 503 at once (over a connection limit).",
       SRV_SUM(conns_refused));
+    C("connections_lingered_total", "Connections answered before their request was read, closed lingering.",
+      SRV_SUM(conns_lingered));
     C("bodies_too_large_total", "Requests refused with 413.", SRV_SUM(body_too_large));
     C("seen_flushes_total", "Batched last-seen writes.", SRV_SUM(seen_flushes));
     C("seen_flushed_total", "Last-seen entries written.", SRV_SUM(seen_flushed));
