@@ -40,6 +40,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>          /* struct tcp_info with the byte counters (data cost) */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,8 @@ struct srv_conn {
     uint8_t addr[16];              /* client address (IPv6: the /64 counts) */
     uint8_t addr_len;
     char ip[INET6_ADDRSTRLEN];
+    uint64_t tx_base;              /* bytes given to the socket before this request (data cost) */
+    srv_cost_tag tag;              /* what the route said this request is (cls -1: not counted) */
 };
 
 static unsigned conn_count;        /* connections in the registry (conn_mu) */
@@ -298,6 +302,7 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
     (void)cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         srv_conn *cn = calloc(1, sizeof *cn);
+        if (cn) cn->tag.cls = -1;
         if (!cn) return;   /* handler refuses connections without context */
         const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         cn->fd = fi ? fi->connect_fd : -1;
@@ -364,12 +369,47 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
     }
 }
 
+/* Bytes handed to the kernel for this socket so far: sent (less
+ * retransmissions) plus queued; with `queued` false, only those sent.  One
+ * getsockopt, so one consistent snapshot.  false when the kernel does not
+ * say (before Linux 4.19). */
+static bool tcp_written(int fd, bool queued, uint64_t *out)
+{
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
+        tl < offsetof(struct tcp_info, tcpi_bytes_retrans) + sizeof ti.tcpi_bytes_retrans)
+        return false;
+    *out = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans + (queued ? ti.tcpi_notsent_bytes : 0);
+    return true;
+}
+
+/* Data cost (cost.c): the request as read (request line, headers, the empty
+ * line, the body) and the answer as written to the socket during it. */
+static void cost_count(struct MHD_Connection *c, srv_conn *cn, enum MHD_RequestTerminationCode toe)
+{
+    uint64_t tx = 0;
+    bool ok = tcp_written(cn->fd, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, &tx);
+    uint64_t base = cn->tx_base;
+    if (ok) cn->tx_base = tx;
+    if (cn->tag.cls < 0) return;
+    srv_cost_tag t = cn->tag;
+    cn->tag.cls = -1;
+    if (!ok || tx < base) return;
+    const union MHD_ConnectionInfo *hi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    const union MHD_ConnectionInfo *si = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    uint64_t rx = (hi ? hi->header_size : 0) + cn->body.len;
+    srv_cost_note(&t, cn->ip, si ? si->http_status : 0, rx + (tx - base));
+}
+
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
     (void)cls; (void)c; (void)toe;
     srv_conn *cn = *con_cls;
     if (!cn) return;
+    cost_count(c, cn, toe);
     *con_cls = NULL;
     cn->body.len = 0;
     cn->body.failed = false;
@@ -434,7 +474,20 @@ static bool starts(const char *s, const char *p, const char **rest)
     return true;
 }
 
+static enum MHD_Result route_to(srv_req *q);
+
+/* Every request goes through here: what the route tags it with (data
+ * cost) stays with the connection until the request is done. */
 static enum MHD_Result route(srv_req *q)
+{
+    srv_cost_tag_clear();
+    enum MHD_Result r = route_to(q);
+    if (q->conn) srv_cost_tag_take(&q->conn->tag);
+    else srv_cost_tag_clear();
+    return r;
+}
+
+static enum MHD_Result route_to(srv_req *q)
 {
     const char *url = q->url, *rest;
     bool get = strcmp(q->method, "GET") == 0 || q->head;
