@@ -11,10 +11,15 @@
  *
  *   manifest  a poll (/m/, /manifest/) that the in-memory snapshot answered:
  *             to the release offered (a 202 or an offer), else idle (seq 0)
- *   bundle    /b/, /bundle/ of a known bundle: to its release; to a device
- *             when exactly one device was offered that release from the
- *             same client address in the last day (a bundle request names
- *             no device), else to device "" (not attributed)
+ *   bundle    /b/, /bundle/ of a known bundle: a bundle request names no
+ *             device, and one bundle may be the bytes of several releases
+ *             (of several apps); it goes to the device and release of the
+ *             latest offer of those bytes made to the same client address
+ *             in the last day (devices fetch right after their offer; behind
+ *             one NAT address two devices updating at the same moment can be
+ *             mixed up), else to device "" (not attributed: no such offer,
+ *             e.g. a fetch from another address) and a release whose bytes
+ *             they are
  *   reports   /r/, /report/ once the MAC and the body were checked: to the
  *             release the report names (stored, replayed or not stored)
  *
@@ -45,12 +50,14 @@ static struct {
     char pad[64];
 } shards[COST_SHARDS];
 static pthread_mutex_t offers_mu;
-static srv_map offers;           /* "ip/app/seq" -> offer_rec* */
+static srv_map offers;           /* "ip/bundle sha" -> offer_rec* */
 static int64_t offers_swept;
 static _Atomic uint64_t dropped;
 
 typedef struct offer_rec {
-    char device[33];             /* "" when two devices were offered from one address */
+    char device[33];
+    char app[33];
+    uint64_t seq;
     int64_t when;
 } offer_rec;
 
@@ -62,12 +69,19 @@ static void init(void)
     pthread_mutex_init(&offers_mu, NULL);
 }
 
+void srv_cost_mark_bundle(const char *sha, const char *app, uint64_t seq)
+{
+    srv_cost_mark(SRV_COST_BUNDLE, "", app, seq);
+    snprintf(tl_tag.sha, sizeof tl_tag.sha, "%s", sha);
+}
+
 void srv_cost_mark(int cls, const char *device, const char *app, uint64_t seq)
 {
     tl_tag.cls = cls;
     snprintf(tl_tag.device, sizeof tl_tag.device, "%s", device ? device : "");
     snprintf(tl_tag.app, sizeof tl_tag.app, "%s", app ? app : "");
     tl_tag.seq = seq;
+    tl_tag.sha[0] = 0;
 }
 
 void srv_cost_tag_take(srv_cost_tag *out)
@@ -86,36 +100,59 @@ uint64_t srv_cost_dropped(void)
     return atomic_load(&dropped);
 }
 
+/* The bundle (hex SHA-256) of release app/seq, from the snapshot. */
+static bool bundle_of(const char *app, uint64_t seq, char sha[65])
+{
+    char key[64];
+    int n = snprintf(key, sizeof key, "%s/%llu", app, (unsigned long long)seq);
+    bool found = false;
+    pthread_rwlock_rdlock(&g_srv.snap_lock);
+    srv_rel *rel = g_srv.snap && n > 0 && (size_t)n < sizeof key ? srv_map_get(&g_srv.snap->rels, key, (size_t)n) : NULL;
+    if (rel) { memcpy(sha, rel->r.bundle_sha256, 65); found = true; }
+    pthread_rwlock_unlock(&g_srv.snap_lock);
+    return found;
+}
+
+/* An offer (or a 202) of app/seq to t->device from ip: the next bundle
+ * request for that release's bytes from ip is taken to be the device's
+ * (the most recent offer of those bytes to that address wins). */
 static void offer_remember(const char *ip, const srv_cost_tag *t, int64_t now)
 {
-    char key[160];
-    int n = snprintf(key, sizeof key, "%s/%s/%llu", ip, t->app, (unsigned long long)t->seq);
+    char sha[65], key[160];
+    if (!bundle_of(t->app, t->seq, sha)) return;
+    int n = snprintf(key, sizeof key, "%s/%s", ip, sha);
     if (n <= 0 || (size_t)n >= sizeof key) return;
     pthread_mutex_lock(&offers_mu);
     offer_rec *o = srv_map_get(&offers, key, (size_t)n);
-    if (o) {
-        if (strcmp(o->device, t->device) != 0 && now - o->when <= OFFER_TTL) o->device[0] = 0;
-        else if (now - o->when > OFFER_TTL) snprintf(o->device, sizeof o->device, "%s", t->device);
-        o->when = now;
-    } else if (offers.count < OFFERS_MAX && (o = malloc(sizeof *o)) != NULL) {
-        snprintf(o->device, sizeof o->device, "%s", t->device);
-        o->when = now;
+    if (!o && offers.count < OFFERS_MAX && (o = malloc(sizeof *o)) != NULL) {
         bool failed = false;
         srv_map_put(&offers, key, (size_t)n, o, &failed);
-        if (failed) free(o);
+        if (failed) { free(o); o = NULL; }
+    }
+    if (o) {
+        snprintf(o->device, sizeof o->device, "%s", t->device);
+        snprintf(o->app, sizeof o->app, "%s", t->app);
+        o->seq = t->seq;
+        o->when = now;
     }
     pthread_mutex_unlock(&offers_mu);
 }
 
+/* A bundle request from ip: the device and release of the offer that
+ * explains it, else device "" and the release the route found. */
 static void offer_lookup(const char *ip, srv_cost_tag *t, int64_t now)
 {
     char key[160];
-    int n = snprintf(key, sizeof key, "%s/%s/%llu", ip, t->app, (unsigned long long)t->seq);
+    int n = snprintf(key, sizeof key, "%s/%s", ip, t->sha);
     t->device[0] = 0;
     if (n <= 0 || (size_t)n >= sizeof key) return;
     pthread_mutex_lock(&offers_mu);
     offer_rec *o = offers.count ? srv_map_get(&offers, key, (size_t)n) : NULL;
-    if (o && now - o->when <= OFFER_TTL) snprintf(t->device, sizeof t->device, "%s", o->device);
+    if (o && now - o->when <= OFFER_TTL) {
+        snprintf(t->device, sizeof t->device, "%s", o->device);
+        snprintf(t->app, sizeof t->app, "%s", o->app);
+        t->seq = o->seq;
+    }
     pthread_mutex_unlock(&offers_mu);
 }
 

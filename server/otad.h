@@ -270,9 +270,11 @@ typedef struct srv_cost_tag {
     char     device[33];
     char     app[33];
     uint64_t seq;                       /* 0: an idle poll */
+    char     sha[65];                   /* a bundle: its hex SHA-256 */
 } srv_cost_tag;
 /* Tag the request this thread is handling (routes call it). */
 void srv_cost_mark(int cls, const char *device, const char *app, uint64_t seq);
+void srv_cost_mark_bundle(const char *sha, const char *app, uint64_t seq);
 void srv_cost_tag_take(srv_cost_tag *out);   /* http.c: get and clear the tag */
 void srv_cost_tag_clear(void);
 /* A tagged request is done: `bytes` it cost on the wire, both ways. */

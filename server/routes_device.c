@@ -314,7 +314,7 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
     srv_rel *rel = g_srv.snap ? srv_map_get(&g_srv.snap->bundles, sha, 64) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     if (!rel || !rel->full) return srv_reply_error(q, 404, "not_found", "no such bundle");
-    srv_cost_mark(SRV_COST_BUNDLE, "", rel->r.app, rel->r.seq);   /* data cost: device by cost.c */
+    srv_cost_mark_bundle(sha, rel->r.app, rel->r.seq);   /* data cost: device and release by cost.c */
     uint64_t size = rel->r.size;
     char etag[70];
     snprintf(etag, sizeof etag, "\"%s\"", sha);

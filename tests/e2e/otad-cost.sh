@@ -110,18 +110,21 @@ expect_eq "device view: total" $((MAN + BUN + REP + IDLE)) "$(echo "$J" | jq_ 'j
 expect_eq "rollout cost by seq: the same figures" "$(cat "$WORK/cost1.json")" "$(cost '/admin/rollouts/demo/cost?seq=1')"
 expect_eq "rollout cost by id: the same figures" "$(cat "$WORK/cost1.json")" "$(cost "/admin/rollouts/demo/cost?rollout=$RID")"
 
-# ---- a second device behind the same address: its bundle is not guessed ---------------
-M2=0; U2=0
+# ---- a second device behind the same address; a fetch from another address ------------
+M2=0; B2=0; U2=0
 add M2 "$(wire GET "/m/dev-2?a=demo&s=0&n=$NONCE")" 200 "dev-2's offer"
-add U2 "$(wire GET "/b/$H1")" 200 "a bundle from the shared address"
+add B2 "$(wire GET "/b/$H1")" 200 "a bundle from the shared address, after dev-2's offer"
+# 127.0.0.2: another client address (loopback), where nobody was offered anything
+add U2 "$(wire GET "/b/$H1" --interface 127.0.0.2)" 200 "a bundle from an address without an offer"
 J=$(cost "/admin/rollouts/demo/cost")
 expect_eq "two devices counted" 2 "$(echo "$J" | jq_ 'j.devices')"
 expect_eq "dev-2: its poll" "$M2" "$(echo "$J" | jq_ 'j.by_device.find(d => d.device == "dev-2").manifest')"
-expect_eq "two devices offered from one address: the bundle is unattributed" "$U2" "$(echo "$J" | jq_ 'j.unattributed.bundle')"
+expect_eq "the latest offer from the address takes the bundle: dev-2" "$B2" "$(echo "$J" | jq_ 'j.by_device.find(d => d.device == "dev-2").bundle')"
+expect_eq "a bundle from an address without an offer is unattributed" "$U2" "$(echo "$J" | jq_ 'j.unattributed.bundle')"
 expect_eq "dev-1's bundle bytes unchanged" "$BUN" "$(echo "$J" | jq_ 'j.by_device.find(d => d.device == "dev-1").bundle')"
-expect_eq "total includes the unattributed bytes" $((MAN + BUN + REP + M2 + U2)) "$(echo "$J" | jq_ 'j.total.total')"
+expect_eq "total includes the unattributed bytes" $((MAN + BUN + REP + M2 + B2 + U2)) "$(echo "$J" | jq_ 'j.total.total')"
 expect_eq "max per device" $((MAN + BUN + REP)) "$(echo "$J" | jq_ 'j.per_device.max')"
-expect_eq "mean per device (attributed bytes / devices)" $(((MAN + BUN + REP + M2 + 1) / 2)) "$(echo "$J" | jq_ 'j.per_device.mean')"
+expect_eq "mean per device (attributed bytes / devices)" $(((MAN + BUN + REP + M2 + B2 + 1) / 2)) "$(echo "$J" | jq_ 'j.per_device.mean')"
 
 # ---- bad requests ----------------------------------------------------------------
 expect_eq "unknown device" 404 "$(admin GET /admin/devices/nobody/cost)"
