@@ -146,6 +146,32 @@ expect_eq "POST is not allowed" 405 "$(admin POST /admin/rollouts/demo/cost --da
 expect_eq "without the token" 401 "$(code GET /admin/rollouts/demo/cost)"
 expect_eq "device cost without the token" 401 "$(code GET /admin/devices/dev-1/cost)"
 
+# ---- otasign rollout cost / device cost -------------------------------------------------
+printf '%s\n' "$TOKEN" >"$WORK/token"
+osg() { "$OTA_BIN/otasign" "$@" --server "$BASE" --token-file "$WORK/token"; }
+if [ -x "$OTA_BIN/otasign" ]; then
+    expect_eq "otasign rollout cost --json: the API's answer" "$(cost /admin/rollouts/demo/cost)" "$(osg rollout cost demo --json)"
+    T=$(osg rollout cost demo)
+    expect_has "text: what and which rollout" "data cost of demo seq 1 (rollout $RID)" "$T"
+    expect_has "text: the total over the devices" "over 2 devices" "$T"
+    expect_has "text: dev-1's row" "$(printf '  %-24s %10s %10s %10s %10s' dev-1 "$MAN" "$BUN" "$REP" $((MAN + BUN + REP)))" "$T"
+    expect_has "text: the unattributed bytes" "(unattributed)" "$T"
+    expect_eq "--seq: the same" "$(cost '/admin/rollouts/demo/cost?seq=1')" "$(osg rollout cost demo --seq 1 --json)"
+    expect_eq "--rollout: the same" "$(cost "/admin/rollouts/demo/cost?rollout=$RID")" "$(osg rollout cost demo --rollout "$RID" --json)"
+    expect_eq "otasign device cost --json: the API's answer" "$(cost /admin/devices/dev-1/cost)" "$(osg device cost dev-1 --json)"
+    T=$(osg device cost dev-1)
+    expect_has "device text: the update row" "$(printf '  %-24s %10s' 'demo 1' "$MAN")" "$T"
+    expect_has "device text: idle polls" "$(printf '  %-24s %10s B in 3 polls' idle "$IDLE")" "$T"
+    osg device cost nobody >/dev/null 2>"$WORK/err"; expect_eq "unknown device: exit 1" 1 "$?"
+    expect_has "and says so" "no such device" "$(cat "$WORK/err")"
+    osg rollout cost demo --rollout 999 >/dev/null 2>"$WORK/err"; expect_eq "unknown rollout: exit 1" 1 "$?"
+    osg rollout cost 'b d' >/dev/null 2>&1; expect_eq "bad app: exit 2" 2 "$?"
+    osg rollout cost demo --seq 1 --rollout 1 >/dev/null 2>&1; expect_eq "--seq and --rollout: exit 2" 2 "$?"
+    osg device cost -x >/dev/null 2>&1; expect_eq "bad device id: exit 2" 2 "$?"
+else
+    skip "otasign not built: its cost commands"
+fi
+
 # ---- batched, and durable once flushed -------------------------------------------------
 # polls only add in memory: the store gets them with the once-a-second batch
 B0=$(dbq "$D" "SELECT coalesce(sum(manifest_reqs),0) FROM data_cost")
