@@ -300,6 +300,7 @@ typedef struct srv_req {
     unsigned status;                    /* set by the reply helpers */
     uint64_t reply_len;
     bool compact;                       /* the compact device form: no Date header */
+    const char *version;                /* "HTTP/1.1", "HTTP/1.0" */
 } srv_req;
 
 int  srv_http_start(void);
