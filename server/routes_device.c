@@ -595,6 +595,8 @@ enum MHD_Result srv_route_metrics(srv_req *q)
     C("seen_flushes_total", "Batched last-seen writes.", SRV_SUM(seen_flushes));
     C("seen_flushed_total", "Last-seen entries written.", SRV_SUM(seen_flushed));
     C("seen_dropped_total", "Last-seen entries dropped (batch full).", SRV_SUM(seen_dropped));
+    C("cost_uncounted_total", "Device requests left out of the data cost (its memory was full).",
+      srv_cost_dropped());
     C("rollouts_auto_paused_total", "Rollouts paused by their error threshold.",
       SRV_SUM(rollouts_paused_auto));
     G("requests_in_flight", "Requests being handled.", SRV_SUM(in_flight));

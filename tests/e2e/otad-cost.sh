@@ -146,6 +146,35 @@ expect_eq "POST is not allowed" 405 "$(admin POST /admin/rollouts/demo/cost --da
 expect_eq "without the token" 401 "$(code GET /admin/rollouts/demo/cost)"
 expect_eq "device cost without the token" 401 "$(code GET /admin/devices/dev-1/cost)"
 
+# ---- a download cut short, and HEAD --------------------------------------------------------
+# ~300 KB of script: more than the socket buffers take at once
+head -c 225000 /dev/urandom | base64 -w 80 | awk '{ printf "var d%d=\"%s\";\n", NR, $0 }' >"$WORK/big.js"
+read -r SB BB < <(make_release big 1 "big" "$WORK/big.js")
+expect_eq "publish a 300 KB release" 201 "$(upload "$SB" "$BB")"
+expect_eq "rollout big 1" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"big","seq":1,"percent":100}')"
+HB=$(sha256sum "$BB" | cut -c1-64)
+SIZEB=$(stat -c %s "$BB")
+MB=0
+add MB "$(wire GET "/m/big-1?a=big&s=0&n=$NONCE")" 200 "big-1's offer"
+# a client that reads 20,000 bytes of the answer and closes: prints the bytes
+# it sent and read
+CUT=$(node -e "
+const s = require('net').connect($PORT, '127.0.0.1', () => s.write(process.argv[1]));
+let got = 0;
+s.on('data', (d) => { got += d.length; if (got >= 20000) { console.log(process.argv[1].length + 20000); s.destroy(); process.exit(0); } });
+s.on('error', () => process.exit(1));" "GET /b/$HB HTTP/1.1"$'\r\n'"Host: 127.0.0.1"$'\r\n\r\n')
+check "the client got part of it ($CUT bytes with the request, of $SIZEB)" test "${CUT:-0}" -gt 20000 -a "${CUT:-0}" -lt "$SIZEB"
+HD=0
+add HD "$(wire HEAD "/b/$HB" -I)" 200 "HEAD of the bundle"
+sleep 0.5
+J=$(cost "/admin/rollouts/big/cost")
+GOT=$(echo "$J" | jq_ 'j.by_device[0].bundle')
+echo "a download cut after 20,000 bytes of $SIZEB: the client sent and read $CUT bytes, otad counted $((GOT - HD))"
+check "a cut download counts what otad sent: at least what the client got ($GOT - $HD >= $CUT)" test $((GOT - HD)) -ge "$CUT"
+check "and at most the whole answer ($GOT - $HD <= $SIZEB + 300)" test $((GOT - HD)) -le $((SIZEB + 300))
+expect_eq "two bundle requests (the cut one, HEAD)" 2 "$(echo "$J" | jq_ 'j.by_device[0].requests.bundle')"
+expect_eq "big-1's poll" "$MB" "$(echo "$J" | jq_ 'j.by_device[0].manifest')"
+
 # ---- otasign rollout cost / device cost -------------------------------------------------
 printf '%s\n' "$TOKEN" >"$WORK/token"
 osg() { "$OTA_BIN/otasign" "$@" --server "$BASE" --token-file "$WORK/token"; }
