@@ -1093,21 +1093,31 @@ static enum MHD_Result rollout_cost(srv_req *q, const char *app)
     return srv_reply_buf(q, 200, &b);
 }
 
+/* Rows of seq 0 hold idle polls (manifest) and reports about sequence 0 (an
+ * offer refused before its statement named one): the polls are idle, the
+ * reports an update row of seq 0. */
 static void device_cost_cb(const srv_cost *c, void *arg)
 {
     cost_ctx *x = arg;
-    if (x->idle_rows != (c->seq == 0)) return;
-    if (!x->idle_rows) cost_sum_add(&x->total, c);
-    else cost_sum_add(&x->idle, c);
-    srv_buf_addstr(x->b, x->n++ ? ",{\"app\":" : "{\"app\":");
-    srv_buf_json_str(x->b, c->app);
+    srv_cost v = *c;
     if (x->idle_rows) {
+        if (c->seq != 0 || c->reqs[SRV_COST_MANIFEST] == 0) return;
+        cost_sum_add(&x->idle, c);
+        srv_buf_addstr(x->b, x->n++ ? ",{\"app\":" : "{\"app\":");
+        srv_buf_json_str(x->b, c->app);
         srv_buf_printf(x->b, ",\"bytes\":%" PRIu64 ",\"requests\":%" PRIu64 "}", c->bytes[SRV_COST_MANIFEST],
                        c->reqs[SRV_COST_MANIFEST]);
         return;
     }
-    srv_buf_printf(x->b, ",\"seq\":%" PRIu64 ",", c->seq);
-    cost_members(x->b, c->bytes, c->reqs);
+    if (c->seq == 0) {
+        v.bytes[SRV_COST_MANIFEST] = v.reqs[SRV_COST_MANIFEST] = 0;
+        if (cost_total(v.reqs) == 0) return;
+    }
+    cost_sum_add(&x->total, &v);
+    srv_buf_addstr(x->b, x->n++ ? ",{\"app\":" : "{\"app\":");
+    srv_buf_json_str(x->b, v.app);
+    srv_buf_printf(x->b, ",\"seq\":%" PRIu64 ",", v.seq);
+    cost_members(x->b, v.bytes, v.reqs);
     srv_buf_addstr(x->b, "}");
 }
 

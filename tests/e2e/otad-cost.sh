@@ -107,6 +107,15 @@ expect_eq "device view: the update's total" $((MAN + BUN + REP)) "$(echo "$J" | 
 expect_eq "device view: app and seq" "demo 1" "$(echo "$J" | jq_ 'j.updates[0].app + " " + j.updates[0].seq')"
 expect_eq "device view: idle after the update counted as idle" "$IDLE" "$(echo "$J" | jq_ 'j.idle_total.bytes')"
 expect_eq "device view: total" $((MAN + BUN + REP + IDLE)) "$(echo "$J" | jq_ 'j.total')"
+# a refusal reported before the statement named a release: seq 0, an update row, not idle
+printf '{"app":"demo","seq":0,"state":"rejected","code":48,"ctr":7}' >"$WORK/r0.json"
+R0=0
+add R0 "$(wire POST /report/dev-1 -H "X-OTA-MAC: $(report_mac "$SEC1" dev-1 "$WORK/r0.json")" \
+    --data-binary @"$WORK/r0.json")" 200 "a report about seq 0"
+J=$(cost /admin/devices/dev-1/cost)
+expect_eq "device view: the seq 0 report is an update row" "0 $R0 0" "$(echo "$J" | jq_ 'j.updates.find(u => u.seq == 0).manifest + " " + j.updates.find(u => u.seq == 0).reports + " " + j.updates.find(u => u.seq == 0).bundle')"
+expect_eq "device view: idle polls unchanged" "$IDLE" "$(echo "$J" | jq_ 'j.idle_total.bytes')"
+expect_eq "device view: total with it" $((MAN + BUN + REP + IDLE + R0)) "$(echo "$J" | jq_ 'j.total')"
 expect_eq "rollout cost by seq: the same figures" "$(cat "$WORK/cost1.json")" "$(cost '/admin/rollouts/demo/cost?seq=1')"
 expect_eq "rollout cost by id: the same figures" "$(cat "$WORK/cost1.json")" "$(cost "/admin/rollouts/demo/cost?rollout=$RID")"
 
