@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include "curl_dl.h"
 #include "cmd_device.h"
+#include "cmd_cost.h"
 #include "jsmin.h"
 #include "ota_crypto.h"
 #include "ota_encode.h"
@@ -32,6 +33,8 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: otasign device add ID --server URL --app NAME [options]\n"
+        "       otasign device cost ID [--json]   bytes the device spent on the wire, per update\n"
+        "                                         and idle (see otasign device cost --help)\n"
         "\n"
         "Register device ID with otad (POST /admin/devices): the server makes the\n"
         "device's secret and shows it once.  Writes the one-time provisioning script\n"
@@ -700,11 +703,12 @@ int cmd_nudge(int argc, char **argv)
 int cmd_device(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "add") == 0) return device_add(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "cost") == 0) return cmd_device_cost(argc, argv);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         help(stdout);
         return EXIT_OK;
     }
-    util_err("expected: otasign device add ID ... (see --help)");
+    util_err("expected: otasign device add ID ... or otasign device cost ID (see --help)");
     help(stderr);
     return EXIT_USAGE;
 }

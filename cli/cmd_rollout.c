@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "client.h"
+#include "cmd_cost.h"
 #include "ota_release.h"
 
 static void help(FILE *f)
@@ -17,6 +18,7 @@ static void help(FILE *f)
         "       otasign rollout pause APP [--reason TEXT]   stop offering (devices keep what they run)\n"
         "       otasign rollout resume APP                  offer again\n"
         "       otasign rollout abort APP [--reason TEXT]   end it for good\n"
+        "       otasign rollout cost APP [--seq N]          bytes devices spent on it (see cost --help)\n"
         "\n"
         "options (start and set):\n"
         "  --percent P           share of devices offered the release now (0..100; start: 100,\n"
@@ -177,11 +179,12 @@ int cmd_rollout(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     const char *action = argv[1];
+    if (strcmp(action, "cost") == 0) return cmd_rollout_cost(argc, argv);
     int start = strcmp(action, "start") == 0, set = strcmp(action, "set") == 0;
     int pause = strcmp(action, "pause") == 0, resume = strcmp(action, "resume") == 0,
         abort_ = strcmp(action, "abort") == 0;
     if (!start && !set && !pause && !resume && !abort_) {
-        util_err("unknown action '%s': start, set, pause, resume or abort (see --help)", action);
+        util_err("unknown action '%s': start, set, pause, resume, abort or cost (see --help)", action);
         return EXIT_USAGE;
     }
     client_opts co = {0};

@@ -41,9 +41,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>          /* struct tcp_info with the byte counters (data cost) */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +69,10 @@ struct srv_conn {
     uint8_t addr[16];              /* client address (IPv6: the /64 counts) */
     uint8_t addr_len;
     char ip[INET6_ADDRSTRLEN];
+    uint64_t tx_base;              /* bytes given to the socket before this request (data cost) */
+    srv_cost_tag tag;              /* what the route said this request is (cls -1: not counted) */
+    struct MHD_Response *shared;   /* the answer, when it is one shared between requests */
+    uint8_t variant;               /* what else shapes its bytes (see shared_cache) */
 };
 
 static unsigned conn_count;        /* connections in the registry (conn_mu) */
@@ -265,6 +272,7 @@ enum MHD_Result srv_reply_shared(srv_req *q, unsigned status, struct MHD_Respons
     }
     q->status = status;
     q->reply_len = q->head ? 0 : len;
+    if (q->conn) q->conn->shared = r;   /* srv_reply clears it: its answers are its own */
     enum MHD_Result ret = MHD_queue_response(q->c, status, r);
     unsigned cls = status / 100;
     if (cls >= 1 && cls <= 5) SRV_ADD(status[cls], 1);
@@ -276,6 +284,7 @@ enum MHD_Result srv_reply(srv_req *q, unsigned status, struct MHD_Response *r, u
 {
     if (r && !q->compact) MHD_add_response_header(r, "Date", date_value());
     enum MHD_Result ret = srv_reply_shared(q, status, r, len);
+    if (q->conn) q->conn->shared = NULL;
     if (r) MHD_destroy_response(r);
     return ret;
 }
@@ -354,6 +363,7 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
     (void)cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         srv_conn *cn = calloc(1, sizeof *cn);
+        if (cn) cn->tag.cls = -1;
         if (!cn) return;   /* handler refuses connections without context */
         const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         cn->fd = fi ? fi->connect_fd : -1;
@@ -422,12 +432,91 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
     }
 }
 
+/* Bytes handed to the kernel for this socket so far: sent (less
+ * retransmissions) plus queued; with `queued` false, only those sent.  One
+ * getsockopt, so one consistent snapshot.  false when the kernel does not
+ * say (before Linux 4.19). */
+static bool tcp_written(int fd, bool queued, uint64_t *out)
+{
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
+        tl < offsetof(struct tcp_info, tcpi_bytes_retrans) + sizeof ti.tcpi_bytes_retrans)
+        return false;
+    *out = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans + (queued ? ti.tcpi_notsent_bytes : 0);
+    return true;
+}
+
+/* What a shared answer (the 204s, the 202, a whole bundle) costs on the wire
+ * is the same every time for the same request shape (HTTP version,
+ * "Connection: close", HEAD): each thread measures it once with TCP_INFO and
+ * then adds it without a system call (a poll is otad's most frequent
+ * request, and a system call here costs about as much as the rest of the
+ * bookkeeping).  Answers made per request are measured each time. */
+#define SHARED_CACHE 16
+typedef struct shared_cache { struct MHD_Response *r; uint8_t variant; uint64_t bytes; } shared_cache;
+static _Thread_local shared_cache tl_shared[SHARED_CACHE];
+static _Thread_local unsigned tl_shared_next;
+
+static shared_cache *shared_find(struct MHD_Response *r, uint8_t variant)
+{
+    for (unsigned i = 0; i < SHARED_CACHE; i++)
+        if (tl_shared[i].r == r && tl_shared[i].variant == variant) return &tl_shared[i];
+    return NULL;
+}
+
+/* The request shape that decides a shared answer's bytes besides the answer. */
+static uint8_t request_variant(srv_req *q)
+{
+    const char *h = srv_header(q, "Connection");
+    bool close = false;
+    for (const char *p = h; p && *p; p++)
+        if (strncasecmp(p, "close", 5) == 0) { close = true; break; }
+    bool v11 = q->version && strcmp(q->version, "HTTP/1.1") == 0;
+    return (uint8_t)((close ? 1 : 0) | (v11 ? 0 : 2) | (q->head ? 4 : 0));
+}
+
+/* Data cost (cost.c): the request as read (request line, headers, the empty
+ * line, the body) and the answer as written to the socket during it. */
+static void cost_count(struct MHD_Connection *c, srv_conn *cn, enum MHD_RequestTerminationCode toe)
+{
+    bool done = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    struct MHD_Response *shared = cn->shared;
+    cn->shared = NULL;
+    uint64_t tx = 0, base = cn->tx_base;
+    shared_cache *sc = done && shared && cn->tag.cls >= 0 ? shared_find(shared, cn->variant) : NULL;
+    bool ok = true;
+    if (sc) {
+        tx = base + sc->bytes;
+        cn->tx_base = tx;
+    } else {
+        ok = tcp_written(cn->fd, done, &tx);
+        if (ok) cn->tx_base = tx;
+        if (ok && done && shared && cn->tag.cls >= 0 && tx >= base) {
+            shared_cache *e = &tl_shared[tl_shared_next++ % SHARED_CACHE];
+            e->r = shared;
+            e->variant = cn->variant;
+            e->bytes = tx - base;
+        }
+    }
+    if (cn->tag.cls < 0) return;
+    srv_cost_tag t = cn->tag;
+    cn->tag.cls = -1;
+    if (!ok || tx < base) return;
+    const union MHD_ConnectionInfo *hi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    const union MHD_ConnectionInfo *si = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    uint64_t rx = (hi ? hi->header_size : 0) + cn->body.len;
+    srv_cost_note(&t, cn->ip, si ? si->http_status : 0, rx + (tx - base));
+}
+
 static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
     (void)cls; (void)c; (void)toe;
     srv_conn *cn = *con_cls;
     if (!cn) return;
+    cost_count(c, cn, toe);
     *con_cls = NULL;
     cn->body.len = 0;
     cn->body.failed = false;
@@ -494,7 +583,24 @@ static bool starts(const char *s, const char *p, const char **rest)
     return true;
 }
 
+static enum MHD_Result route_to(srv_req *q);
+
+/* Every request goes through here: what the route tags it with (data
+ * cost) stays with the connection until the request is done. */
 static enum MHD_Result route(srv_req *q)
+{
+    srv_cost_tag_clear();
+    enum MHD_Result r = route_to(q);
+    if (q->conn) {
+        srv_cost_tag_take(&q->conn->tag);
+        if (q->conn->tag.cls >= 0 && q->conn->shared) q->conn->variant = request_variant(q);
+    } else {
+        srv_cost_tag_clear();
+    }
+    return r;
+}
+
+static enum MHD_Result route_to(srv_req *q)
 {
     const char *url = q->url, *rest;
     bool get = strcmp(q->method, "GET") == 0 || q->head;
@@ -639,7 +745,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                size_t *upload_data_size, void **con_cls)
 {
     (void)cls; (void)version;
-    srv_req q = { .c = c, .method = method, .url = url };
+    srv_req q = { .c = c, .method = method, .url = url, .version = version };
     q.head = strcmp(method, "HEAD") == 0;
     /* The compact device form (FORMAT.md 6b): its answers carry no Date,
      * early refusals (411, 413, 400) included. */

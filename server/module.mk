@@ -38,7 +38,7 @@ $(BIN)/otad-faults: $(OTAD_FAULT_OBJS) $(BUILD)/lib/libotacommon.a
 
 BINS += $(BIN)/otad
 TEST_DEPS += $(BIN)/otad $(BIN)/otad-testsign $(BIN)/otad-faults
-TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-schema.sh tests/e2e/otad-durability.sh tests/e2e/otad-hostile.sh tests/e2e/otad-hostile-load.sh tests/e2e/otad-hostile-faults.sh
+TEST_SCRIPTS += tests/e2e/otad-api.sh tests/e2e/otad-schema.sh tests/e2e/otad-durability.sh tests/e2e/otad-hostile.sh tests/e2e/otad-hostile-load.sh tests/e2e/otad-hostile-faults.sh tests/e2e/otad-cost.sh
 BENCH_TARGETS += bench-server
 
 .PHONY: run bench-server

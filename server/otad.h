@@ -262,6 +262,29 @@ int srv_reload(char *err, size_t cap, int *nkeys);
 /* SIGHUP: srv_reload, logged and audited. */
 void srv_reload_signal(void);
 
+/* ---- data cost (cost.c) ------------------------------------------------------ */
+/* What the route handling a request says it is (store.h SRV_COST_*; cls -1:
+ * not counted): device "" for a bundle (cost.c attributes it). */
+typedef struct srv_cost_tag {
+    int      cls;
+    char     device[33];
+    char     app[33];
+    uint64_t seq;                       /* 0: an idle poll */
+    char     sha[65];                   /* a bundle: its hex SHA-256 */
+} srv_cost_tag;
+/* Tag the request this thread is handling (routes call it). */
+void srv_cost_mark(int cls, const char *device, const char *app, uint64_t seq);
+void srv_cost_mark_bundle(const char *sha, const char *app, uint64_t seq);
+void srv_cost_tag_take(srv_cost_tag *out);   /* http.c: get and clear the tag */
+void srv_cost_tag_clear(void);
+/* A tagged request is done: `bytes` it cost on the wire, both ways. */
+void srv_cost_note(const srv_cost_tag *t, const char *ip, unsigned status, uint64_t bytes);
+/* Add the pending sums to the store (srv_seen_flush calls it); what the
+ * store refuses stays pending. */
+void srv_cost_flush(void);
+void srv_cost_free(void);
+uint64_t srv_cost_dropped(void);        /* requests not counted (memory) */
+
 /* ---- http (http.c) ----------------------------------------------------------- */
 typedef struct srv_conn srv_conn;
 
@@ -277,6 +300,7 @@ typedef struct srv_req {
     unsigned status;                    /* set by the reply helpers */
     uint64_t reply_len;
     bool compact;                       /* the compact device form: no Date header */
+    const char *version;                /* "HTTP/1.1", "HTTP/1.0" */
 } srv_req;
 
 int  srv_http_start(void);

@@ -8,6 +8,7 @@
  *                                           error_threshold, min_reports, state, replace}
  *   PATCH  /admin/rollouts[/<app>]         same members, and action: pause|resume|abort, reason
  *   GET    /admin/rollouts/<app>           rollouts with history, wave status, per-release counts
+ *   GET    /admin/rollouts/<app>/cost[?rollout=|seq=]  data cost of a release, per device
  *   POST   /admin/devices                  {id} -> secret (always made) shown once
  *   GET    /admin/devices?app=&seq=&state=&seen_since=&seen_before=&limit=&cursor=
  *   GET    /admin/devices/<id>
@@ -15,6 +16,7 @@
  *   POST   /admin/devices/<id>/rekey       new secret, shown once
  *   GET    /admin/devices/<id>/blocks
  *   DELETE /admin/devices/<id>/blocks[/<app>/<seq>]
+ *   GET    /admin/devices/<id>/cost        data cost per release and idle polls
  *   GET    /admin/audit?limit=&cursor=
  *   POST   /admin/reload                   release keys + admin token (also SIGHUP)
  *
@@ -956,6 +958,208 @@ static enum MHD_Result device_list(srv_req *q)
     return srv_reply_buf(q, 200, &b);
 }
 
+/* ---- data cost ---------------------------------------------------------------------
+ *
+ *   GET /admin/rollouts/<app>/cost[?rollout=<id>|seq=<n>]   one release's cost, per device
+ *   GET /admin/devices/<id>/cost                           a device's cost, per release and idle
+ *
+ * Bytes on the wire above TCP, both ways (cost.c says how they are
+ * counted), by class: manifest (polls that led to an offer), bundle,
+ * reports; with request counts.  What is pending in memory is flushed
+ * first, so the answer includes every request done before it. */
+
+typedef struct cost_sum { uint64_t bytes[SRV_COST_NCLASS], reqs[SRV_COST_NCLASS]; } cost_sum;
+
+static void cost_sum_add(cost_sum *t, const srv_cost *c)
+{
+    for (int k = 0; k < SRV_COST_NCLASS; k++) {
+        t->bytes[k] += c->bytes[k];
+        t->reqs[k] += c->reqs[k];
+    }
+}
+
+static uint64_t cost_total(const uint64_t v[SRV_COST_NCLASS])
+{
+    uint64_t t = 0;
+    for (int k = 0; k < SRV_COST_NCLASS; k++) t += v[k];
+    return t;
+}
+
+/* "manifest":B,"bundle":B,"reports":B,"total":B,"requests":{...} */
+static void cost_members(srv_buf *b, const uint64_t bytes[SRV_COST_NCLASS], const uint64_t reqs[SRV_COST_NCLASS])
+{
+    srv_buf_printf(b, "\"manifest\":%" PRIu64 ",\"bundle\":%" PRIu64 ",\"reports\":%" PRIu64
+                      ",\"total\":%" PRIu64 ",\"requests\":{\"manifest\":%" PRIu64 ",\"bundle\":%" PRIu64
+                      ",\"reports\":%" PRIu64 ",\"total\":%" PRIu64 "}",
+                   bytes[0], bytes[1], bytes[2], cost_total(bytes), reqs[0], reqs[1], reqs[2], cost_total(reqs));
+}
+
+typedef struct cost_ctx {
+    srv_buf *b;
+    cost_sum total, unattributed, idle;
+    size_t n;                  /* rows written to b */
+    size_t devices;
+    uint64_t max;
+    char max_device[33];
+    bool idle_rows;            /* device view: write idle rows (seq 0), else releases */
+} cost_ctx;
+
+static void rollout_cost_cb(const srv_cost *c, void *arg)
+{
+    cost_ctx *x = arg;
+    cost_sum_add(&x->total, c);
+    if (!c->device[0]) { cost_sum_add(&x->unattributed, c); return; }
+    uint64_t t = cost_total(c->bytes);
+    if (x->devices == 0 || t > x->max) {
+        x->max = t;
+        snprintf(x->max_device, sizeof x->max_device, "%s", c->device);
+    }
+    x->devices++;
+    srv_buf_addstr(x->b, x->n++ ? ",{\"device\":" : "{\"device\":");
+    srv_buf_json_str(x->b, c->device);
+    srv_buf_addstr(x->b, ",");
+    cost_members(x->b, c->bytes, c->reqs);
+    srv_buf_addstr(x->b, "}");
+}
+
+static enum MHD_Result rollout_cost(srv_req *q, const char *app)
+{
+    static const char *const params[] = { "rollout", "seq", NULL };
+    const char *unk = srv_query_unknown(q, params);
+    if (unk) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "unknown parameter \"%.40s\"; use rollout or seq", unk);
+        return srv_reply_error(q, 400, "unknown_field", msg);
+    }
+    if (!srv_app_ok(app, strlen(app))) return srv_reply_error(q, 400, "bad_app", "app: invalid name");
+    const char *ros = srv_query(q, "rollout"), *seqs = srv_query(q, "seq");
+    uint64_t want_id = 0, seq = 0;
+    if (ros && seqs) return srv_reply_error(q, 400, "bad_filter", "give rollout or seq, not both");
+    if (ros && (!parse_u64s(ros, &want_id) || want_id < 1))
+        return srv_reply_error(q, 400, "bad_rollout", "rollout: a rollout id, decimal");
+    if (seqs && (!parse_u64s(seqs, &seq) || seq < 1))
+        return srv_reply_error(q, 400, "bad_seq", "seq: a release sequence, decimal (1 or more)");
+    /* Which rollout: the one asked for, else the app's current one, else its newest. */
+    int64_t rid = 0;
+    pthread_mutex_lock(&g_srv.admin_mu);
+    srv_appview *a = srv_appview_get(app);
+    ro_ctx rx = { NULL, 0, 0, app };
+    int rc = g_srv.store->ops->rollout_list(g_srv.store, ro_collect, &rx);
+    bool rel_known = seqs && release_exists(app, seq);
+    pthread_mutex_unlock(&g_srv.admin_mu);
+    if (rc == 0 && !seqs) {
+        for (size_t i = 0; i < rx.n; i++) {
+            bool pick = ros ? (uint64_t)rx.v[i].id == want_id
+                            : (a ? rx.v[i].id == a->ro.id : i + 1 == rx.n);
+            if (pick) { rid = rx.v[i].id; seq = rx.v[i].seq; }
+        }
+    } else if (rc == 0) {
+        for (size_t i = 0; i < rx.n; i++)   /* the newest rollout of that release, if any */
+            if (rx.v[i].seq == seq) rid = rx.v[i].id;
+    }
+    for (size_t i = 0; i < rx.n; i++) {
+        free(rx.v[i].allow_json);
+        free(rx.v[i].pins_json);
+        free(rx.v[i].waves_json);
+    }
+    free(rx.v);
+    if (rc != 0) return srv_reply_error(q, 500, "store", "cannot read rollouts");
+    if (ros && !rid) return srv_reply_error(q, 404, "unknown_rollout", "no such rollout of this app");
+    if (seqs && !rel_known) return srv_reply_error(q, 404, "unknown_release", "no such release of this app");
+    if (!seqs && !rid) return srv_reply_error(q, 404, "unknown_app", "no rollout for this app");
+    srv_cost_flush();
+    srv_buf b = {0};
+    srv_buf_addstr(&b, "{\"app\":");
+    srv_buf_json_str(&b, app);
+    srv_buf_printf(&b, ",\"seq\":%" PRIu64 ",\"rollout\":", seq);
+    if (rid) srv_buf_printf(&b, "%lld", (long long)rid);
+    else srv_buf_addstr(&b, "null");
+    srv_buf_addstr(&b, ",\"by_device\":[");
+    cost_ctx x;
+    memset(&x, 0, sizeof x);
+    x.b = &b;
+    rc = g_srv.store->ops->cost_list(g_srv.store, NULL, app, true, seq, rollout_cost_cb, &x);
+    if (rc != 0) { srv_buf_free(&b); return srv_reply_error(q, 500, "store", "cannot read data cost"); }
+    srv_buf_printf(&b, "],\"devices\":%zu,\"total\":{", x.devices);
+    cost_members(&b, x.total.bytes, x.total.reqs);
+    srv_buf_addstr(&b, "},\"unattributed\":{");
+    cost_members(&b, x.unattributed.bytes, x.unattributed.reqs);
+    uint64_t attributed = cost_total(x.total.bytes) - cost_total(x.unattributed.bytes);
+    srv_buf_printf(&b, "},\"per_device\":{\"mean\":%" PRIu64 ",\"max\":%" PRIu64 ",\"max_device\":",
+                   x.devices ? (attributed + x.devices / 2) / x.devices : 0, x.max);
+    if (x.devices) srv_buf_json_str(&b, x.max_device);
+    else srv_buf_addstr(&b, "null");
+    srv_buf_addstr(&b, "}}\n");
+    return srv_reply_buf(q, 200, &b);
+}
+
+/* Rows of seq 0 hold idle polls (manifest) and reports about sequence 0 (an
+ * offer refused before its statement named one): the polls are idle, the
+ * reports an update row of seq 0. */
+static void device_cost_cb(const srv_cost *c, void *arg)
+{
+    cost_ctx *x = arg;
+    srv_cost v = *c;
+    if (x->idle_rows) {
+        if (c->seq != 0 || c->reqs[SRV_COST_MANIFEST] == 0) return;
+        cost_sum_add(&x->idle, c);
+        srv_buf_addstr(x->b, x->n++ ? ",{\"app\":" : "{\"app\":");
+        srv_buf_json_str(x->b, c->app);
+        srv_buf_printf(x->b, ",\"bytes\":%" PRIu64 ",\"requests\":%" PRIu64 "}", c->bytes[SRV_COST_MANIFEST],
+                       c->reqs[SRV_COST_MANIFEST]);
+        return;
+    }
+    if (c->seq == 0) {
+        v.bytes[SRV_COST_MANIFEST] = v.reqs[SRV_COST_MANIFEST] = 0;
+        if (cost_total(v.reqs) == 0) return;
+    }
+    cost_sum_add(&x->total, &v);
+    srv_buf_addstr(x->b, x->n++ ? ",{\"app\":" : "{\"app\":");
+    srv_buf_json_str(x->b, v.app);
+    srv_buf_printf(x->b, ",\"seq\":%" PRIu64 ",", v.seq);
+    cost_members(x->b, v.bytes, v.reqs);
+    srv_buf_addstr(x->b, "}");
+}
+
+static enum MHD_Result device_cost(srv_req *q, const char *dev)
+{
+    const char *unk = srv_query_unknown(q, (const char *const[]){ NULL });
+    if (unk) return srv_reply_error(q, 400, "unknown_field", "this endpoint takes no parameters");
+    srv_cost_flush();
+    srv_buf b = {0};
+    srv_buf_addstr(&b, "{\"device\":");
+    srv_buf_json_str(&b, dev);
+    srv_buf_addstr(&b, ",\"updates\":[");
+    cost_ctx x;
+    memset(&x, 0, sizeof x);
+    x.b = &b;
+    int rc = g_srv.store->ops->cost_list(g_srv.store, dev, NULL, false, 0, device_cost_cb, &x);
+    size_t rows = x.n;
+    srv_buf_addstr(&b, "],\"idle\":[");
+    x.n = 0;
+    x.idle_rows = true;
+    if (rc == 0) rc = g_srv.store->ops->cost_list(g_srv.store, dev, NULL, false, 0, device_cost_cb, &x);
+    rows += x.n;
+    if (rc != 0) { srv_buf_free(&b); return srv_reply_error(q, 500, "store", "cannot read data cost"); }
+    if (rows == 0) {
+        /* Nothing counted: a known device costs 0, an unknown one is a 404. */
+        srv_buf probe = {0};
+        rc = g_srv.store->ops->device_json(g_srv.store, dev, &probe);
+        srv_buf_free(&probe);
+        if (rc == SRV_STORE_NOTFOUND) {
+            srv_buf_free(&b);
+            return srv_reply_error(q, 404, "unknown_device", "no such device");
+        }
+        if (rc != 0) { srv_buf_free(&b); return srv_reply_error(q, 500, "store", "cannot read device"); }
+    }
+    srv_buf_addstr(&b, "],\"updates_total\":{");
+    cost_members(&b, x.total.bytes, x.total.reqs);
+    srv_buf_printf(&b, "},\"idle_total\":{\"bytes\":%" PRIu64 ",\"requests\":%" PRIu64 "},\"total\":%" PRIu64 "}\n",
+                   x.idle.bytes[SRV_COST_MANIFEST], x.idle.reqs[SRV_COST_MANIFEST],
+                   cost_total(x.total.bytes) + x.idle.bytes[SRV_COST_MANIFEST]);
+    return srv_reply_buf(q, 200, &b);
+}
+
 static enum MHD_Result device_blocks(srv_req *q, const char *dev, const char *rest, bool del)
 {
     if (!del) {
@@ -1044,6 +1248,17 @@ static enum MHD_Result route(srv_req *q, const char *rest)
         return srv_reply_error(q, 405, "method", "use POST or PATCH");
     }
     if (strncmp(rest, "rollouts/", 9) == 0) {
+        const char *ra = rest + 9, *rs = strchr(ra, '/');
+        if (rs) {
+            char app[64];
+            size_t al = (size_t)(rs - ra);
+            if (strcmp(rs, "/cost") != 0) return srv_reply_error(q, 404, "not_found", "no such rollout endpoint: cost");
+            if (al >= sizeof app || !srv_app_ok(ra, al)) return srv_reply_error(q, 400, "bad_app", "app: invalid name");
+            memcpy(app, ra, al);
+            app[al] = 0;
+            if (get) return rollout_cost(q, app);
+            return srv_reply_error(q, 405, "method", "use GET");
+        }
         if (get) return rollout_get(q, rest + 9);
         if (patch) {
             if (!srv_app_ok(rest + 9, strlen(rest + 9))) return srv_reply_error(q, 400, "bad_app", "app: invalid name");
@@ -1083,7 +1298,11 @@ static enum MHD_Result route(srv_req *q, const char *rest)
             if (del) return device_blocks(q, dev, sub + 7, true);
             return srv_reply_error(q, 405, "method", "use DELETE");
         }
-        return srv_reply_error(q, 404, "not_found", "no such device endpoint: rekey, blocks");
+        if (strcmp(sub, "cost") == 0) {
+            if (get) return device_cost(q, dev);
+            return srv_reply_error(q, 405, "method", "use GET");
+        }
+        return srv_reply_error(q, 404, "not_found", "no such device endpoint: rekey, blocks, cost");
     }
     if (strcmp(rest, "audit") == 0) {
         if (get) return audit_get(q);

@@ -314,6 +314,7 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
     srv_rel *rel = g_srv.snap ? srv_map_get(&g_srv.snap->bundles, sha, 64) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     if (!rel || !rel->full) return srv_reply_error(q, 404, "not_found", "no such bundle");
+    srv_cost_mark_bundle(sha, rel->r.app, rel->r.seq);   /* data cost: device and release by cost.c */
     uint64_t size = rel->r.size;
     char etag[70];
     snprintf(etag, sizeof etag, "\"%s\"", sha);
@@ -450,6 +451,7 @@ enum MHD_Result srv_route_report(srv_req *q, const char *device)
 static enum MHD_Result report_store(srv_req *q, const char *device, const srv_report_in *inp)
 {
     const srv_report_in in = *inp;
+    srv_cost_mark(SRV_COST_REPORTS, device, in.app, in.seq);   /* data cost */
     srv_report r;
     memset(&r, 0, sizeof r);
     snprintf(r.device, sizeof r.device, "%s", device);
@@ -595,6 +597,8 @@ enum MHD_Result srv_route_metrics(srv_req *q)
     C("seen_flushes_total", "Batched last-seen writes.", SRV_SUM(seen_flushes));
     C("seen_flushed_total", "Last-seen entries written.", SRV_SUM(seen_flushed));
     C("seen_dropped_total", "Last-seen entries dropped (batch full).", SRV_SUM(seen_dropped));
+    C("cost_uncounted_total", "Device requests left out of the data cost (its memory was full).",
+      srv_cost_dropped());
     C("rollouts_auto_paused_total", "Rollouts paused by their error threshold.",
       SRV_SUM(rollouts_paused_auto));
     G("requests_in_flight", "Requests being handled.", SRV_SUM(in_flight));

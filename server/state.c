@@ -519,6 +519,9 @@ bool srv_blocked(const char *device, const char *app, uint64_t seq)
 void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t when,
                    const char *board, uint64_t offered)
 {
+    /* Data cost: a poll answered from the snapshot, to the release it
+     * offered (202 or an offer), else idle (cost.c). */
+    srv_cost_mark(SRV_COST_MANIFEST, device, app, offered);
     char key[80];
     int n = devapp_key(key, sizeof key, device, app);
     uint64_t h = srv_hash_bytes(key, (size_t)n);
@@ -575,6 +578,7 @@ static void served_flush(const char *k, void *v, void *arg)
 
 void srv_seen_flush(void)
 {
+    srv_cost_flush();   /* data cost: the same cadence, its own transaction */
     srv_map maps[SRV_SEEN_SHARDS];
     size_t total = 0;
     for (int i = 0; i < SRV_SEEN_SHARDS; i++) {
@@ -1223,4 +1227,5 @@ void srv_state_free(void)
         srv_map_each(&g_srv.seen[i].map, free_value, NULL);
         srv_map_free(&g_srv.seen[i].map);
     }
+    srv_cost_free();
 }

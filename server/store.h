@@ -20,6 +20,7 @@
  *   reports     report (durable; counts kept incrementally), release_counts,
  *               reasons_json
  *   audit       audit_add, audit_json
+ *   data cost   cost_add (batched), cost_list
  *
  * Admin JSON timestamps are ISO 8601 UTC (srv_time_iso).
  */
@@ -121,6 +122,23 @@ typedef struct srv_device_filter {
     int      limit;
 } srv_device_filter;
 
+/* Data cost: bytes devices' requests took on the wire (request and answer,
+ * above TCP), by class, summed per (device, app, seq).  seq 0: idle polls
+ * (answered without an offer).  device "": bundle bytes otad could not
+ * attribute to one device (cost.c says how it attributes them). */
+#define SRV_COST_MANIFEST 0     /* polls that led to an offer (202, 200) */
+#define SRV_COST_BUNDLE 1       /* bundle GET/HEAD, ranges as sent */
+#define SRV_COST_REPORTS 2      /* reports about the release */
+#define SRV_COST_NCLASS 3
+typedef struct srv_cost {
+    char     device[33];
+    char     app[33];
+    uint64_t seq;
+    uint64_t bytes[SRV_COST_NCLASS];
+    uint64_t reqs[SRV_COST_NCLASS];
+    int64_t  updated;          /* last request counted */
+} srv_cost;
+
 /* "2026-12-03T19:12:05Z" (21 bytes with the NUL). */
 void srv_time_iso(char out[24], int64_t t);
 
@@ -199,6 +217,16 @@ typedef struct srv_store_ops {
      * when another process changed it first, so that a threshold or a wave
      * advance is decided once. */
     int (*rollout_cas)(srv_store *s, const srv_rollout *from, srv_rollout *to);
+
+    /* ---- data cost (cost.c batches it; added with schema 5) */
+    /* Add each entry's bytes and requests to the stored sums of its
+     * (device, app, seq), all in one transaction, durable when it returns 0. */
+    int (*cost_add)(srv_store *s, const srv_cost *v, size_t n);
+    /* Calls fn for each stored sum of device (NULL: any) and app (NULL: any)
+     * and, when has_seq, of that seq; ordered by device, app, seq.  c is only
+     * valid during the call; fn must not call the store. */
+    int (*cost_list)(srv_store *s, const char *device, const char *app, bool has_seq, uint64_t seq,
+                     void (*fn)(const srv_cost *c, void *arg), void *arg);
 } srv_store_ops;
 
 struct srv_store {

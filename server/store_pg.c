@@ -159,6 +159,14 @@ static const char *const migrations[] = {
     "  RETURN QUERY SELECT 1, 0, c.state, sum(c.n)::BIGINT FROM release_counts c\n"
     "    WHERE c.app = p_app AND c.seq = p_seq GROUP BY c.state;\n"
     "END $f$;",
+    /* 4 -> 5: data cost (see store_sqlite.c). */
+    "CREATE TABLE data_cost("
+    "  device TEXT COLLATE \"C\" NOT NULL, app TEXT COLLATE \"C\" NOT NULL, seq BIGINT NOT NULL,"
+    "  manifest_bytes BIGINT NOT NULL DEFAULT 0, manifest_reqs BIGINT NOT NULL DEFAULT 0,"
+    "  bundle_bytes BIGINT NOT NULL DEFAULT 0, bundle_reqs BIGINT NOT NULL DEFAULT 0,"
+    "  report_bytes BIGINT NOT NULL DEFAULT 0, report_reqs BIGINT NOT NULL DEFAULT 0,"
+    "  updated BIGINT NOT NULL DEFAULT 0, PRIMARY KEY(device, app, seq));"
+    "CREATE INDEX data_cost_rel ON data_cost(app, seq);",
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -1365,6 +1373,79 @@ static void pg_close(srv_store *base)
     free(s);
 }
 
+/* ---- data cost ------------------------------------------------------------------ */
+
+typedef struct cost_arg { const srv_cost *v; size_t n; } cost_arg;
+
+static int cost_add_tx(pg_store *s, void *arg)
+{
+    cost_arg *a = arg;
+    for (size_t i = 0; i < a->n; i++) {
+        const srv_cost *c = &a->v[i];
+        params p = {0};
+        p_text(&p, c->device);
+        p_text(&p, c->app);
+        p_u64(&p, c->seq);
+        for (int k = 0; k < SRV_COST_NCLASS; k++) {
+            p_u64(&p, c->bytes[k]);
+            p_u64(&p, c->reqs[k]);
+        }
+        p_i64(&p, c->updated);
+        /* An upsert adds atomically: replicas adding to one row at once both count. */
+        int rc = exec_p(s, "data cost",
+                        "INSERT INTO data_cost(device,app,seq,manifest_bytes,manifest_reqs,bundle_bytes,"
+                        "bundle_reqs,report_bytes,report_reqs,updated) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
+                        "ON CONFLICT(device,app,seq) DO UPDATE SET "
+                        "manifest_bytes=data_cost.manifest_bytes+$4, manifest_reqs=data_cost.manifest_reqs+$5, "
+                        "bundle_bytes=data_cost.bundle_bytes+$6, bundle_reqs=data_cost.bundle_reqs+$7, "
+                        "report_bytes=data_cost.report_bytes+$8, report_reqs=data_cost.report_reqs+$9, "
+                        "updated=GREATEST(data_cost.updated, $10)", &p, NULL);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int pg_cost_add(srv_store *base, const srv_cost *v, size_t n)
+{
+    if (n == 0) return 0;
+    cost_arg a = { v, n };
+    return txn((pg_store *)base, cost_add_tx, &a);
+}
+
+static int pg_cost_list(srv_store *base, const char *device, const char *app, bool has_seq,
+                        uint64_t seq, void (*fn)(const srv_cost *, void *), void *arg)
+{
+    pg_store *s = (pg_store *)base;
+    params p = {0};
+    if (device) p_text(&p, device); else p_null(&p);
+    if (app) p_text(&p, app); else p_null(&p);
+    p_i64(&p, has_seq ? 1 : 0);
+    p_u64(&p, seq);
+    lock(s);
+    PGresult *q = one(s, "data cost list",
+                      "SELECT device, app, seq, manifest_bytes, manifest_reqs, bundle_bytes, bundle_reqs, "
+                      "report_bytes, report_reqs, updated FROM data_cost "
+                      "WHERE ($1::TEXT IS NULL OR device=$1) AND ($2::TEXT IS NULL OR app=$2) "
+                      "AND ($3::BIGINT = 0 OR seq=$4::BIGINT) ORDER BY device, app, seq", &p);
+    unlock(s);   /* the result is ours */
+    if (!q) return SRV_STORE_ERR;
+    for (int i = 0; i < PQntuples(q); i++) {
+        srv_cost c;
+        memset(&c, 0, sizeof c);
+        copy_text(c.device, sizeof c.device, val(q, i, 0));
+        copy_text(c.app, sizeof c.app, val(q, i, 1));
+        c.seq = (uint64_t)ival(q, i, 2);
+        for (int k = 0; k < SRV_COST_NCLASS; k++) {
+            c.bytes[k] = (uint64_t)ival(q, i, 3 + 2 * k);
+            c.reqs[k] = (uint64_t)ival(q, i, 4 + 2 * k);
+        }
+        c.updated = ival(q, i, 9);
+        fn(&c, arg);
+    }
+    PQclear(q);
+    return 0;
+}
+
 static const srv_store_ops pg_ops = {
     .close = pg_close,
     .release_put = pg_release_put,
@@ -1395,6 +1476,8 @@ static const srv_store_ops pg_ops = {
     .bundle_get = pg_bundle_get,
     .changes = pg_changes,
     .rollout_cas = pg_rollout_cas,
+    .cost_add = pg_cost_add,
+    .cost_list = pg_cost_list,
 };
 
 /* Bring the schema to NMIGRATIONS, in one transaction per step, holding an

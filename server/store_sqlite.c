@@ -99,6 +99,16 @@ static const char *const migrations[] = {
      * every replica must serve every bundle; SQLite keeps them as files,
      * the table stays empty: one schema, one version, for both stores). */
     "CREATE TABLE bundles(sha256 TEXT PRIMARY KEY, data BLOB NOT NULL);",
+    /* 4 -> 5: data cost, bytes on the wire per (device, app, seq) and class
+     * (manifest, bundle, reports), added in batches (cost.c); seq 0 = idle
+     * polls, device '' = bundle bytes not attributed to one device. */
+    "CREATE TABLE data_cost("
+    "  device TEXT NOT NULL, app TEXT NOT NULL, seq INTEGER NOT NULL,"
+    "  manifest_bytes INTEGER NOT NULL DEFAULT 0, manifest_reqs INTEGER NOT NULL DEFAULT 0,"
+    "  bundle_bytes INTEGER NOT NULL DEFAULT 0, bundle_reqs INTEGER NOT NULL DEFAULT 0,"
+    "  report_bytes INTEGER NOT NULL DEFAULT 0, report_reqs INTEGER NOT NULL DEFAULT 0,"
+    "  updated INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(device, app, seq));"
+    "CREATE INDEX data_cost_rel ON data_cost(app, seq);",
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -1105,6 +1115,85 @@ static int sq_report_count(srv_store *base, int64_t *n)
     return rc;
 }
 
+/* ---- data cost ------------------------------------------------------------------ */
+
+static int sq_cost_add(srv_store *base, const srv_cost *v, size_t n)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    sqlite3_stmt *q = NULL;
+    if (n == 0) return 0;
+    pthread_mutex_lock(&s->mu);
+    if (exec(s, "BEGIN IMMEDIATE") != 0) goto out;
+    q = prep(s, "INSERT INTO data_cost(device,app,seq,manifest_bytes,manifest_reqs,bundle_bytes,"
+                "bundle_reqs,report_bytes,report_reqs,updated) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+                "ON CONFLICT(device,app,seq) DO UPDATE SET "
+                "manifest_bytes=manifest_bytes+?4, manifest_reqs=manifest_reqs+?5, "
+                "bundle_bytes=bundle_bytes+?6, bundle_reqs=bundle_reqs+?7, "
+                "report_bytes=report_bytes+?8, report_reqs=report_reqs+?9, updated=max(updated, ?10)");
+    if (!q) goto rollback;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(q, 1, v[i].device, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, v[i].app, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)v[i].seq);
+        for (int k = 0; k < SRV_COST_NCLASS; k++) {
+            sqlite3_bind_int64(q, 4 + 2 * k, (sqlite3_int64)v[i].bytes[k]);
+            sqlite3_bind_int64(q, 5 + 2 * k, (sqlite3_int64)v[i].reqs[k]);
+        }
+        sqlite3_bind_int64(q, 10, v[i].updated);
+        if (sqlite3_step(q) != SQLITE_DONE) { sq_log(s, "data cost"); goto rollback; }
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (exec(s, "COMMIT") != 0) goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    sqlite3_finalize(q);
+    exec(s, "ROLLBACK");
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int sq_cost_list(srv_store *base, const char *device, const char *app, bool has_seq,
+                        uint64_t seq, void (*fn)(const srv_cost *, void *), void *arg)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = SRV_STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *q = prep(s, "SELECT device, app, seq, manifest_bytes, manifest_reqs, bundle_bytes, "
+                              "bundle_reqs, report_bytes, report_reqs, updated FROM data_cost "
+                              "WHERE (?1 IS NULL OR device=?1) AND (?2 IS NULL OR app=?2) "
+                              "AND (?3 = 0 OR seq=?4) ORDER BY device, app, seq");
+    if (q) {
+        if (device) sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+        if (app) sqlite3_bind_text(q, 2, app, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 3, has_seq ? 1 : 0);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64)seq);
+        int st;
+        while ((st = sqlite3_step(q)) == SQLITE_ROW) {
+            srv_cost c;
+            memset(&c, 0, sizeof c);
+            copy_text(c.device, sizeof c.device, sqlite3_column_text(q, 0));
+            copy_text(c.app, sizeof c.app, sqlite3_column_text(q, 1));
+            c.seq = (uint64_t)sqlite3_column_int64(q, 2);
+            for (int k = 0; k < SRV_COST_NCLASS; k++) {
+                c.bytes[k] = (uint64_t)sqlite3_column_int64(q, 3 + 2 * k);
+                c.reqs[k] = (uint64_t)sqlite3_column_int64(q, 4 + 2 * k);
+            }
+            c.updated = sqlite3_column_int64(q, 9);
+            fn(&c, arg);
+        }
+        if (st == SQLITE_DONE) rc = 0;
+        else sq_log(s, "data cost list");
+        sqlite3_finalize(q);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static void sq_close(srv_store *base)
 {
     sq_store *s = (sq_store *)base;
@@ -1144,6 +1233,8 @@ static const srv_store_ops sq_ops = {
     .history_json = sq_history_json,
     .audit_add = sq_audit_add,
     .audit_json = sq_audit_json,
+    .cost_add = sq_cost_add,
+    .cost_list = sq_cost_list,
 };
 
 static int migrate(sq_store *s)

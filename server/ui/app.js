@@ -153,6 +153,11 @@ async function load() {
     try {
       const a = await api('/admin/rollouts/' + encodeURIComponent(app));
       await addDevices(a);
+      // Data cost of the current rollout's release: bytes per device on the wire.
+      if (a.current) {
+        try { a.cost = await api('/admin/rollouts/' + encodeURIComponent(app) + '/cost'); }
+        catch (e) { if (e instanceof AuthError) throw e; a.cost = null; }
+      }
       data.apps.push(a);
     } catch (e) { if (e instanceof AuthError) throw e; data.apps.push({ app, error: e.message }); }
   }
@@ -318,6 +323,12 @@ function rolloutCard(a) {
     else if (next && cur.wave_confirmed > 0 && cur.state === 'active')
       card.append(el('div', { class: 'next', text: `Next wave (${next.pct}%) opens at ${cur.wave_confirmed * Math.max(1, passed)} confirmed devices; ${c.confirmed} so far.` }));
   }
+  if (a.cost && a.cost.total) {
+    const k = a.cost, pd = k.per_device || {};
+    card.append(el('div', { class: 'next cost', data: { col: 'cost' }, text: `Data on the wire for seq ${k.seq}: ${bytes(k.total.total)} over ${k.devices} device${k.devices === 1 ? '' : 's'}` +
+      (k.devices ? ` · per device ${bytes(pd.mean)} on average, ${bytes(pd.max)} at most (${pd.max_device})` : '') +
+      ` · manifest ${bytes(k.total.manifest)}, bundle ${bytes(k.total.bundle)}, reports ${bytes(k.total.reports)}` }));
+  }
   const counts = el('div', { class: 'counts' });
   for (const s of STATES) counts.append(el('span', { class: 'count c-' + s, data: { col: s } }, el('b', { text: String(c[s]) }), STATE_NAMES[s]));
   card.append(counts);
@@ -363,8 +374,16 @@ function renderDevices() {
       el('td', { text: cur ? waveOf(cur, d.id) : '' }),
       el('td', {}, el('span', { class: 'st st-' + (d.state || 'waiting'), text: d.state ? d.state.replace('_', ' ') : 'not yet' })),
       el('td', { text: d.detail || '' }),
-      el('td', { text: ago(d.last_seen || d.updated), title: when(d.last_seen || d.updated) })));
+      el('td', { text: ago(d.last_seen || d.updated), title: when(d.last_seen || d.updated) }),
+      el('td', { class: 'num', data: { col: 'cost' }, text: costOf(a, d.id) })));
   }
+}
+
+// Bytes the device spent on the wire for the release shown (data cost), with the split.
+function costOf(a, id) {
+  const d = a.cost && Number(a.cost.seq) === Number(a.current && a.current.seq) &&
+    (a.cost.by_device || []).find((x) => x.device === id);
+  return d ? bytes(d.total) : '';
 }
 
 async function loadDevice() {

@@ -161,8 +161,22 @@ async function wire(id, app, o) {
   const offer = polls.find((r) => r.status === 200);
   const reps = proxy.reports(id).filter((r) => r.body && r.body.seq === 2);
   const bundle = await bundleSize(app, 2);
+  // otad's own count of the same update (data cost, GET /admin/rollouts/<app>/cost):
+  // it must equal the proxy's, class by class
+  const gets = recs.filter((r) => /^GET \/(bundle|b)\//.test(r.head));
+  const cost = (await otad.admin('GET', '/admin/rollouts/' + app + '/cost?seq=2')).json || {};
+  const mineCost = (cost.by_device || []).find((d) => d.device === id) || {};
+  eq(mineCost.manifest, bytesOf(polls), id + ': otad counts the polls of the update as the proxy saw them');
+  eq(mineCost.bundle, bytesOf(gets), id + ': otad counts the bundle requests as the proxy saw them');
+  eq(mineCost.reports, bytesOf(reps.map((r) => r.rec)), id + ': otad counts the reports as the proxy saw them');
+  eq(mineCost.total, bytesOf(recs), id + ': otad\'s total for the update equals the proxy\'s');
+  eq((cost.unattributed || {}).total, 0, id + ': every byte attributed to the board');
+  const idles = proxy.log.filter((r) => idlePoll(r) && mine.test(r.head));
+  const devCost = (await otad.admin('GET', '/admin/devices/' + id + '/cost')).json || {};
+  eq((devCost.idle_total || {}).bytes, bytesOf(idles), id + ': otad counts its idle polls as the proxy saw them');
   return { b, idle: idleRec, upd: bytesOf(recs), n: recs.length, bundle, offer, polls: bytesOf(polls), reps,
-    repBytes: bytesOf(reps.map((r) => r.rec)) / (reps.length || 1) };
+    repBytes: bytesOf(reps.map((r) => r.rec)) / (reps.length || 1), cost: mineCost, idleCost: devCost.idle_total,
+    idleProxy: bytesOf(idles), nIdle: idles.length, proxyCls: [bytesOf(polls), bytesOf(gets), bytesOf(reps.map((r) => r.rec))] };
 }
 
 test('boards on the previous agent form (6459932) are still served; wire bytes of both forms, same otad, same run', async () => {
@@ -190,6 +204,11 @@ test('boards on the previous agent form (6459932) are still served; wire bytes o
   figures.push('  offer answer (headers + body): ' + old.offer.res.length + ' vs ' + neu.offer.res.length + ', ' + r(neu.offer.res.length, old.offer.res.length) +
     'x; polls of the update (offer request and answer' + (neu.polls > proxy.bytes(neu.offer) ? ', and the 202 before it' : '') + '): ' + old.polls + ' vs ' + neu.polls);
   figures.push('  per report: ' + Math.round(old.repBytes) + ' vs ' + Math.round(neu.repBytes) + ', ' + r(neu.repBytes, old.repBytes) + 'x');
+  for (const [name, w] of [['previous form', old], ['compact form', neu]])
+    figures.push('  otad\'s cost API (GET /admin/rollouts/<app>/cost), ' + name + ': update ' + w.cost.total + ' B (manifest ' +
+      w.cost.manifest + ', bundle ' + w.cost.bundle + ', reports ' + w.cost.reports + ') vs the proxy ' + w.upd + ' B (' +
+      w.proxyCls.join(', ') + '); idle polls ' + w.idleCost.bytes + ' B in ' + w.idleCost.requests + ' vs the proxy ' +
+      w.idleProxy + ' B in ' + w.nIdle);
   figures.push('  whole update v1->v2 besides the ' + old.bundle + '/' + neu.bundle + '-byte bundle: ' + (old.upd - old.bundle) + ' (' + old.n + ' exchanges) vs ' +
     (neu.upd - neu.bundle) + ' (' + neu.n + ' exchanges), ' + r(neu.upd - neu.bundle, old.upd - old.bundle) + 'x');
 });

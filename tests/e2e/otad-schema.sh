@@ -8,7 +8,7 @@
 T_NAME=otad-schema
 . "$(dirname "$0")/lib.sh"
 
-CURRENT=4   # the number of migrations in server/store_sqlite.c and store_pg.c
+CURRENT=5   # the number of migrations in server/store_sqlite.c and store_pg.c
 
 make_key
 D="$WORK/data"

@@ -153,6 +153,13 @@ async function main() {
   ok('rolled back device counted', await page.waitFor("Number(document.querySelector('.rollout[data-app=logger] [data-col=rolled_back] b').textContent) === 1", 10000, 'rolled back = 1'));
   ok('second wave shows 3/4 confirmed', await page.eval("/3\\/4 confirmed/.test(document.querySelector('.wave[data-wave=\"100\"]').textContent)"));
   ok('devices listed by state', await page.eval("document.querySelectorAll('#devices tbody tr').length === 6"));
+  // data cost: per device bytes on the wire for the release, as otad's cost API says
+  const cost = JSON.parse(run('otasign', ['rollout', 'cost', 'logger', '--json']).stdout);
+  const one = (cost.by_device || []).find((d) => d.device === first[0]);
+  ok('cost API counts the rollout\'s devices', one && one.total > 0 && cost.devices >= 5, JSON.stringify(cost).slice(0, 300));
+  const fmt = (n) => (n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KB' : (n / 1048576).toFixed(1) + ' MB');
+  ok('bytes per device shown in the device list', one && await page.waitFor(`(document.querySelector('#devices tbody tr[data-id="${first[0]}"] [data-col=cost]') || {}).textContent === ${JSON.stringify(one ? fmt(one.total) : '')}`, 10000, 'device bytes'));
+  ok('data cost of the rollout on its card', await page.waitFor("/Data on the wire for seq 2: .* over [0-9]+ devices · per device/.test((document.querySelector('.rollout[data-app=logger] [data-col=cost]') || {}).textContent || '')", 10000, 'cost line'));
   await page.click('#state-filter [data-state=rolled_back]');
   ok('filter by state', await page.waitFor(`document.querySelectorAll('#devices tbody tr').length === 1 && document.querySelector('#devices tbody tr').dataset.id === ${JSON.stringify(bad)}`, 5000, 'filter'));
   const why = await page.eval("document.querySelector('#devices tbody tr td:nth-child(4)').textContent");
