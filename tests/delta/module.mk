@@ -11,3 +11,4 @@ $(BIN)/test_delta: tests/unit/test_delta.c $(DELTA_SAN_OBJS) tests/harness.h
 
 TEST_PROGS   += $(BIN)/test_delta
 TEST_DEPS    += $(BIN)/test_delta
+TEST_SCRIPTS += tests/delta/test_delta_otad.sh
