@@ -17,12 +17,16 @@
  *
  * Storage files: ota (this), ota.cfg (config JSON, holds the device secret),
  * ota.s0/ota.s1 (state journal: two copies, newest valid wins), ota.a<seq>
- * (programs: confirmed, trial, download), ota.gold (golden program).
+ * (programs: confirmed, trial, download), ota.z<seq> (a compressed bundle
+ * being installed), ota.d<seq> (a delta being applied), ota.gold (golden
+ * program).
  * State: {n: journal counter, c: confirmed program, t: program on trial,
  * a: trial attempts started, e: exception text of the trial, d: download in
  * progress, x: last seq rolled back, q: reports not yet acknowledged, r: last
  * report counter (ctr) used, b: boots that polled}; a program is
- * {f: file, s: seq, h: sha256 hex, z: size}. */
+ * {f: file, s: seq, h: sha256 hex, z: size}; a download also p, i, y (the
+ * program file, its installed hash and size) when it is decoded into one,
+ * and b, c, o (base file, base hash, the bundle's download) for a delta. */
 // One function scope, so that the minifier may shorten every name in it.
 (function () {
 var S = require("Storage");
