@@ -387,7 +387,7 @@ function check(p) {
   }
   if (why && d.o) {
     // a delta that fails in any way: the whole bundle instead, no report
-    print("ota: delta refused (" + why + "), fetching the bundle");
+    print("ota: delta refused (" + why + ")");
     S.erase(d.f); S.erase(d.p);
     st.d = d.o; save();
     return fetch(p);

@@ -356,8 +356,9 @@ test('bundle that does not fit: refused with a clear reason (over --max; over th
   await until(reported('d-fit', 2, 'rejected', 53, /^bundle too big/), 15000, 'over --max');
   b.cut();
   // now a board whose Storage has less free space than the bundle
-  const b2 = await onV1('d-fit2', 'fit2', { args: ['--max', '60000'], free: 20 * 1024 });
-  await otad.publish('fit2', 2, APP('v2', 'var PAD="' + 'y'.repeat(12000) + '";'));
+  // (24 KB: provisioning stages the agent's files beside their copies, 2 x 11 KB)
+  const b2 = await onV1('d-fit2', 'fit2', { args: ['--max', '60000'], free: 24 * 1024 });
+  await otad.publish('fit2', 2, APP('v2', 'var PAD="' + 'y'.repeat(14000) + '";'));
   await until(reported('d-fit2', 2, 'rejected', 53, /^bundle too big: \d+ bytes, \d+ free/), 15000, 'over the free Storage');
   const at = b2.out.length;
   await b2.wait(/TICK v1/, 3000, at);
