@@ -94,6 +94,16 @@ static unsigned poll_jitter(void)
     return base - base / 10 + (span ? randombytes_uniform(span + 1) : 0);
 }
 
+/* The release (app, seq) in the snapshot, for a delta from it; call with
+ * snap_lock held (srv_rel objects live as long as the process). */
+static srv_rel *base_rel(const char *app, uint64_t seq)
+{
+    char key[64];
+    int kl = snprintf(key, sizeof key, "%s/%" PRIu64, app, seq);
+    if (!g_srv.snap || kl <= 0 || (size_t)kl >= sizeof key) return NULL;
+    return srv_map_get(&g_srv.snap->rels, key, (size_t)kl);
+}
+
 /* ---- manifest ------------------------------------------------------------ */
 
 enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
@@ -133,8 +143,12 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     SRV_ADD(polls, 1);
     int64_t now = srv_now();
 
+    /* d=1: the device takes deltas (FORMAT.md 2b): "delta" in the offer */
+    const char *dq = srv_query(q, "d");
+    bool want_delta = dq && strcmp(dq, "1") == 0 && !g_srv.cfg.no_delta;
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
+    srv_rel *base = rel && want_delta && running ? base_rel(app, running) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     /* Only releases signed by a key trusted now (keyset.c), whatever the db holds. */
     if (rel && !srv_keyset_offerable(rel->r.statement + 8)) rel = NULL;
@@ -154,8 +168,17 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     char machex[2 * OTA_MAC_SIZE + 1] = "";
     if (has_mac) ota_hex_encode(machex, sizeof machex, mac, sizeof mac);
     unsigned poll = poll_jitter();
+    uint8_t dtag[SRV_DELTA_TAG_SIZE];
+    char dmem[240] = "";
+    if (base && srv_delta_tag(base, rel, dtag)) {
+        char bh[65], dh[65];
+        ota_hex_encode(bh, sizeof bh, dtag, 32);
+        ota_hex_encode(dh, sizeof dh, dtag + 32, 32);
+        snprintf(dmem, sizeof dmem, ",\"delta\":{\"base\":\"%s\",\"sha256\":\"%s\",\"size\":%lu}", bh, dh,
+                 (unsigned long)((uint32_t)dtag[64] << 24 | (uint32_t)dtag[65] << 16 | (uint32_t)dtag[66] << 8 | dtag[67]));
+    }
 
-    size_t cap = rel->manifest_head_len + 600 + (ksn ? ksn + 16 : 0);
+    size_t cap = rel->manifest_head_len + 600 + sizeof dmem + (ksn ? ksn + 16 : 0);
     char *out = malloc(cap);
     if (!out) return MHD_NO;
     memcpy(out, rel->manifest_head, rel->manifest_head_len);
@@ -163,10 +186,10 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     ota_hex_encode(nlow, sizeof nlow, nbytes, nlen);
     int n = snprintf(out + rel->manifest_head_len, cap - rel->manifest_head_len,
                      ",\"device\":\"%s\",\"nonce\":\"%s\",\"issued\":%" PRId64 ",\"ticket\":\"%s\"%s%s%s"
-                     "%s%s%s,\"poll\":%u}\n",
+                     "%s%s%s%s,\"poll\":%u}\n",
                      device, nlow, now, tk64, has_mac ? ",\"mac\":\"" : "", machex,
                      has_mac ? "\"" : "", ksn ? ",\"keyset\":\"" : "", ksn ? ksb64 : "", ksn ? "\"" : "",
-                     poll);
+                     dmem, poll);
     if (n < 0 || (size_t)n >= cap - rel->manifest_head_len) {
         free(out);
         return srv_reply_error(q, 500, "internal", "manifest too large");
@@ -231,12 +254,7 @@ enum MHD_Result srv_route_cpoll(srv_req *q, const char *device)
     srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
     /* the release the device runs, for a delta (srv_rel objects live as
      * long as the process) */
-    srv_rel *base = NULL;
-    if (rel && nonce && running && g_srv.snap) {
-        char key[64];
-        int kl = snprintf(key, sizeof key, "%s/%" PRIu64, app, running);
-        if (kl > 0 && (size_t)kl < sizeof key) base = srv_map_get(&g_srv.snap->rels, key, (size_t)kl);
-    }
+    srv_rel *base = rel && nonce && running ? base_rel(app, running) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     if (rel && !srv_keyset_offerable(rel->r.statement + 8)) rel = NULL;
     srv_seen_note(device, app, running, now, board, rel ? rel->r.seq : 0);

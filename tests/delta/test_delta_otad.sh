@@ -4,7 +4,8 @@
 # when the delta is much smaller than the bundle; GET /b/<delta sha> serves
 # it (Range too) from DATA/deltas/, across a restart and after the file is
 # removed; `otasign delta --apply` on the base gives the new program; no D
-# for s=0, an unrelated program, --no-delta, the JSON form.  Real otad on
+# for s=0, an unrelated program, --no-delta, the JSON form without d=1 (with
+# d=1, the member "delta").  Real otad on
 # 127.0.0.1:0, releases from the real otasign.
 T_NAME=test_delta_otad
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -83,6 +84,14 @@ expect_eq "poll s=2 for v3" 200 "$(code GET "/m/dev2?a=dl&s=2&n=$NONCE")"
 expect_not "no D when the delta is not much smaller" "D68" "$(tlv list)"
 expect_eq "JSON form" 200 "$(code GET "/manifest/dev2?app=dl&seq=2&nonce=$NONCE")"
 expect_not "JSON offer unchanged (no delta member)" "delta" "$(body)"
+case_end
+
+case_begin "the JSON form with d=1 (otadev --delta): a delta member naming the same delta as D"
+expect_eq "rollout v2 again" 201 "$(admin POST /admin/rollouts --data-binary '{"app":"dl","seq":2,"replace":true}')"
+expect_eq "JSON poll seq=1 d=1" 200 "$(code GET "/manifest/dev1?app=dl&seq=1&nonce=$NONCE&d=1")"
+expect_eq "delta member" "${DT:0:64} $DSHA $DSIZE" "$(body | jq_ '[j.delta.base, j.delta.sha256, j.delta.size].join(" ")')"
+expect_eq "JSON poll seq=1 without d" 200 "$(code GET "/manifest/dev1?app=dl&seq=1&nonce=$NONCE")"
+expect_eq "no delta member" undefined "$(body | jq_ j.delta)"
 case_end
 
 case_begin "heatshrink target: the delta is made from the decoded programs"
