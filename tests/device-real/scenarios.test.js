@@ -690,6 +690,35 @@ test('bad deltas fall back to the full bundle: flipped in transit (22), another 
   ok(!s.files.some((f) => /^ota\.d/.test(f)), 'no delta file left: ' + s.files);
 });
 
+test('delta update to compressed releases (encoding 1): the delta builds the program as installed; a flipped delta falls back to the compressed bundle (decompressed as usual)', async () => {
+  await otad.publish('dlhs', 1, APP('v1', CODE(200)), { encoding: 'heatshrink' });
+  const b = await provision('d-dlhs', 'dlhs');
+  await b.on();
+  await until(reported('d-dlhs', 1, 'confirmed', 0), 20000, 'v1 (compressed) confirmed');
+  let from = proxy.log.length;
+  await otad.publish('dlhs', 2, APP('v2', CODE(200)), { encoding: 'heatshrink' });
+  await until(reported('d-dlhs', 2, 'confirmed', 0), 20000, 'v2 confirmed from a delta');
+  const r2 = relj('dlhs', 2);
+  let gets = proxy.log.slice(from).filter((r) => /^GET \/(b|bundle)\//.test(r.head));
+  ok(gets.length >= 1 && !gets.some((r) => r.head.startsWith('GET /b/' + r2.sha256 + ' ')), 'the delta, not the compressed bundle: ' + gets.map((r) => r.head.split('\r\n')[0]));
+  const dsize = gets[0].body.length;
+  figures.push('delta to a compressed release: delta ' + dsize + ' bytes for a ' + r2.installed_size + '-byte program (compressed bundle ' + r2.size + ' bytes)');
+  ok(dsize < r2.size / 4, 'delta ' + dsize + ' vs compressed bundle ' + r2.size);
+  from = proxy.log.length;
+  let flipped = 0;
+  proxy.onResponse = (rec, head, body) => { if (/^GET \/b\//.test(rec.head) && rec.status === 200 && body.length < 1000 && !flipped) { flipped = 1; body[body.length - 2] ^= 0x01; return body; } };
+  await otad.publish('dlhs', 3, APP('v3', CODE(200)), { encoding: 'heatshrink' });
+  await until(reported('d-dlhs', 3, 'confirmed', 0), 25000, 'v3 confirmed from the compressed bundle');
+  proxy.onResponse = null;
+  ok(flipped && /delta refused \(22\)/.test(b.out), 'the flipped delta refused (22)');
+  gets = proxy.log.slice(from).filter((r) => /^GET \/(b|bundle)\//.test(r.head));
+  ok(gets.some((r) => r.head.startsWith('GET /b/' + relj('dlhs', 3).sha256 + ' ')), 'then the compressed bundle');
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.h, relj('dlhs', 3).installed_sha256);
+  ok(!s.files.some((f) => /^ota\.[dz]/.test(f)), 'no delta or bundle file left: ' + s.files);
+});
+
 test('delta update: power cut mid-download and mid-apply (10 % change): the delta resumes with Range, the apply at the first unwritten byte of the new file; verified, confirmed', async () => {
   await otad.publish('dlcut', 1, APP('v1', CODE(300)));
   const b = await provision('d-dlcut', 'dlcut');
