@@ -600,7 +600,7 @@ function varint(v) { const o = []; do { let c = v % 128; v = Math.floor(v / 128)
 // The peak of the interpreter's variables, sampled every 5 ms by the app and
 // at every Storage.write (the agent applies a delta synchronously).
 const PEAK = 'var PK=0,SS=require("Storage"),SW=SS.write;function HP(){var u=process.memory(false).usage;if(u>PK){PK=u;print("PEAK "+u+" of "+process.memory(false).total)}}' +
-  'setInterval(HP,5);SS.write=function(a,b,c,d){HP();return SW.apply(SS,arguments)};';
+  'setInterval(HP,5);SS.write=function(a,b,c,d){HP();return SW.apply(SS,arguments)};setTimeout(function(){print("IDLE "+process.memory().usage)},300);';
 function peakOf(out) {
   const peaks = (out.match(/PEAK \d+ of \d+/g) || []).map((x) => x.split(' '));
   return { peak: peaks.length ? Math.max.apply(null, peaks.map((p) => +p[1])) : 0, total: peaks.length ? +peaks[0][3] : 0 };
@@ -628,8 +628,10 @@ test('delta update: the board on v1 gets D, downloads the delta instead of the b
   const wire = gets.reduce((n, r) => n + r.res.length, 0);
   figures.push('delta update (one-line change): delta ' + dsize + ' bytes for a ' + r2.installed_size + '-byte program (bundle ' + r2.size +
     ' bytes, ratio ' + (dsize / r2.size).toFixed(3) + '); delta response ' + wire + ' bytes with headers');
-  figures.push((total === 5100 ? 'espruino-pico' : 'espruino') + ', delta: peak ' + peak + ' of ' + total + ' variables in use while v1 downloaded and applied a ' +
-    dsize + '-byte delta into a ' + r2.installed_size + '-byte program (sampled every 5 ms and at every Storage.write)');
+  const idleUse = +(/IDLE (\d+)/.exec(b.out) || [0, 0])[1];
+  figures.push((total === 5100 ? 'espruino-pico' : 'espruino') + ', delta: peak ' + peak + ' of ' + total + ' variables in use (' + idleUse +
+    ' when v1 is idle after a GC) while v1 downloaded and applied a ' + dsize + '-byte delta into a ' + r2.installed_size +
+    '-byte program (sampled every 5 ms and at every Storage.write)');
   ok(peak > 0, 'peak measured');
   if (process.env.OTA_PICO === '1') ok(total === 5100, 'on the 5100-variable build');
   ok(!/Out of Memory|MEMORY|delta refused/i.test(b.out), 'no out-of-memory, delta applied');
