@@ -13,5 +13,5 @@ $(BIN)/test_delta: tests/unit/test_delta.c $(DELTA_SAN_OBJS) tests/harness.h
 
 TEST_PROGS   += $(BIN)/test_delta
 TEST_DEPS    += $(BIN)/test_delta
-TEST_SCRIPTS += tests/delta/test_delta_otad.sh
+TEST_SCRIPTS += tests/delta/test_delta_otad.sh tests/delta/test_delta_cli.sh
 TEST_SCRIPTS += tests/device/test_delta_e2e.sh
