@@ -10,6 +10,7 @@
 #include "client.h"
 #include "cmd_device.h"
 #include "cmd_keyset.h"
+#include "delta_enc.h"
 #include "jsmin.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ static const struct {
     { "verify",  cmd_verify,  "verify a release (statement, bundle, ticket) like a device does" },
     { "inspect", cmd_inspect, "print every field of a statement, ticket or key file" },
     { "minify",  cmd_minify,  "minify and gate a script for Espruino" },
+    { "delta",   cmd_delta,   "make (or apply) the delta from one program to the next (FORMAT.md 2b)" },
     { "device",  cmd_device,  "register a device with otad and write its provisioning script" },
     { "keyset",  cmd_keyset,  "make, sign, attach, verify key sets (which release keys devices trust)" },
     { "nudge",   cmd_nudge,   "UDP nudge: boards on the LAN poll now (carries no authority)" },

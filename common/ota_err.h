@@ -45,6 +45,8 @@
     X(OTA_ERR_TOO_BIG,           53, "bundle too big")          /* larger than the slot */ \
     X(OTA_ERR_BAD_BLOCK,         54, "corrupt compressed block") /* encoding 1 framing or heatshrink data invalid */ \
     X(OTA_ERR_INSTALLED_HASH,    55, "installed hash mismatch") /* decoded program does not hash to installed sha256 */ \
+    X(OTA_ERR_BAD_DELTA,         56, "corrupt delta")           /* delta (FORMAT.md 2b) framing or ops invalid */ \
+    X(OTA_ERR_DELTA_BASE,        57, "delta for another program") /* base or target of a delta is not this pair */ \
     X(OTA_ERR_FLASH,             70, "flash error")             /* flash port reported a failure */ \
     X(OTA_ERR_ALIGN,             71, "misaligned flash access") \
     X(OTA_ERR_BOOT_RECORD,       72, "no valid boot record") \

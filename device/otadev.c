@@ -13,7 +13,7 @@
  *   otadev run --flash F --server URL --id DEV --app APP --release-pub K.pub
  *              --server-pub S.pub|HEX [--board B] [--polls N] [--interval S]
  *              [--behave SEQ=WHAT,...] [--cut-power-at N] [--drop-after BYTES]
- *              [--max-attempts N] [--secret HEX] [--tier signed|mac] [--quiet]
+ *              [--max-attempts N] [--secret HEX] [--tier signed|mac] [--delta] [--quiet]
  *   otadev status --flash F     state as one JSON line
  *   otadev run|status --fleet LIST ...   many devices in turn, one per line
  *                                        "ID FLASH [SEQ=WHAT,...]" (one poll each)
@@ -38,6 +38,7 @@
 
 #include "flashfile.h"
 #include "ota_crypto.h"
+#include "ota_delta.h"
 #include "ota_encode.h"
 #include "ota_hsz.h"
 #include "ota_keyset.h"
@@ -55,7 +56,7 @@ static const char *behave_name[] = { "healthy", "throws", "hangs", "noconfirm" }
 typedef struct opts {
     const char *flash, *server, *id, *app, *board, *geometry, *golden, *program, *fleet;
     uint64_t seq;
-    int force, quiet, polls, max_attempts, tier;
+    int force, quiet, polls, max_attempts, tier, delta;
     uint8_t secret[64];          /* per-device secret: reports are MAC'd with it (every tier) */
     size_t secret_len;
     uint8_t cli_secret[64];      /* --secret; else FLASH.secret (otadev provision --secret) */
@@ -786,6 +787,71 @@ static const char *jstr(cJSON *j, const char *name)
 /* Poll once; install what is offered and accepted.  Returns 0 when nothing
  * went wrong on the network side (204, an offer handled, a rejection
  * reported), -1 on a network failure (the caller backs off). */
+/* ---- deltas (FORMAT.md 2b) ------------------------------------------------- */
+
+static ota_err base_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+{
+    const ota_boot_info *b = ctx;
+    return dev.flash->read(dev.flash->ctx, b->off + off, buf, len);
+}
+
+static ota_err delta_to_slot(void *ctx, const uint8_t *d, size_t n)
+{
+    return ota_install_write(ctx, &dev, d, n);
+}
+
+/* The manifest's "delta" (base, sha256, size) applied from the confirmed
+ * program (slot `active`) into the install `in`, whose first `at` bytes are
+ * durable already (a power cut during an earlier apply: the ops are walked
+ * again, only the rest is written).  OTA_OK when the whole program is in the
+ * slot (ota_install_finish then checks it); OTA_ERR_FLASH for the flash;
+ * anything else: not usable, the bundle follows. */
+static ota_err try_delta(cJSON *dj, const ota_statement *sp, ota_install *in, uint32_t at, uint8_t active)
+{
+    const char *bh = jstr(dj, "base"), *dh = jstr(dj, "sha256");
+    cJSON *sz = cJSON_GetObjectItemCaseSensitive(dj, "size");
+    uint8_t base_sha[32], dsha[32], got[32];
+    size_t l1 = 0, l2 = 0;
+    if (!bh || !dh || strlen(bh) != 64 || strlen(dh) != 64 || !cJSON_IsNumber(sz) ||
+        ota_hex_decode(base_sha, sizeof base_sha, &l1, bh, 64) != OTA_OK ||
+        ota_hex_decode(dsha, sizeof dsha, &l2, dh, 64) != OTA_OK)
+        return OTA_ERR_MALFORMED;
+    /* only a delta smaller than the bundle, from the program confirmed here */
+    if (sz->valuedouble < OTA_DELTA_HDR_SIZE || sz->valuedouble >= sp->size || active > 1)
+        return OTA_ERR_TOO_BIG;
+    ota_boot_info base;
+    ota_err e = ota_slot_verify(&base, &dev, dev.layout.slot[active]);
+    if (e != OTA_OK) return e == OTA_ERR_FLASH ? e : OTA_ERR_DELTA_BASE;
+    if (memcmp(base.sha256, base_sha, 32) != 0) return OTA_ERR_DELTA_BASE;
+    char url[2048];
+    snprintf(url, sizeof url, "%s/b/%s", o.server, dh);
+    membuf m = { 0 };
+    long status = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        m.len = 0;
+        CURL *c = easy(url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_membuf);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
+        CURLcode rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+        if (rc == CURLE_OK && status == 200) break;
+        status = 0;
+    }
+    if (status != 200 || !m.data) { free(m.data); return OTA_ERR_TRUNCATED; }
+    ota_sha256(got, (const uint8_t *)m.data, m.len);
+    if (m.len != (size_t)sz->valuedouble || memcmp(got, dsha, 32) != 0) { free(m.data); return OTA_ERR_HASH_MISMATCH; }
+    say("delta: %zu bytes from seq %llu's program%s", m.len, (unsigned long long)base.seq,
+        at ? " (applying again from the start, writing from the durable byte)" : "");
+    ota_delta d;
+    e = ota_delta_init(&d, base.sha256, base.size, sp->installed_sha256, sp->installed_size);
+    if (e == OTA_OK) e = ota_delta_skip(&d, at);
+    if (e == OTA_OK) e = ota_delta_feed(&d, (const uint8_t *)m.data, m.len, base_read, &base, delta_to_slot, in);
+    if (e == OTA_OK) e = ota_delta_finish(&d);
+    free(m.data);
+    return e;
+}
+
 static int poll_once(double *next_interval)
 {
     ota_status st;
@@ -800,8 +866,8 @@ static int poll_once(double *next_interval)
     if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
         die(1, "getrandom failed");
     ota_hex_encode(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
-    snprintf(url, sizeof url, "%s/manifest/%s?app=%s&seq=%llu&nonce=%s&board=%s", o.server, o.id, o.app,
-             (unsigned long long)running, nonce_hex, o.board);
+    snprintf(url, sizeof url, "%s/manifest/%s?app=%s&seq=%llu&nonce=%s&board=%s%s", o.server, o.id, o.app,
+             (unsigned long long)running, nonce_hex, o.board, o.delta ? "&d=1" : "");
     if (ks_enabled()) {
         ks_open();
         size_t ul = strlen(url);
@@ -907,6 +973,33 @@ static int poll_once(double *next_interval)
     if (at > 0)
         say("resuming the install at byte %u (durable after the last power cut)", (unsigned)at);
     report(sp->seq, "downloading", 0, at ? "resuming" : "starting");
+    /* A delta (asked for with --delta): into the candidate slot from the
+     * confirmed program; any failure but the flash's: the bundle instead. */
+    cJSON *dj = o.delta ? cJSON_GetObjectItemCaseSensitive(j, "delta") : NULL;
+    if (cJSON_IsObject(dj)) {
+        e = try_delta(dj, sp, &in, at, st.active);
+        if (e == OTA_OK) {
+            e = ota_install_finish(&in, &dev, 0);   /* the installed hash; wipes the slot if wrong */
+            if (e == OTA_OK) {
+                say("delta applied and verified");
+                goto installed;
+            }
+            if (e == OTA_ERR_HASH_MISMATCH) e = OTA_ERR_INSTALLED_HASH;
+        } else if (e != OTA_ERR_FLASH) {
+            ota_install_abort(&in, &dev);
+        }
+        if (e == OTA_ERR_FLASH) {
+            report(sp->seq, "failed", (int)e, "delta: flash error");
+            cJSON_Delete(j);
+            return -1;
+        }
+        say("delta refused: %s (ota_err %d); fetching the bundle", ota_strerror(e), (int)e);
+        if ((e = ota_install_begin(&in, &dev, &img, 0, &at)) != OTA_OK) {
+            report(sp->seq, "failed", (int)e, ota_strerror(e));
+            cJSON_Delete(j);
+            return 0;
+        }
+    }
     char burl[2048];
     if (strncmp(bu, "http://", 7) == 0 || strncmp(bu, "https://", 8) == 0)
         snprintf(burl, sizeof burl, "%s", bu);
@@ -1016,6 +1109,7 @@ static int poll_once(double *next_interval)
         cJSON_Delete(j);
         return bad_bytes ? 0 : -1;
     }
+installed:
     report(sp->seq, "downloaded", 0, "verified in the candidate slot; rebooting into the trial");
     cJSON_Delete(j);
 
@@ -1234,6 +1328,9 @@ static void usage(FILE *f)
         "                       trusts exactly the release keys of the newest one\n"
         "  --root-threshold K   root signatures a key set needs (default 1)\n"
         "  --cut-keyset-power-at N  lose power at the Nth write/erase of FLASH.ks; exit 3\n"
+        "  --delta              ask for deltas (poll with d=1, FORMAT.md 2b): a delta from the\n"
+        "                       confirmed program is applied into the candidate slot and\n"
+        "                       checked like a bundle; any failure falls back to the bundle\n"
         "  --quiet              no progress lines\n"
         "Exit status: 0 ok, 1 failure, 2 usage, 3 power cut.\n");
 }
@@ -1247,7 +1344,7 @@ int main(int argc, char **argv)
         { "polls", 1, 0, 'n' }, { "interval", 1, 0, 't' }, { "behave", 1, 0, 'B' },
         { "cut-power-at", 1, 0, 'c' }, { "drop-after", 1, 0, 'd' }, { "max-attempts", 1, 0, 'm' },
         { "fleet", 1, 0, 'L' }, { "secret", 1, 0, 'K' }, { "tier", 1, 0, 'T' }, { "release-pub", 1, 0, 'r' }, { "server-pub", 1, 0, 'S' }, { "help", 0, 0, 'h' },
-        { "root-pub", 1, 0, 'R' }, { "root-threshold", 1, 0, 'k' }, { "cut-keyset-power-at", 1, 0, 'C' },
+        { "delta", 0, 0, 'D' }, { "root-pub", 1, 0, 'R' }, { "root-threshold", 1, 0, 'k' }, { "cut-keyset-power-at", 1, 0, 'C' },
         { 0, 0, 0, 0 }
     };
     if (argc < 2) {
@@ -1278,6 +1375,7 @@ int main(int argc, char **argv)
         case 'q': o.seq = strtoull(optarg, NULL, 10); break;
         case 'F': o.force = 1; break;
         case 'Q': o.quiet = 1; break;
+        case 'D': o.delta = 1; break;
         case 'n': o.polls = atoi(optarg); break;
         case 't': o.interval = atof(optarg); break;
         case 'B': parse_behave(optarg); break;

@@ -70,6 +70,7 @@ static void usage(FILE *f)
         "  --nudge ADDR:PORT       UDP nudge \"OTAN <app>\" to ADDR:PORT (IPv4, broadcast ok)\n"
         "                          when a rollout starts or changes (devices just poll now)\n"
         "  --quiet                 no per-request log lines\n"
+        "  --no-delta              never offer deltas (FORMAT.md 2b) in compact offers\n"
         "  --help                  this text\n");
     srv_keyset_usage(f);
 }
@@ -176,6 +177,7 @@ static int parse_args(int argc, char **argv)
         }
         else if (strcmp(a, "--nudge") == 0) { NEEDV(); if (srv_nudge_set(v) != 0) return 2; }
         else if (strcmp(a, "--quiet") == 0) c->quiet = true;
+        else if (strcmp(a, "--no-delta") == 0) c->no_delta = true;
         else if (strcmp(a, "--reuseport") == 0) c->reuseport = true;
         else if (strcmp(a, "--no-reuseport") == 0) c->reuseport = false;
         else if ((kr = srv_keyset_option(argc, argv, i)) != 0) { if (kr < 0) return 2; i += kr - 1; }

@@ -9,6 +9,8 @@ OTAD_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(OTAD_SRCS))
 # The dashboard (server/ui/*) built into otad as C arrays (scripts/embed-ui.sh).
 UI_FILES  := $(sort $(wildcard server/ui/*))
 OTAD_OBJS += $(OBJ)/gen/ui_assets.o
+# the delta encoder (FORMAT.md 2b) is shared with otasign
+OTAD_OBJS += $(OBJ)/cli/delta_enc.o
 $(BUILD)/gen/ui_assets.c: $(UI_FILES) scripts/embed-ui.sh
 	@mkdir -p $(@D)
 	scripts/embed-ui.sh $(UI_FILES) >$@.tmp && mv $@.tmp $@
@@ -28,7 +30,7 @@ $(BIN)/otad-testsign: tests/e2e/testsign.c $(BUILD)/lib/libotacommon.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libotacommon.a $(OTAD_LIBS)
 
 # Test build with fault injection (srv_map_put fails on demand, see util.c).
-OTAD_FAULT_OBJS := $(patsubst %.c,$(OBJ)/faults/%.o,$(OTAD_SRCS)) $(OBJ)/gen/ui_assets.o
+OTAD_FAULT_OBJS := $(patsubst %.c,$(OBJ)/faults/%.o,$(OTAD_SRCS)) $(OBJ)/gen/ui_assets.o $(OBJ)/cli/delta_enc.o
 $(OBJ)/faults/server/%.o: server/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -DSRV_FAULT_INJECTION $(CFLAGS) -c -o $@ $<

@@ -56,6 +56,7 @@ typedef struct srv_config {
     size_t   bundle_mem_max;    /* bundles up to this size are served from memory */
     bool     quiet;             /* no request log lines */
     bool     reuseport;         /* one SO_REUSEPORT listener per thread */
+    bool     no_delta;          /* --no-delta: no `D` in compact offers (FORMAT.md 2b) */
 } srv_config;
 
 /* A published release, kept for the whole life of the process (releases are

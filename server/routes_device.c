@@ -19,10 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ota_crypto.h"
 #include "ota_encode.h"
+#include "delta.h"
 #include "keyset.h"
 #include "request.h"
 
@@ -92,6 +94,16 @@ static unsigned poll_jitter(void)
     return base - base / 10 + (span ? randombytes_uniform(span + 1) : 0);
 }
 
+/* The release (app, seq) in the snapshot, for a delta from it; call with
+ * snap_lock held (srv_rel objects live as long as the process). */
+static srv_rel *base_rel(const char *app, uint64_t seq)
+{
+    char key[64];
+    int kl = snprintf(key, sizeof key, "%s/%" PRIu64, app, seq);
+    if (!g_srv.snap || kl <= 0 || (size_t)kl >= sizeof key) return NULL;
+    return srv_map_get(&g_srv.snap->rels, key, (size_t)kl);
+}
+
 /* ---- manifest ------------------------------------------------------------ */
 
 enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
@@ -131,8 +143,12 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     SRV_ADD(polls, 1);
     int64_t now = srv_now();
 
+    /* d=1: the device takes deltas (FORMAT.md 2b): "delta" in the offer */
+    const char *dq = srv_query(q, "d");
+    bool want_delta = dq && strcmp(dq, "1") == 0 && !g_srv.cfg.no_delta;
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
+    srv_rel *base = rel && want_delta && running ? base_rel(app, running) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     /* Only releases signed by a key trusted now (keyset.c), whatever the db holds. */
     if (rel && !srv_keyset_offerable(rel->r.statement + 8)) rel = NULL;
@@ -152,8 +168,17 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     char machex[2 * OTA_MAC_SIZE + 1] = "";
     if (has_mac) ota_hex_encode(machex, sizeof machex, mac, sizeof mac);
     unsigned poll = poll_jitter();
+    uint8_t dtag[SRV_DELTA_TAG_SIZE];
+    char dmem[240] = "";
+    if (base && srv_delta_tag(base, rel, dtag)) {
+        char bh[65], dh[65];
+        ota_hex_encode(bh, sizeof bh, dtag, 32);
+        ota_hex_encode(dh, sizeof dh, dtag + 32, 32);
+        snprintf(dmem, sizeof dmem, ",\"delta\":{\"base\":\"%s\",\"sha256\":\"%s\",\"size\":%lu}", bh, dh,
+                 (unsigned long)((uint32_t)dtag[64] << 24 | (uint32_t)dtag[65] << 16 | (uint32_t)dtag[66] << 8 | dtag[67]));
+    }
 
-    size_t cap = rel->manifest_head_len + 600 + (ksn ? ksn + 16 : 0);
+    size_t cap = rel->manifest_head_len + 600 + sizeof dmem + (ksn ? ksn + 16 : 0);
     char *out = malloc(cap);
     if (!out) return MHD_NO;
     memcpy(out, rel->manifest_head, rel->manifest_head_len);
@@ -161,10 +186,10 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     ota_hex_encode(nlow, sizeof nlow, nbytes, nlen);
     int n = snprintf(out + rel->manifest_head_len, cap - rel->manifest_head_len,
                      ",\"device\":\"%s\",\"nonce\":\"%s\",\"issued\":%" PRId64 ",\"ticket\":\"%s\"%s%s%s"
-                     "%s%s%s,\"poll\":%u}\n",
+                     "%s%s%s%s,\"poll\":%u}\n",
                      device, nlow, now, tk64, has_mac ? ",\"mac\":\"" : "", machex,
                      has_mac ? "\"" : "", ksn ? ",\"keyset\":\"" : "", ksn ? ksb64 : "", ksn ? "\"" : "",
-                     poll);
+                     dmem, poll);
     if (n < 0 || (size_t)n >= cap - rel->manifest_head_len) {
         free(out);
         return srv_reply_error(q, 500, "internal", "manifest too large");
@@ -227,6 +252,9 @@ enum MHD_Result srv_route_cpoll(srv_req *q, const char *device)
     int64_t now = srv_now();
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
+    /* the release the device runs, for a delta (srv_rel objects live as
+     * long as the process) */
+    srv_rel *base = rel && nonce && running ? base_rel(app, running) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     if (rel && !srv_keyset_offerable(rel->r.statement + 8)) rel = NULL;
     srv_seen_note(device, app, running, now, board, rel ? rel->r.seq : 0);
@@ -243,13 +271,18 @@ enum MHD_Result srv_route_cpoll(srv_req *q, const char *device)
         return srv_reply_error(q, 500, "internal", "cannot encode ticket");
     char poll[16];
     int pn = snprintf(poll, sizeof poll, "%u", poll_jitter());
-    size_t cap = 4 * 3 + OTA_TICKET_SIZE + rel->r.statement_len + OTA_MAC_SIZE + sizeof poll;
+    /* D (FORMAT.md 2b, 6b): the delta from the program the device runs,
+     * when it is much smaller than the bundle; a hint, not signed */
+    uint8_t dtag[SRV_DELTA_TAG_SIZE];
+    bool has_delta = base && !g_srv.cfg.no_delta && srv_delta_tag(base, rel, dtag);
+    size_t cap = 5 * 3 + OTA_TICKET_SIZE + rel->r.statement_len + OTA_MAC_SIZE + sizeof poll + sizeof dtag;
     uint8_t *out = malloc(cap), *o = out;
     if (!out) return MHD_NO;
     o += tlv(o, 'T', tk, sizeof tk);
     o += tlv(o, 'S', rel->r.statement, rel->r.statement_len);
     if (has_mac) o += tlv(o, 'M', mac, sizeof mac);
     o += tlv(o, 'P', poll, (size_t)pn);
+    if (has_delta) o += tlv(o, 'D', dtag, sizeof dtag);
     size_t len = (size_t)(o - out);
     struct MHD_Response *r = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
     if (!r) { free(out); return MHD_NO; }
@@ -304,6 +337,48 @@ static bool etag_matches(const char *h, const char *etag)
     return strstr(h, etag) != NULL;
 }
 
+/* A delta (FORMAT.md 2b) by its sha256, from DATA/deltas/: GET /b/ only,
+ * the compact form's headers, resumable with Range like a bundle. */
+static enum MHD_Result delta_route(srv_req *q, const char *sha)
+{
+    char path[4096];
+    srv_delta_path(path, sizeof path, sha);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0) {
+        if (fd >= 0) close(fd);
+        return srv_reply_error(q, 404, "not_found", "no such bundle");
+    }
+    uint64_t size = (uint64_t)sb.st_size, first = 0, last = size - 1;
+    const char *range = srv_header(q, "Range");
+    int pr = range ? parse_range(range, size, &first, &last) : 0;
+    if (pr < 0) {
+        close(fd);
+        char cr[64];
+        snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+        static const char body[] = "{\"error\":\"range\",\"message\":\"range not satisfiable\"}\n";
+        struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+                                                                 MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        MHD_add_response_header(r, "Content-Range", cr);
+        return srv_reply(q, 416, r, sizeof body - 1);
+    }
+    if (pr == 0) { first = 0; last = size - 1; }
+    uint64_t len = last - first + 1;
+    struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, (int64_t)first);
+    if (!r) { close(fd); return MHD_NO; }
+    bool part = len != size;
+    if (part) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+        MHD_add_response_header(r, "Content-Range", cr);
+        SRV_ADD(bundle_206, 1);
+    }
+    if (!q->head) SRV_ADD(bundle_bytes, len);
+    return srv_reply(q, part ? 206 : 200, r, len);
+}
+
 enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
 {
     size_t sl = strlen(sha);
@@ -313,6 +388,7 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     srv_rel *rel = g_srv.snap ? srv_map_get(&g_srv.snap->bundles, sha, 64) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
+    if ((!rel || !rel->full) && q->compact) return delta_route(q, sha);
     if (!rel || !rel->full) return srv_reply_error(q, 404, "not_found", "no such bundle");
     srv_cost_mark_bundle(sha, rel->r.app, rel->r.seq);   /* data cost: device and release by cost.c */
     uint64_t size = rel->r.size;

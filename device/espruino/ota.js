@@ -17,12 +17,16 @@
  *
  * Storage files: ota (this), ota.cfg (config JSON, holds the device secret),
  * ota.s0/ota.s1 (state journal: two copies, newest valid wins), ota.a<seq>
- * (programs: confirmed, trial, download), ota.gold (golden program).
+ * (programs: confirmed, trial, download), ota.z<seq> (a compressed bundle
+ * being installed), ota.d<seq> (a delta being applied), ota.gold (golden
+ * program).
  * State: {n: journal counter, c: confirmed program, t: program on trial,
  * a: trial attempts started, e: exception text of the trial, d: download in
  * progress, x: last seq rolled back, q: reports not yet acknowledged, r: last
  * report counter (ctr) used, b: boots that polled}; a program is
- * {f: file, s: seq, h: sha256 hex, z: size}. */
+ * {f: file, s: seq, h: sha256 hex, z: size}; a download also p, i, y (the
+ * program file, its installed hash and size) when it is decoded into one,
+ * and b, c, o (base file, base hash, the bundle's download) for a delta. */
 // One function scope, so that the minifier may shorten every name in it.
 (function () {
 var S = require("Storage");
@@ -301,7 +305,7 @@ function hs() { try { return require("heatshrink"); } catch (e) {} }
 // hashed there), then inflate() decompresses it frame by frame into the
 // program file ota.a<seq> (resumable at a block) and the program is hashed.
 function offer(m, p) {
-  var why = decide(m), s = m.s, d, f, seq, need;
+  var why = decide(m), s = m.s, d, f, seq, need, n, x;
   if (why) {
     // the sequence as the statement states it; a forged offer only costs a report
     report("rejected", m.S && m.S.length > 87 ? u64(m.S, 80) : 0, why);
@@ -319,6 +323,18 @@ function offer(m, p) {
     need += d.y;
   }
   if ((st.c && st.c.f == f) || (st.t && st.t.f == f)) return later(interval(p));
+  // D (FORMAT.md 2b, 6b): a delta from the confirmed program, smaller than
+  // the bundle; a hint only (not signed): the program it makes must hash to
+  // the statement's installed hash, else the bundle d (kept in d.o) follows.
+  // Not after a delta of this release failed (the state then holds the bundle).
+  x = m.D || "";
+  n = x.length == 68 ? x.charCodeAt(64) * 16777216 + (x.charCodeAt(65) << 16 | x.charCodeAt(66) << 8 | x.charCodeAt(67)) : 0;
+  if (n && n < d.z && !C.nod && st.c && hex(x.substr(0, 32)) == st.c.h && !(st.d && st.d.h == d.h)) {
+    d = { f: "ota.d" + seq, s: seq, h: hex(x.substr(32, 32)), z: n, p: f, i: hex(s.substr(136, 32)), y: u32(s, 100),
+      b: st.c.f, c: st.c.h, o: d };
+    d.u = "/b/" + d.h;
+    need = n + d.y;
+  }
   if (!st.d || st.d.h != d.h) {
     if (st.d) { S.erase(st.d.f); if (st.d.p) S.erase(st.d.p); }
     S.erase(d.f); S.erase(f);
@@ -335,6 +351,10 @@ function offer(m, p) {
 function fetch(p) {
   var d = st.d, f = d.f, cur = S.read(f), off = 0, pos, u = d.u, bad;
   if (cur) { off = cur.indexOf("\xff"); if (off < 0) off = cur.length; }
+  // a binary file (compressed bundle, delta) may hold 0xff bytes: it was
+  // written in order, so the rest starts after its last byte that is not
+  // 0xff (0xff bytes rewritten there are still erased to Storage.write)
+  if (cur && d.p) { off = cur.length; while (off && cur.charCodeAt(off - 1) == 255) off--; }
   cur = 0;
   if (off >= d.z) return check(p);
   pos = off;
@@ -362,8 +382,15 @@ function fetch(p) {
 function check(p) {
   var d = st.d, why = hex(sha(S.read(d.f))) != d.h ? 22 : 0;
   if (!why && d.p) {
-    why = inflate(d);
+    why = d.b ? patch(d) : inflate(d);
     if (!why && hex(sha(S.read(d.p))) != d.i) why = 55;
+  }
+  if (why && d.o) {
+    // a delta that fails in any way: the whole bundle instead, no report
+    print("ota: delta refused (" + why + ")");
+    S.erase(d.f); S.erase(d.p);
+    st.d = d.o; save();
+    return fetch(p);
   }
   if (why) {
     S.erase(d.f); if (d.p) S.erase(d.p);
@@ -407,6 +434,51 @@ function inflate(d) {
     o += 2 + n;
   }
   return o == z.length ? 0 : 54;
+}
+// A delta (FORMAT.md 2b): header "OD", 1, 0, base size, target size (u32
+// LE), base and target installed sha256 (76 bytes), then ops, each a varint
+// h (LEB128), n = h >> 1: h odd, COPY n bytes of the base from a varint
+// offset; even, ADD the n bytes that follow.  Applied into the program file
+// in pieces of 256 bytes (the running program is only read); the bytes
+// already there (up to the first erased byte, after a power cut) are made
+// again from the ops but not written.  Returns an ota_err or 0.
+function patch(d) {
+  var z = S.read(d.f), b = S.read(d.b), g = d.p, cur = S.read(g), done = 0, o = 76, k = 0, h, n, x, w, L, q;
+  if (cur) { done = cur.indexOf("\xff"); if (done < 0) done = cur.length; }
+  cur = 0;
+  if (z.substr(0, 4) != "OD\x01\0" || u32(z, 8) != d.y) return 56;
+  if (!b || u32(z, 4) != b.length || hex(z.substr(12, 32)) != d.c || hex(z.substr(44, 32)) != d.i) return 57;
+  // a varint of at most 5 bytes below 2^32, or throw
+  function v() {
+    var r = 0, m = 1, c;
+    do {
+      if (o >= z.length || m > 268435456) throw 0;
+      c = z.charCodeAt(o++);
+      r += (c & 127) * m; m *= 128;
+    } while (c & 128);
+    if (r > 4294967295) throw 0;
+    return r;
+  }
+  try {
+    while (k < d.y) {
+      h = v(); n = Math.floor(h / 2);
+      if (!n || n > d.y - k) return 56;
+      if (h & 1) { x = v(); if (x + n > b.length) return 56; }
+      else { x = -1; if (o + n > z.length) return 56; }
+      for (w = 0; w < n; w += 256) {
+        L = Math.min(256, n - w);
+        if (k + w + L > done) {
+          q = x < 0 ? z.substr(o + w, L) : b.substr(x + w, L);
+          if (k + w < done) q = q.substr(done - k - w);
+          if (!((L = Math.max(done, k + w)) ? S.write(g, q, L) : S.write(g, q, 0, d.y))) return 70;
+          q = 0;
+        }
+      }
+      if (x < 0) o += n;
+      k += n;
+    }
+  } catch (e) { return e ? 70 : 56; }
+  return o == z.length ? 0 : 56;
 }
 // Restart the interpreter once the reports are out (or given up on): a report
 // still in flight when load() resets would be sent twice.

@@ -10,6 +10,14 @@
 #                heatshrink.compress (greedy, one stream), measured on the
 #                real interpreter in this run (a peer doing the same job)
 #   gzip -9      for scale only: no Espruino firmware can decompress it
+# Then delta bytes (FORMAT.md 2b, `otasign delta`) for a one-line change and
+# a 10 % change of the same sources (tests/bench/delta-edit.js: decimal
+# literals + 1) and for one added line declaring a new local, between the minified programs as `otasign release` ships
+# them, beside the full bundle of the new program (identity and heatshrink,
+# the previous design), the delta heatshrink-framed (2a, blocks of 2 KB: does
+# compressing it pay?) and the delta between programs minified without
+# mangling (if the mangler's renames cascade after a small change, this is
+# much smaller than the mangled delta).
 # All sizes are measured in this run; ratios are against the program bytes.
 # Figures only, never pass/fail.
 #   tests/bench/bundle-bench.sh [BIN]       CORPUS_DIR=... (default tests/js/node_modules)
@@ -69,3 +77,31 @@ for f in "${inputs[@]}"; do
 done
 echo "(hs = encoding 1, FORMAT.md 2a, this project's optimal-parse encoder; espruino = the firmware's own greedy"
 echo " heatshrink.compress of the whole program as one stream, on ${E}/espruino in this run; gzip only for scale)"
+
+echo
+echo "== delta bytes (FORMAT.md 2b) from the previous release, beside the full bundle of the new one (previous design)"
+printf '%-34s %-9s %9s %9s %9s %9s %6s %9s %9s %9s\n' "program (minified by otasign)" "change" "lines" "identity" "hs 2KB" \
+    "delta" "ratio" "delta+hs" "no-mangle" "hs ratio"
+for f in "${inputs[@]}"; do
+    name=$(echo "$f" | sed "s#^$CORPUS_DIR/#corpus: #")
+    for pct in 0 var 10; do
+        lines=$(node tests/bench/delta-edit.js "$f" "$T/new.js" "$pct") || continue
+        "$BIN/otasign" minify "$f" -o "$T/o.js" 2>/dev/null || cp "$f" "$T/o.js"
+        "$BIN/otasign" minify "$T/new.js" -o "$T/n.js" 2>/dev/null || cp "$T/new.js" "$T/n.js"
+        "$BIN/otasign" minify --no-mangle "$f" -o "$T/o0.js" 2>/dev/null || cp "$f" "$T/o0.js"
+        "$BIN/otasign" minify --no-mangle "$T/new.js" -o "$T/n0.js" 2>/dev/null || cp "$T/new.js" "$T/n0.js"
+        p=$(wc -c <"$T/n.js")
+        "$BIN/hsztool" encode 11 "$T/n.js" "$T/n.hsz"; a=$(wc -c <"$T/n.hsz")
+        "$BIN/otasign" delta "$T/o.js" "$T/n.js" -o "$T/d.bin" 2>/dev/null; d=$(wc -c <"$T/d.bin")
+        "$BIN/otasign" delta --apply "$T/o.js" "$T/d.bin" -o "$T/chk.js" 2>/dev/null && cmp -s "$T/chk.js" "$T/n.js" ||
+            echo "bench-bundles: the delta of $f does not rebuild the program" >&2
+        "$BIN/hsztool" encode 11 "$T/d.bin" "$T/d.hsz"; dh=$(wc -c <"$T/d.hsz")
+        "$BIN/otasign" delta "$T/o0.js" "$T/n0.js" -o "$T/d0.bin" 2>/dev/null; d0=$(wc -c <"$T/d0.bin")
+        printf '%-34s %-9s %9s %9d %9d %9d %6s %9d %9d %9s\n' "${name:0:34}" "$(case $pct in 0) echo one-line ;; var) echo new-local ;; *) echo "$pct %" ;; esac)" \
+            "$lines" "$p" "$a" "$d" "$(ratio "$d" "$p")" "$dh" "$d0" "$(ratio "$d" "$a")"
+    done
+done
+echo "(lines = source lines changed/total (10 %: of the lines, or every line with a decimal literal when fewer have one);"
+echo " identity, hs 2KB = the new program's full bundle; ratio = delta/identity;"
+echo " delta+hs = the delta in heatshrink blocks of 2 KB; no-mangle = the delta between programs minified without"
+echo " renaming; hs ratio = delta/hs 2KB; the delta header alone is 76 bytes)"

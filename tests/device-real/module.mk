@@ -11,6 +11,9 @@
 #                      top level, throw at start, never confirms, power cut
 #                      mid-download, tampering, replay across a power cycle,
 #                      too big, 48 KB Storage, otad down, espruino-pico, nudge;
+#                      deltas (FORMAT.md 2b): an update from a delta, to a
+#                      compressed release, bad deltas falling back to the
+#                      bundle, power cut mid-download and mid-apply;
 #                      the previous agent (agent-v1/ota.js, commit 6459932,
 #                      the JSON form) beside the new one (the compact form,
 #                      FORMAT.md 6b), with the wire bytes of both.

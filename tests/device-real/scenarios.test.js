@@ -375,8 +375,9 @@ test('bundle that does not fit: refused with a clear reason (over --max; over th
   await until(reported('d-fit', 2, 'rejected', 53, /^bundle too big/), 15000, 'over --max');
   b.cut();
   // now a board whose Storage has less free space than the bundle
-  const b2 = await onV1('d-fit2', 'fit2', { args: ['--max', '60000'], free: 20 * 1024 });
-  await otad.publish('fit2', 2, APP('v2', 'var PAD="' + 'y'.repeat(12000) + '";'));
+  // (24 KB: provisioning stages the agent's files beside their copies, 2 x 11 KB)
+  const b2 = await onV1('d-fit2', 'fit2', { args: ['--max', '60000'], free: 24 * 1024 });
+  await otad.publish('fit2', 2, APP('v2', 'var PAD="' + 'y'.repeat(14000) + '";'));
   await until(reported('d-fit2', 2, 'rejected', 53, /^bundle too big: \d+ bytes, \d+ free/), 15000, 'over the free Storage');
   const at = b2.out.length;
   await b2.wait(/TICK v1/, 3000, at);
@@ -596,6 +597,184 @@ test('compressed update on espruino-pico (5100 variables): peak variables in use
   ok(peak > 0 && total === 5100, 'peak measured on the 5100-variable build');
   ok(!/Out of Memory|MEMORY/i.test(b.out), 'no out-of-memory');
   idle(b);
+});
+
+// ---- deltas (FORMAT.md 2b; the offer tag D, 6b) ------------------------------------------
+// The offer's tagged fields, by letter.
+function tags(b) { const f = {}; for (let i = 0; i + 3 <= b.length; i += 3 + b.readUInt16BE(i + 1)) f[String.fromCharCode(b[i])] = b.subarray(i + 3, i + 3 + b.readUInt16BE(i + 1)); return f; }
+function relj(app, seq) { return JSON.parse(fs.readFileSync(path.join(W, 'releases', app + '-' + seq, 'release.json'), 'utf8')); }
+function prog(app, seq) { return fs.readFileSync(path.join(W, 'releases', app + '-' + seq, 'program.js')); }
+// CODE(n) with every tenth function changed: a 10 % change.
+const CODE10 = (n, salt) => CODE(n).split('\n').map((l, i) => (i % 10 === 5 ? l.replace(/"(\d+)"/, '"$1' + salt + '"') : l)).join('\n');
+// A delta made by hand (FORMAT.md 2b) from program a to program t with the given ops.
+function mkDelta(a, t, ops) {
+  const h = Buffer.alloc(76);
+  h.write('OD', 0, 'latin1'); h[2] = 1; h[3] = 0;
+  h.writeUInt32LE(a.length, 4); h.writeUInt32LE(t.length, 8);
+  crypto.createHash('sha256').update(a).digest().copy(h, 12);
+  crypto.createHash('sha256').update(t).digest().copy(h, 44);
+  return Buffer.concat([h, ops]);
+}
+function varint(v) { const o = []; do { let c = v % 128; v = Math.floor(v / 128); if (v) c |= 128; o.push(c); } while (v); return Buffer.from(o); }
+// The peak of the interpreter's variables, sampled every 5 ms by the app and
+// at every Storage.write (the agent applies a delta synchronously).
+const PEAK = 'var PK=0,SS=require("Storage"),SW=SS.write;function HP(){var u=process.memory(false).usage;if(u>PK){PK=u;print("PEAK "+u+" of "+process.memory(false).total)}}' +
+  'setInterval(HP,5);SS.write=function(a,b,c,d){HP();return SW.apply(SS,arguments)};setTimeout(function(){print("IDLE "+process.memory().usage)},300);';
+function peakOf(out) {
+  const peaks = (out.match(/PEAK \d+ of \d+/g) || []).map((x) => x.split(' '));
+  return { peak: peaks.length ? Math.max.apply(null, peaks.map((p) => +p[1])) : 0, total: peaks.length ? +peaks[0][3] : 0 };
+}
+
+test('delta update: the board on v1 gets D, downloads the delta instead of the bundle, applies it into a new file (v1 untouched), verified by the installed hash, runs; bytes and peak variables', async () => {
+  await otad.publish('dl', 1, APP('v1', PEAK + CODE(150)));
+  const b = await provision('d-dl', 'dl', { free: 48 * 1024 });
+  await b.on();
+  await until(reported('d-dl', 1, 'confirmed', 0), 20000, 'v1 confirmed');
+  const at = b.out.length, from = proxy.log.length;
+  await otad.publish('dl', 2, APP('v2', PEAK + CODE(150)));          // a one-line change
+  await until(reported('d-dl', 2, 'downloaded', 0), 20000, 'v2 downloaded (from a delta)');
+  const { peak, total } = peakOf(b.out.substring(at));
+  await until(reported('d-dl', 2, 'confirmed', 0), 20000, 'v2 confirmed');
+  await b.wait(/TICK v2/, 5000);
+  const r1 = relj('dl', 1), r2 = relj('dl', 2);
+  const offer = proxy.log.slice(from).find((r) => /^GET \/m\/d-dl\?[^ ]*&n=/.test(r.head) && r.status === 200);
+  const D = offer && tags(offer.body).D;
+  ok(D && D.length === 68, 'the offer carries D');
+  eq(D.subarray(0, 32).toString('hex'), r1.installed_sha256, 'D names the confirmed program');
+  const dsha = D.subarray(32, 64).toString('hex'), dsize = D.readUInt32BE(64);
+  const gets = proxy.log.slice(from).filter((r) => /^GET \/(bundle|b)\//.test(r.head));
+  ok(gets.length >= 1 && gets.every((r) => r.head.startsWith('GET /b/' + dsha + ' ')), 'only the delta fetched: ' + gets.map((r) => r.head.split('\r\n')[0]));
+  const wire = gets.reduce((n, r) => n + r.res.length, 0);
+  figures.push('delta update (one-line change): delta ' + dsize + ' bytes for a ' + r2.installed_size + '-byte program (bundle ' + r2.size +
+    ' bytes, ratio ' + (dsize / r2.size).toFixed(3) + '); delta response ' + wire + ' bytes with headers');
+  const idleUse = +(/IDLE (\d+)/.exec(b.out) || [0, 0])[1];
+  figures.push((total === 5100 ? 'espruino-pico' : 'espruino') + ', delta: peak ' + peak + ' of ' + total + ' variables in use (' + idleUse +
+    ' when v1 is idle after a GC) while v1 downloaded and applied a ' + dsize + '-byte delta into a ' + r2.installed_size +
+    '-byte program (sampled every 5 ms and at every Storage.write)');
+  ok(peak > 0, 'peak measured');
+  if (process.env.OTA_PICO === '1') ok(total === 5100, 'on the 5100-variable build');
+  ok(!/Out of Memory|MEMORY|delta refused/i.test(b.out), 'no out-of-memory, delta applied');
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.s, 2); eq(s.st.c.h, r2.installed_sha256, 'the program kept with its installed hash');
+  ok(!s.files.includes('ota.d2') && !s.files.includes('ota.a1') && s.files.includes('ota.a2'), 'delta and v1 erased, v2 kept: ' + s.files);
+});
+
+test('bad deltas fall back to the full bundle: flipped in transit (22), another program (55), a copy past the base (56), a truncated one; nothing refused, each release confirmed', async () => {
+  await otad.publish('dlb', 1, APP('v1', CODE(150)));
+  const b = await provision('d-dlb', 'dlb');
+  await b.on();
+  await until(reported('d-dlb', 1, 'confirmed', 0), 20000, 'v1 confirmed');
+  // v2: one byte of the delta flipped on the way
+  let from = proxy.log.length, flipped = 0;
+  proxy.onResponse = (rec, head, body) => { if (/^GET \/b\//.test(rec.head) && rec.status === 200 && body.length > 76 && body.length < 1000 && !flipped) { flipped = 1; body[body.length - 3] ^= 0x20; return body; } };
+  await otad.publish('dlb', 2, APP('v2', CODE(150)));
+  await until(reported('d-dlb', 2, 'confirmed', 0), 25000, 'v2 confirmed after a flipped delta');
+  ok(flipped, 'a delta was flipped');
+  const full = (app, seq) => proxy.log.slice(from).some((r) => r.head.startsWith('GET /b/' + relj(app, seq).sha256 + ' '));
+  ok(full('dlb', 2), 'the full bundle fetched after the flipped delta');
+  ok(/delta refused \(22\)/.test(b.out), 'refused by its hash (22)');
+  // v3..v5: otad's D rewritten (by the proxy) to name a delta made here and
+  // stored where otad serves deltas: hashes right, contents wrong
+  const cases = [
+    // the previous program whole (the same size): not the new one
+    [3, 55, (a, t) => Buffer.concat([varint(t.length * 2 + 1), varint(0)])],
+    // a copy running past the end of the base
+    [4, 56, (a, t) => Buffer.concat([varint(t.length * 2 + 1), varint(a.length - 5)])],
+    // the last op's bytes cut short
+    [5, 56, (a, t) => Buffer.concat([varint((t.length - 10) * 2 + 1), varint(0), varint(20), t.subarray(t.length - 10, t.length - 1)])],
+  ];
+  for (const [v, code, ops] of cases) {
+    const prev = prog('dlb', v - 1);
+    from = proxy.log.length;
+    const src = APP('v' + v, CODE(150));
+    let swapped = 0;
+    proxy.onResponse = (rec, head, body) => {
+      if (!/^GET \/m\/d-dlb\?[^ ]*&n=/.test(rec.head) || rec.status !== 200 || swapped) return;
+      const t = prog('dlb', v), bad = mkDelta(prev, t, ops(prev, t)), sha = crypto.createHash('sha256').update(bad).digest();
+      fs.writeFileSync(path.join(W, 'data', 'deltas', sha.toString('hex')), bad);
+      for (let i = 0; i + 3 <= body.length; i += 3 + body.readUInt16BE(i + 1))
+        if (body[i] === 0x44) { sha.copy(body, i + 3 + 32); body.writeUInt32BE(bad.length, i + 3 + 64); swapped = 1; }
+      return body;
+    };
+    await otad.publish('dlb', v, src);
+    await until(reported('d-dlb', v, 'confirmed', 0), 25000, 'v' + v + ' confirmed after a bad delta');
+    ok(swapped, 'v' + v + ': D swapped');
+    ok(new RegExp('delta refused \\(' + code + '\\)').test(b.out), 'v' + v + ': refused with ' + code + ': ' + (b.out.match(/delta refused \(\d+\)/g) || []).join());
+    ok(full('dlb', v), 'v' + v + ': the full bundle fetched');
+  }
+  proxy.onResponse = null;
+  eq(proxy.reports('d-dlb').filter((r) => r.body.state === 'rejected').length, 0, 'nothing reported refused');
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.h, relj('dlb', 5).installed_sha256);
+  ok(!s.files.some((f) => /^ota\.d/.test(f)), 'no delta file left: ' + s.files);
+});
+
+test('delta update to compressed releases (encoding 1): the delta builds the program as installed; a flipped delta falls back to the compressed bundle (decompressed as usual)', async () => {
+  await otad.publish('dlhs', 1, APP('v1', CODE(200)), { encoding: 'heatshrink' });
+  const b = await provision('d-dlhs', 'dlhs');
+  await b.on();
+  await until(reported('d-dlhs', 1, 'confirmed', 0), 20000, 'v1 (compressed) confirmed');
+  let from = proxy.log.length;
+  await otad.publish('dlhs', 2, APP('v2', CODE(200)), { encoding: 'heatshrink' });
+  await until(reported('d-dlhs', 2, 'confirmed', 0), 20000, 'v2 confirmed from a delta');
+  const r2 = relj('dlhs', 2);
+  let gets = proxy.log.slice(from).filter((r) => /^GET \/(b|bundle)\//.test(r.head));
+  ok(gets.length >= 1 && !gets.some((r) => r.head.startsWith('GET /b/' + r2.sha256 + ' ')), 'the delta, not the compressed bundle: ' + gets.map((r) => r.head.split('\r\n')[0]));
+  const dsize = gets[0].body.length;
+  figures.push('delta to a compressed release: delta ' + dsize + ' bytes for a ' + r2.installed_size + '-byte program (compressed bundle ' + r2.size + ' bytes)');
+  ok(dsize < r2.size / 4, 'delta ' + dsize + ' vs compressed bundle ' + r2.size);
+  from = proxy.log.length;
+  let flipped = 0;
+  proxy.onResponse = (rec, head, body) => { if (/^GET \/b\//.test(rec.head) && rec.status === 200 && body.length < 1000 && !flipped) { flipped = 1; body[body.length - 2] ^= 0x01; return body; } };
+  await otad.publish('dlhs', 3, APP('v3', CODE(200)), { encoding: 'heatshrink' });
+  await until(reported('d-dlhs', 3, 'confirmed', 0), 25000, 'v3 confirmed from the compressed bundle');
+  proxy.onResponse = null;
+  ok(flipped && /delta refused \(22\)/.test(b.out), 'the flipped delta refused (22)');
+  gets = proxy.log.slice(from).filter((r) => /^GET \/(b|bundle)\//.test(r.head));
+  ok(gets.some((r) => r.head.startsWith('GET /b/' + relj('dlhs', 3).sha256 + ' ')), 'then the compressed bundle');
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.h, relj('dlhs', 3).installed_sha256);
+  ok(!s.files.some((f) => /^ota\.[dz]/.test(f)), 'no delta or bundle file left: ' + s.files);
+});
+
+test('delta update: power cut mid-download and mid-apply (10 % change): the delta resumes with Range, the apply at the first unwritten byte of the new file; verified, confirmed', async () => {
+  await otad.publish('dlcut', 1, APP('v1', CODE(300)));
+  const b = await provision('d-dlcut', 'dlcut');
+  await b.on();
+  await until(reported('d-dlcut', 1, 'confirmed', 0), 20000, 'v1 confirmed');
+  proxy.pace = { match: /^GET \/b\//, bytes: 32, ms: 100 };
+  const from = proxy.log.length;
+  await otad.publish('dlcut', 2, APP('v2', CODE10(300, 'x')));
+  const r2 = relj('dlcut', 2);
+  const first = await until(() => proxy.log.slice(from).find((r) => /^GET \/b\//.test(r.head) && r.res.length > 150), 20000, 'delta download under way');
+  b.cut();
+  proxy.pace = null;
+  const s1 = b.state();
+  eq(s1.st.d && s1.st.d.f, 'ota.d2', 'the download in the state is the delta');
+  eq(s1.st.d.p, 'ota.a2', 'into a new program file');
+  eq(s1.st.d.b, 'ota.a1', 'from the confirmed program');
+  // as if a cut had also fallen inside the apply: the new file holds its first 1500 bytes
+  const p2 = prog('dlcut', 2);
+  b.script('require("Storage").write("ota.a2",atob("' + p2.subarray(0, 1500).toString('base64') + '"),0,' + p2.length + ');');
+  await b.on();
+  await until(reported('d-dlcut', 2, 'confirmed', 0), 25000, 'v2 confirmed after the cut');
+  const gets = proxy.log.slice(from).filter((r) => /^GET \/(b|bundle)\//.test(r.head));
+  const dsha = /^GET \/b\/([0-9a-f]{64})/.exec(first.head)[1];
+  ok(gets.every((r) => r.head.startsWith('GET /b/' + dsha + ' ')), 'only the delta fetched: ' + gets.map((r) => r.head.split('\r\n')[0]));
+  const m = gets[1] && /\r\nRange: bytes=(\d+)-/i.exec(gets[1].head);
+  ok(m && +m[1] > 0, 'delta resumed with Range: ' + (m ? m[0].trim() : 'no Range'));
+  ok(!/delta refused/.test(b.out), 'the resumed apply made the right program');
+  const dsize = +((/\r\nContent-Range: bytes \d+-\d+\/(\d+)/i.exec(gets[1].res.toString('latin1')) || [0, 0])[1]);
+  figures.push('delta update (10 % change): delta ' + dsize + ' bytes for a ' + r2.installed_size + '-byte program (bundle ' + r2.size + ' bytes); resumed after a power cut at byte ' + (m ? m[1] : '?'));
+  eq(proxy.reports('d-dlcut').filter((r) => r.body.seq === 2 && r.body.state === 'rejected').length, 0, 'nothing refused');
+  await b.wait(/TICK v2/, 5000);
+  idle(b);
+  const s = b.state();
+  eq(s.st.c.h, r2.installed_sha256, 'the program verified against its installed hash');
+  ok(!s.files.includes('ota.d2'), 'delta file erased');
 });
 
 test('UDP nudge: `otasign nudge` makes the board poll now, rate-limited; otad nudges when a rollout starts', async () => {

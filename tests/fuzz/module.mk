@@ -13,9 +13,10 @@
 # (the update state machine from an arbitrary flash image), encode (hex,
 # base64), jsmin (the minifier, idempotent), request (otad's report parser
 # and %XX decoding), hsz (bundle encoding 1: decoder on any bytes, encoder
+# round trip), delta (deltas, FORMAT.md 2b: applier on any ops, encoder
 # round trip).
 
-FUZZ_TARGETS := offer boot encode jsmin request hsz
+FUZZ_TARGETS := offer boot encode jsmin request hsz delta
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -27,6 +28,7 @@ fuzz_srcs_encode  := $(fuzz_srcs_common)
 fuzz_srcs_jsmin   := $(wildcard cli/jsmin/*.c)
 fuzz_srcs_request := $(fuzz_srcs_common) server/request.c
 fuzz_srcs_hsz     := $(fuzz_srcs_common) cli/hsz_enc.c
+fuzz_srcs_delta   := $(fuzz_srcs_common) cli/delta_enc.c
 
 # ---- replay in make test (gcc, sanitized) ---------------------------------------
 FUZZ_REPLAYS := $(patsubst %,$(BIN)/fuzz-replay-%,$(FUZZ_TARGETS))
