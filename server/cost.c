@@ -75,6 +75,16 @@ void srv_cost_mark_bundle(const char *sha, const char *app, uint64_t seq)
     snprintf(tl_tag.sha, sizeof tl_tag.sha, "%s", sha);
 }
 
+void srv_cost_mark_delta(const uint8_t sha[32])
+{
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        tl_tag.delta[2 * i] = hx[sha[i] >> 4];
+        tl_tag.delta[2 * i + 1] = hx[sha[i] & 15];
+    }
+    tl_tag.delta[64] = 0;
+}
+
 void srv_cost_mark(int cls, const char *device, const char *app, uint64_t seq)
 {
     tl_tag.cls = cls;
@@ -82,6 +92,7 @@ void srv_cost_mark(int cls, const char *device, const char *app, uint64_t seq)
     snprintf(tl_tag.app, sizeof tl_tag.app, "%s", app ? app : "");
     tl_tag.seq = seq;
     tl_tag.sha[0] = 0;
+    tl_tag.delta[0] = 0;
 }
 
 void srv_cost_tag_take(srv_cost_tag *out)
@@ -116,10 +127,9 @@ static bool bundle_of(const char *app, uint64_t seq, char sha[65])
 /* An offer (or a 202) of app/seq to t->device from ip: the next bundle
  * request for that release's bytes from ip is taken to be the device's
  * (the most recent offer of those bytes to that address wins). */
-static void offer_remember(const char *ip, const srv_cost_tag *t, int64_t now)
+static void remember_sha(const char *ip, const char *sha, const srv_cost_tag *t, int64_t now)
 {
-    char sha[65], key[160];
-    if (!bundle_of(t->app, t->seq, sha)) return;
+    char key[160];
     int n = snprintf(key, sizeof key, "%s/%s", ip, sha);
     if (n <= 0 || (size_t)n >= sizeof key) return;
     pthread_mutex_lock(&offers_mu);
@@ -136,6 +146,14 @@ static void offer_remember(const char *ip, const srv_cost_tag *t, int64_t now)
         o->when = now;
     }
     pthread_mutex_unlock(&offers_mu);
+}
+
+static void offer_remember(const char *ip, const srv_cost_tag *t, int64_t now)
+{
+    char sha[65];
+    if (bundle_of(t->app, t->seq, sha)) remember_sha(ip, sha, t, now);
+    /* a delta offered with it (a delta's bytes belong to no release of their own) */
+    if (t->delta[0]) remember_sha(ip, t->delta, t, now);
 }
 
 /* A bundle request from ip: the device and release of the offer that
@@ -205,6 +223,8 @@ void srv_cost_note(const srv_cost_tag *t, const char *ip, unsigned status, uint6
     if (tag.cls == SRV_COST_MANIFEST && tag.seq && (status == 200 || status == 202))
         offer_remember(ip, &tag, now);
     if (tag.cls == SRV_COST_BUNDLE) offer_lookup(ip, &tag, now);
+    /* a delta no offer to this address explains: no release to count it for */
+    if (tag.cls == SRV_COST_BUNDLE && !tag.app[0]) return;
     srv_cost d;
     memset(&d, 0, sizeof d);
     snprintf(d.device, sizeof d.device, "%s", tag.device);

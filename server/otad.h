@@ -272,10 +272,14 @@ typedef struct srv_cost_tag {
     char     app[33];
     uint64_t seq;                       /* 0: an idle poll */
     char     sha[65];                   /* a bundle: its hex SHA-256 */
+    char     delta[65];                 /* an offer with a delta (FORMAT.md 2b): the delta's hex SHA-256 */
 } srv_cost_tag;
 /* Tag the request this thread is handling (routes call it). */
 void srv_cost_mark(int cls, const char *device, const char *app, uint64_t seq);
 void srv_cost_mark_bundle(const char *sha, const char *app, uint64_t seq);
+/* The offer being made carries a delta (32 raw bytes of its SHA-256): the
+ * device's fetch of it counts as bundle bytes of the offered release. */
+void srv_cost_mark_delta(const uint8_t sha[32]);
 void srv_cost_tag_take(srv_cost_tag *out);   /* http.c: get and clear the tag */
 void srv_cost_tag_clear(void);
 /* A tagged request is done: `bytes` it cost on the wire, both ways. */

@@ -171,6 +171,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     uint8_t dtag[SRV_DELTA_TAG_SIZE];
     char dmem[240] = "";
     if (base && srv_delta_tag(base, rel, dtag)) {
+        srv_cost_mark_delta(dtag + 32);   /* its fetch counts for this release (cost.c) */
         char bh[65], dh[65];
         ota_hex_encode(bh, sizeof bh, dtag, 32);
         ota_hex_encode(dh, sizeof dh, dtag + 32, 32);
@@ -282,7 +283,10 @@ enum MHD_Result srv_route_cpoll(srv_req *q, const char *device)
     o += tlv(o, 'S', rel->r.statement, rel->r.statement_len);
     if (has_mac) o += tlv(o, 'M', mac, sizeof mac);
     o += tlv(o, 'P', poll, (size_t)pn);
-    if (has_delta) o += tlv(o, 'D', dtag, sizeof dtag);
+    if (has_delta) {
+        o += tlv(o, 'D', dtag, sizeof dtag);
+        srv_cost_mark_delta(dtag + 32);   /* its fetch counts for this release (cost.c) */
+    }
     size_t len = (size_t)(o - out);
     struct MHD_Response *r = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
     if (!r) { free(out); return MHD_NO; }
@@ -365,6 +369,8 @@ static enum MHD_Result delta_route(srv_req *q, const char *sha)
         return srv_reply(q, 416, r, sizeof body - 1);
     }
     if (pr == 0) { first = 0; last = size - 1; }
+    /* data cost: the device and release of the offer that named it (cost.c) */
+    srv_cost_mark_bundle(sha, "", 0);
     uint64_t len = last - first + 1;
     struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, (int64_t)first);
     if (!r) { close(fd); return MHD_NO; }

@@ -645,6 +645,11 @@ test('delta update: the board on v1 gets D, downloads the delta instead of the b
   const gets = proxy.log.slice(from).filter((r) => /^GET \/(bundle|b)\//.test(r.head));
   ok(gets.length >= 1 && gets.every((r) => r.head.startsWith('GET /b/' + dsha + ' ')), 'only the delta fetched: ' + gets.map((r) => r.head.split('\r\n')[0]));
   const wire = gets.reduce((n, r) => n + r.res.length, 0);
+  // data cost: the delta's bytes belong to the board and v2 (the offer named it)
+  const cost = (await otad.admin('GET', '/admin/rollouts/dl/cost?seq=2')).json || {};
+  const mc = (cost.by_device || []).find((d) => d.device === 'd-dl') || {};
+  eq(mc.bundle, bytesOf(gets), 'otad counts the delta download for d-dl and v2 as the proxy saw it');
+  eq((cost.unattributed || {}).total || 0, 0, 'no delta byte unattributed');
   figures.push('delta update (one-line change): delta ' + dsize + ' bytes for a ' + r2.installed_size + '-byte program (bundle ' + r2.size +
     ' bytes, ratio ' + (dsize / r2.size).toFixed(3) + '); delta response ' + wire + ' bytes with headers');
   const idleUse = +(/IDLE (\d+)/.exec(b.out) || [0, 0])[1];
