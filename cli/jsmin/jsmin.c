@@ -22,6 +22,7 @@ void jsmin_opts_default(jsmin_opts *o)
     o->mangle = 1;
     o->target = JSMIN_TARGET_DEFAULT;
     o->gate = 1;
+    o->pretok = 0;
 }
 
 int jsmin_parse_target(const char *s, int *target)
@@ -80,11 +81,52 @@ static int need_space(const jtok *prev, uint8_t lb, const jtok *cur, uint8_t fb)
     return 0;
 }
 
-static void print_tokens(jp *p, obuf *o)
+/* The pretokenised form of token t whose text is text/len (pretok.c), into
+ * o; returns 1 when written so, 0 when the token stays text. */
+static int put_pretok(obuf *o, const jtok *t, const uint8_t *text, size_t len)
+{
+    uint8_t b[3];
+    size_t n;
+    int id;
+    switch (t->type) {
+    case T_KW: case T_PUNCT:
+        if ((id = js_pretok_word(text, len)) == 0) return 0;
+        ob_ch(o, (uint8_t)id);
+        return 1;
+    case T_IDENT:
+        if ((t->flags & TF_UESC) || (id = js_pretok_word(text, len)) == 0) return 0;
+        ob_ch(o, (uint8_t)id);
+        return 1;
+    case T_NUM:
+        if ((n = js_pretok_int(text, len, b)) == 0) return 0;
+        ob_put(o, b, n);
+        return 1;
+    case T_STR: {
+        if (len > 65535 + 2 + 4 * 65535u) return 0;
+        uint8_t *d = malloc(len);
+        if (!d) { o->oom = 1; return 1; }
+        long dl = js_pretok_str(text, len, d);
+        if (dl <= 0 || dl > 65535 || (size_t)dl + (dl < 256 ? 2 : 3) >= len) { free(d); return 0; }
+        b[0] = dl < 256 ? 0xD1 : 0xD2;
+        b[1] = (uint8_t)(dl & 255);
+        b[2] = (uint8_t)(dl >> 8);
+        ob_put(o, b, dl < 256 ? 2 : 3);
+        ob_put(o, d, (size_t)dl);
+        free(d);
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+static void print_tokens(jp *p, obuf *o, int pretok)
 {
     const jtok *prev = NULL;
     uint8_t lb = 0;
     char nbuf[8];
+    int prev_pt = 0;      /* the previous token was written as token bytes */
+    uint32_t tpl = 0;     /* depth of template substitutions: stay text inside */
     for (uint32_t i = 0; i < p->ntok; i++) {
         const jtok *t = &p->toks[i];
         if (t->type == T_EOF) break;
@@ -108,9 +150,27 @@ static void print_tokens(jp *p, obuf *o)
             len = js_name_text(p->syms[t->aux].name, nbuf);
             text = (const uint8_t *)nbuf;
         }
+        if (t->type == T_TPL && (t->sub == TPL_TAIL) && tpl) tpl--;
+        /* Pretokenised: would this token be written as token bytes? */
+        int cur_pt = 0;
+        if (pretok && !tpl && !key) {
+            size_t mark = o->n;
+            int nl = prev && (t->flags & TF_NL);
+            if (nl) ob_ch(o, '\n');
+            size_t at = o->n;
+            cur_pt = put_pretok(o, t, text, len);
+            if (cur_pt) {
+                prev = t;
+                prev_pt = 1;
+                lb = o->n > at ? o->b[o->n - 1] : lb;
+                continue;
+            }
+            o->n = mark;
+        }
         uint8_t fb = key ? key[0] : text[0];
         if (prev) {
             if (t->flags & TF_NL) ob_ch(o, '\n');
+            else if (prev_pt) { /* a token byte or raw value ends itself */ }
             else if (need_space(prev, lb, t, fb)) ob_ch(o, ' ');
             else if (is_punct(t, P_DEC) && o->n >= 2 && o->b[o->n - 1] == '!' &&
                      o->b[o->n - 2] == '<') {
@@ -126,6 +186,8 @@ static void print_tokens(jp *p, obuf *o)
         ob_put(o, text, len);
         lb = text[len - 1];
         prev = t;
+        prev_pt = 0;
+        if (pretok && t->type == T_TPL && t->sub == TPL_HEAD) tpl++;
     }
 }
 
@@ -160,6 +222,13 @@ int jsmin_run(const char *filename, const uint8_t *src, size_t len, const jsmin_
                           len, (unsigned)JS_MAX_INPUT);
         goto out;
     }
+    if (o->pretok && (!o->minify || !js_pretok_target_ok(o->target))) {
+        if (diag) fprintf(diag, "%s: error: %s\n", p->file, !o->minify ?
+                          "pretokenising needs minifying (not with --no-minify)" :
+                          "pretokenised code is only made for target 2v29 (the token ids "
+                          "this otasign was checked against)");
+        goto out;
+    }
     if (o->minify || o->gate) {
         rc = analyse(p);
         if (rc) goto out;
@@ -173,7 +242,7 @@ int jsmin_run(const char *filename, const uint8_t *src, size_t len, const jsmin_
         ob.b = malloc(ob.cap);
         if (!ob.b) { rc = -1; goto out; }
         jsmin_huge(ob.b, ob.cap);
-        print_tokens(p, &ob);
+        print_tokens(p, &ob, o->pretok);
     }
     if (!ob.oom && !ob.b) ob.b = malloc(1);
     if (ob.oom || !ob.b) { rc = -1; goto out; }

@@ -1,0 +1,140 @@
+/*
+ * pretok.c: Espruino's pretokenised encoding (`otasign minify/release
+ * --pretokenise`), read from Espruino 2v29's src/jslex.h and src/jslex.c.
+ *
+ * Espruino's lexer (jslGetNextToken) reads any byte >= 0x80 outside a string,
+ * template, regex or comment as the token with that id (JSLJT_SINGLE_CHAR), and
+ * five ids carry a value (LEX_RAW_*):
+ *   0xD1 L bytes        a string of L (1..255) raw bytes (no escapes)
+ *   0xD2 Llo Lhi bytes  the same, L up to 65535
+ *   0xD3                the integer 0
+ *   0xD4 v              an integer, v signed 8-bit
+ *   0xD5 lo hi          an integer, signed 16-bit little-endian (the lexer reads
+ *                       lo then hi; jslex.h's comment says hi,lo: the code wins)
+ * Identifiers are read while [A-Za-z0-9_$] (isAlphaInline: ASCII only), so a
+ * token byte ends a word and needs no space around it.  The lexer turns the
+ * text of every reserved word (including `let`, `undefined`, `static`, `of`)
+ * into its token wherever it appears, so writing the token byte instead of the
+ * word, or of a multi-character operator, gives Espruino the same token
+ * stream.  The ids (LEX_EQUAL = 138 .. LEX_R_OF = 198, LEX_NULLISH = 208)
+ * are those of 2v29; jslex.h asks that they never be reordered, but this file
+ * vouches only for the firmware it was read from (js_pretok_target_ok).
+ *
+ * What stays text: template literals and everything inside `${...}` (Espruino
+ * lexes a template as one token and re-lexes its substitutions from the
+ * token's value, through its UTF-8 handling), regexes, private names,
+ * identifiers written with \u escapes, `**`, `?.`, `...`, `&&=`/`||=`/`??=`,
+ * numbers with a fraction, exponent, leading zero or above 32767, and strings
+ * that Espruino would read as UTF-8 (any non-ASCII byte or \u escape), that
+ * use an escape other than \n \b \f \r \t \v \xHH \0 \\ \' \" or a line
+ * continuation, or whose raw form is not shorter.
+ */
+#include <string.h>
+#include "jsmin_int.h"
+
+/* The text of each token id from 138 (jslReservedWordAsString of 2v29). */
+static const char *const pt_names[] = {
+    "==", "===", "!=", "!==", "<=", "<<", "<<=", ">=", ">>", ">>>", ">>=", ">>>=",
+    "+=", "-=", "++", "--", "*=", "/=", "%=", "&=", "&&", "|=", "||", "^=", "=>",
+    "if", "else", "do", "while", "for", "break", "continue", "function", "return",
+    "var", "let", "const", "this", "throw", "try", "catch", "finally", "true", "false",
+    "null", "undefined", "new", "in", "instanceof", "switch", "case", "default",
+    "delete", "typeof", "void", "debugger", "class", "extends", "super", "static", "of",
+};
+#define PT_FIRST 138
+#define PT_NULLISH 208
+
+int js_pretok_target_ok(int target) { return target == 229; }
+
+int js_pretok_word(const uint8_t *s, size_t n)
+{
+    if (n == 2 && s[0] == '?' && s[1] == '?') return PT_NULLISH;
+    for (size_t i = 0; i < sizeof pt_names / sizeof pt_names[0]; i++)
+        if (strlen(pt_names[i]) == n && memcmp(pt_names[i], s, n) == 0) return PT_FIRST + (int)i;
+    return 0;
+}
+
+const char *js_pretok_name(int id)
+{
+    if (id == PT_NULLISH) return "??";
+    if (id >= PT_FIRST && id < PT_FIRST + (int)(sizeof pt_names / sizeof pt_names[0]))
+        return pt_names[id - PT_FIRST];
+    return NULL;
+}
+
+/* An integer literal as Espruino's raw form, when shorter: bytes into out,
+ * returns their count, 0 to keep the text. */
+size_t js_pretok_int(const uint8_t *s, size_t n, uint8_t out[3])
+{
+    unsigned long v = 0;
+    size_t i = 0;
+    unsigned base = 10;
+    if (n == 0) return 0;
+    if (n > 2 && s[0] == '0' && (s[1] | 0x20) == 'x') base = 16, i = 2;
+    else if (n > 2 && s[0] == '0' && (s[1] | 0x20) == 'b') base = 2, i = 2;
+    else if (n > 2 && s[0] == '0' && (s[1] | 0x20) == 'o') base = 8, i = 2;
+    else if (n > 1 && s[0] == '0') return 0;   /* legacy octal or 0.5: keep */
+    for (; i < n; i++) {
+        unsigned c = s[i], d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') d = (c | 0x20) - 'a' + 10;
+        else return 0;                          /* '.', 'e', '_', 'n' ... */
+        if (d >= base) return 0;
+        v = v * base + d;
+        if (v > 32767) return 0;
+    }
+    if (v == 0 && n > 1) { out[0] = 0xD3; return 1; }
+    if (v < 128 && n > 2) { out[0] = 0xD4; out[1] = (uint8_t)v; return 2; }
+    if (v >= 128 && n > 3) { out[0] = 0xD5; out[1] = (uint8_t)(v & 255); out[2] = (uint8_t)(v >> 8); return 3; }
+    return 0;
+}
+
+static int hexv(uint8_t c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Decode a quoted string literal (with its quotes) as Espruino 2v29's
+ * jslLexString would, into dst (at least n bytes), for the escapes listed at
+ * the top; returns the decoded length, or -1 when the literal must stay
+ * text (a line continuation stays text too). */
+long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst)
+{
+    size_t o = 0;
+    if (n < 2 || (s[0] != '"' && s[0] != '\'') || s[n - 1] != s[0]) return -1;
+    for (size_t i = 1; i + 1 < n; i++) {
+        uint8_t c = s[i];
+        if (c >= 0x80) return -1;
+        if (c != '\\') { dst[o++] = c; continue; }
+        if (i + 2 >= n) return -1;
+        c = s[++i];
+        switch (c) {
+        case 'n': dst[o++] = 0x0A; break;
+        case 'b': dst[o++] = 0x08; break;
+        case 'f': dst[o++] = 0x0C; break;
+        case 'r': dst[o++] = 0x0D; break;
+        case 't': dst[o++] = 0x09; break;
+        case 'v': dst[o++] = 0x0B; break;
+        case '\\': case '\'': case '"': dst[o++] = c; break;
+        case '0':
+            if (i + 2 < n && s[i + 1] >= '0' && s[i + 1] <= '9') return -1;
+            dst[o++] = 0;
+            break;
+        case 'x': {
+            if (i + 3 >= n) return -1;
+            int h = hexv(s[i + 1]), l = hexv(s[i + 2]);
+            if (h < 0 || l < 0) return -1;
+            dst[o++] = (uint8_t)(h * 16 + l);
+            i += 2;
+            break;
+        }
+        default: return -1;   /* \u, octal, \r\n continuation, others: keep the text */
+        }
+    }
+    return (long)o;
+}
+
+int jsmin_pretok_target_ok(int target) { return js_pretok_target_ok(target); }
