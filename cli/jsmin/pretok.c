@@ -26,8 +26,15 @@
  * identifiers written with \u escapes, `**`, `?.`, `...`, `&&=`/`||=`/`??=`,
  * numbers with a fraction, exponent, leading zero or above 32767, and strings
  * that Espruino would read as UTF-8 (any non-ASCII byte or \u escape), that
- * use an escape other than \n \b \f \r \t \v \xHH \0 \\ \' \" or a line
+ * use an escape other than \n \b \f \r \t \v \xHH \\ \' \" or a line
  * continuation, or whose raw form is not shorter.
+ *
+ * No raw value ever holds a NUL byte (a string with \0 or \x00 stays text, an
+ * integer whose raw bytes include 0, e.g. 1024, stays digits): loaded from
+ * Storage (load(), eval) Espruino reads NUL bytes fine, but its Linux build
+ * reads a script file given on the command line as a C string and stops at the
+ * first NUL ("Got EOF"), and so may any tool that handles the program as
+ * text.  The whole output then has no NUL unless the source had one.
  */
 #include <string.h>
 #include "jsmin_int.h"
@@ -85,7 +92,9 @@ size_t js_pretok_int(const uint8_t *s, size_t n, uint8_t out[3])
     }
     if (v == 0 && n > 1) { out[0] = 0xD3; return 1; }
     if (v < 128 && n > 2) { out[0] = 0xD4; out[1] = (uint8_t)v; return 2; }
-    if (v >= 128 && n > 3) { out[0] = 0xD5; out[1] = (uint8_t)(v & 255); out[2] = (uint8_t)(v >> 8); return 3; }
+    if (v >= 128 && n > 3 && (v & 255) != 0 && (v >> 8) != 0) {
+        out[0] = 0xD5; out[1] = (uint8_t)(v & 255); out[2] = (uint8_t)(v >> 8); return 3;
+    }
     return 0;
 }
 
@@ -120,13 +129,12 @@ long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst)
         case 'v': dst[o++] = 0x0B; break;
         case '\\': case '\'': case '"': dst[o++] = c; break;
         case '0':
-            if (i + 2 < n && s[i + 1] >= '0' && s[i + 1] <= '9') return -1;
-            dst[o++] = 0;
-            break;
+            return -1;   /* a NUL byte: see the top */
         case 'x': {
             if (i + 3 >= n) return -1;
             int h = hexv(s[i + 1]), l = hexv(s[i + 2]);
             if (h < 0 || l < 0) return -1;
+            if (h == 0 && l == 0) return -1;   /* a NUL byte: see the top */
             dst[o++] = (uint8_t)(h * 16 + l);
             i += 2;
             break;
