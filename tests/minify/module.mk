@@ -20,7 +20,9 @@ TEST_SCRIPTS += tests/minify/oracle-selftest.mjs tests/minify/fixtures.mjs \
 
 BENCH_TARGETS += bench-minify
 .PHONY: bench-minify
-# Output bytes and MB/s of otasign minify next to terser and esbuild.
-bench-minify: $(BIN)/otasign
+# Output bytes and MB/s of otasign minify next to terser and esbuild; pretokenised
+# bytes next to EspruinoTools' pretokeniser on terser's output (pretok-bench.mjs).
+bench-minify: $(BIN)/otasign $(BIN)/hsztool
 	@bash tests/bench/minify-bench.sh $(BIN)
 	@OTA_BIN=$(BIN) node tests/bench/minify-real.mjs
+	@OTA_BIN=$(BIN) node tests/bench/pretok-bench.mjs
