@@ -120,6 +120,41 @@ static int put_pretok(obuf *o, const jtok *t, const uint8_t *text, size_t len)
     }
 }
 
+/* toks[i..i+3] are `atob ( "string" )` with atob the global (not declared
+ * anywhere, so never renamed), not after `new`. */
+static int is_atob(jp *p, uint32_t i, const jtok *prev)
+{
+    const jtok *t = &p->toks[i];
+    if (t->type != T_IDENT || t->len != 4 || memcmp(p->src + t->start, "atob", 4) != 0) return 0;
+    if (!(t->flags & TF_REF) || (t->flags & TF_UESC) || t->aux == JS_NONE ||
+        !(p->syms[t->aux].flags & SYF_GLOBAL))
+        return 0;
+    if (prev && prev->type == T_KW && prev->sub == K_NEW) return 0;
+    if (i + 3 >= p->ntok) return 0;
+    return is_punct(&p->toks[i + 1], '(') && p->toks[i + 2].type == T_STR &&
+           is_punct(&p->toks[i + 3], ')');
+}
+
+/* The raw string of atob(str): 1 when written, 0 (nothing written) when the
+ * literal is no canonical base64 of 1..65535 bytes. */
+static int put_atob(obuf *o, const jtok *str, const uint8_t *src)
+{
+    uint8_t *a = malloc(str->len + 1), *d = malloc(str->len + 1);
+    long al, dl = -1;
+    if (!a || !d) { free(a); free(d); o->oom = 1; return 1; }
+    al = js_pretok_str(src + str->start, str->len, a);
+    if (al > 0) dl = js_pretok_b64(a, (size_t)al, d);
+    int ok = dl > 0 && dl <= 65535;
+    if (ok) {
+        uint8_t b[3] = { dl < 256 ? 0xD1 : 0xD2, (uint8_t)(dl & 255), (uint8_t)(dl >> 8) };
+        ob_put(o, b, dl < 256 ? 2 : 3);
+        ob_put(o, d, (size_t)dl);
+    }
+    free(a);
+    free(d);
+    return ok;
+}
+
 static void print_tokens(jp *p, obuf *o, int pretok)
 {
     const jtok *prev = NULL;
@@ -151,6 +186,17 @@ static void print_tokens(jp *p, obuf *o, int pretok)
             text = (const uint8_t *)nbuf;
         }
         if (t->type == T_TPL && (t->sub == TPL_TAIL) && tpl) tpl--;
+        /* Pretokenised: atob("base64") with the global atob -> the raw string */
+        if (pretok && !tpl && !key && is_atob(p, i, prev)) {
+            if (prev && (t->flags & TF_NL)) ob_ch(o, '\n');
+            if (put_atob(o, &p->toks[i + 2], p->src)) {
+                i += 3;
+                prev = &p->toks[i];
+                prev_pt = 1;
+                continue;
+            }
+            if (prev && (t->flags & TF_NL)) o->n--;
+        }
         /* Pretokenised: would this token be written as token bytes? */
         int cur_pt = 0;
         if (pretok && !tpl && !key) {

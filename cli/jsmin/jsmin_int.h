@@ -189,5 +189,6 @@ int js_pretok_word(const uint8_t *s, size_t n);             /* token id of a wor
 const char *js_pretok_name(int id);                         /* its text, NULL */
 size_t js_pretok_int(const uint8_t *s, size_t n, uint8_t out[3]);   /* raw int, 0 = keep */
 long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst);       /* decoded, -1 = keep */
+long js_pretok_b64(const uint8_t *s, size_t n, uint8_t *dst);       /* canonical base64, -1 */
 
 #endif

@@ -26,15 +26,18 @@
  * identifiers written with \u escapes, `**`, `?.`, `...`, `&&=`/`||=`/`??=`,
  * numbers with a fraction, exponent, leading zero or above 32767, and strings
  * that Espruino would read as UTF-8 (any non-ASCII byte or \u escape), that
- * use an escape other than \n \b \f \r \t \v \xHH \\ \' \" or a line
+ * use an escape other than \n \b \f \r \t \v \xHH \0 \\ \' \" or a line
  * continuation, or whose raw form is not shorter.
  *
- * No raw value ever holds a NUL byte (a string with \0 or \x00 stays text, an
- * integer whose raw bytes include 0, e.g. 1024, stays digits): loaded from
- * Storage (load(), eval) Espruino reads NUL bytes fine, but its Linux build
- * reads a script file given on the command line as a C string and stops at the
- * first NUL ("Got EOF"), and so may any tool that handles the program as
- * text.  The whole output then has no NUL unless the source had one.
+ * Raw values may hold any byte, NUL and 0xFF included: Espruino reads them by
+ * length.  (Its Linux build reads a script file named on the command line as
+ * a C string, so such a program runs there only from Storage: load(), eval,
+ * which is how the agent runs programs.)
+ *
+ * `atob("...")` with the global atob and a canonical base64 literal becomes
+ * the raw string of the decoded bytes, as Espruino's own pretokeniser
+ * (jslex.c, atobChecker) and EspruinoTools' do: atob's result is exactly
+ * that string.
  */
 #include <string.h>
 #include "jsmin_int.h"
@@ -92,9 +95,7 @@ size_t js_pretok_int(const uint8_t *s, size_t n, uint8_t out[3])
     }
     if (v == 0 && n > 1) { out[0] = 0xD3; return 1; }
     if (v < 128 && n > 2) { out[0] = 0xD4; out[1] = (uint8_t)v; return 2; }
-    if (v >= 128 && n > 3 && (v & 255) != 0 && (v >> 8) != 0) {
-        out[0] = 0xD5; out[1] = (uint8_t)(v & 255); out[2] = (uint8_t)(v >> 8); return 3;
-    }
+    if (v >= 128 && n > 3) { out[0] = 0xD5; out[1] = (uint8_t)(v & 255); out[2] = (uint8_t)(v >> 8); return 3; }
     return 0;
 }
 
@@ -129,12 +130,13 @@ long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst)
         case 'v': dst[o++] = 0x0B; break;
         case '\\': case '\'': case '"': dst[o++] = c; break;
         case '0':
-            return -1;   /* a NUL byte: see the top */
+            if (i + 2 < n && s[i + 1] >= '0' && s[i + 1] <= '9') return -1;   /* octal */
+            dst[o++] = 0;
+            break;
         case 'x': {
             if (i + 3 >= n) return -1;
             int h = hexv(s[i + 1]), l = hexv(s[i + 2]);
             if (h < 0 || l < 0) return -1;
-            if (h == 0 && l == 0) return -1;   /* a NUL byte: see the top */
             dst[o++] = (uint8_t)(h * 16 + l);
             i += 2;
             break;
@@ -146,3 +148,33 @@ long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst)
 }
 
 int jsmin_pretok_target_ok(int target) { return js_pretok_target_ok(target); }
+
+/* Strict, canonical base64 (RFC 4648 alphabet, '=' padding to a multiple of
+ * 4, zero unused bits) into dst (at least n*3/4 bytes): the decoded length,
+ * or -1. */
+long js_pretok_b64(const uint8_t *s, size_t n, uint8_t *dst)
+{
+    size_t o = 0, pad = 0;
+    if (n == 0 || n % 4) return -1;
+    if (s[n - 1] == '=') pad++;
+    if (s[n - 2] == '=') pad++;
+    for (size_t i = 0; i < n; i += 4) {
+        uint32_t v = 0;
+        for (size_t k = 0; k < 4; k++) {
+            uint8_t c = s[i + k];
+            int d;
+            if (c >= 'A' && c <= 'Z') d = c - 'A';
+            else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
+            else if (c >= '0' && c <= '9') d = c - '0' + 52;
+            else if (c == '+') d = 62;
+            else if (c == '/') d = 63;
+            else if (c == '=' && i + k >= n - pad) d = 0;
+            else return -1;
+            v = v << 6 | (uint32_t)d;
+        }
+        size_t take = i + 4 == n ? 3 - pad : 3;
+        if (i + 4 == n && ((pad == 1 && (v & 0xFF)) || (pad == 2 && (v & 0xFFFF)))) return -1;
+        for (size_t k = 0; k < take; k++) dst[o++] = (uint8_t)(v >> (16 - 8 * k));
+    }
+    return (long)o;
+}

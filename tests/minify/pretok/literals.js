@@ -35,4 +35,6 @@ switch (x) { case 1: print("one"); break; default: print("dflt"); }
 try { throw new Error("boom"); } catch (e) { print("caught", e.message); } finally { print("fin"); }
 let l = 1; const c = 2; print(l + c, delete o.if, o.if);
 if (x) print("x"); else print("not x");
+var img = atob("AAEC/wBB"), txt = atob("aGVsbG8=");
+print(img.length, hex(img), txt, atob("QUJD") + atob("QQ=="));
 print("end");
