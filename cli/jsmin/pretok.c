@@ -26,7 +26,8 @@
  * identifiers written with \u escapes, `**`, `?.`, `...`, `&&=`/`||=`/`??=`,
  * numbers with a fraction, exponent, leading zero or above 32767, and strings
  * that Espruino would read as UTF-8 (any non-ASCII byte or \u escape), that
- * use an escape other than \n \b \f \r \t \v \xHH \0 \\ \' \" or a line
+ * use an escape other than \n \b \f \r \t \v \xHH, octal \0..\777 (as Espruino
+ * reads it: up to three digits, the low byte), \\ \' \" or a line
  * continuation, or whose raw form is not shorter.
  *
  * Raw values may hold any byte, NUL and 0xFF included: Espruino reads them by
@@ -129,10 +130,14 @@ long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst)
         case 't': dst[o++] = 0x09; break;
         case 'v': dst[o++] = 0x0B; break;
         case '\\': case '\'': case '"': dst[o++] = c; break;
-        case '0':
-            if (i + 2 < n && s[i + 1] >= '0' && s[i + 1] <= '9') return -1;   /* octal */
-            dst[o++] = 0;
+        case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+            /* Espruino: up to three octal digits, the value's low byte (\777 is 0xFF) */
+            unsigned v = (unsigned)(c - '0');
+            for (int k = 0; k < 2 && i + 2 < n && s[i + 1] >= '0' && s[i + 1] <= '7'; k++)
+                v = v * 8 + (unsigned)(s[++i] - '0');
+            dst[o++] = (uint8_t)(v & 255);
             break;
+        }
         case 'x': {
             if (i + 3 >= n) return -1;
             int h = hexv(s[i + 1]), l = hexv(s[i + 2]);
@@ -141,7 +146,7 @@ long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst)
             i += 2;
             break;
         }
-        default: return -1;   /* \u, octal, \r\n continuation, others: keep the text */
+        default: return -1;   /* \u, \8, \9, a line continuation, others: keep the text */
         }
     }
     return (long)o;

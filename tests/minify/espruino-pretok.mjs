@@ -66,6 +66,7 @@ try {
     ['arrow, let, const, of', 'for(let a of b)(c=>c)(a);const d=0', 'a7' + T('(') + 'ad' + T('e') + 'c6' + T('b)(e') + 'a2' + T('e)(e);') + 'ae' + T('d=0')],
     ['raw string where shorter', 'x="a\\nb"', T('x=') + 'd103' + T('a\nb')],
     ['string kept when not shorter', 'x="ab"', T('x="ab"')],
+    ['octal escapes as Espruino reads them', 'x="\\1\\101\\08\\1234"', T('x=') + 'd106014100385334'],
     ['\\x escape raw', 'x="\\xff\\x41"', T('x=') + 'd102ff41'],
     ['NUL byte raw (read by length)', 'x="ab\\0"', T('x=') + 'd103616200'],
     ['UTF-8 and \\u stay text', 'x="é\\n";y="\\u0041\\n"', T('x="') + 'c3a9' + T('\\n";y="\\u0041\\n"')],
@@ -194,6 +195,7 @@ try {
         // the minified text and the pretokenised program, each run the same way
         const modes = [['Storage+load()', () => viaStorage(bin, text, wd), () => viaStorage(bin, pt, wd)]];
         if (!pt.includes(0)) modes.push(['script', () => run(bin, tf, wd), () => run(bin, pf, wd)]);
+        else { skipped++; console.log(`skip ${p.name} ${bname} script: the pretokenised program holds a NUL byte (the Linux build reads a script file as a C string; it runs from Storage)`); }
         for (const [how, wantF, gotF] of modes) {
           const want = wantF(), got = gotF();
           if (want.timedOut) { fail(`${p.name} ${bname} ${how}`, 'the minified program timed out'); continue; }

@@ -5,7 +5,7 @@
 // token for.
 function hex(s) { var r = []; for (var i = 0; i < s.length; i++) r.push(s.charCodeAt(i)); return r.join(','); }
 var strs = ["plain", 'single \'q\'', "tab\there\nnewline\r\\", "\x00\x01\x7f\x80\xff", "\0end",
-  "\b\f\v", "caf\u00e9", "café", "日本", "\x41\x42", "", "a\"b", '\u0041', "line\
+  "\b\f\v", "\1\7\101\377\08\1234", "caf\u00e9", "café", "日本", "\x41\x42", "", "a\"b", '\u0041', "line\
 cont"];
 for (var i = 0; i < strs.length; i++) print(i, strs[i].length, hex(strs[i]));
 var long = "0123456789\n".repeat(30);
