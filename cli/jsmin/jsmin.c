@@ -136,7 +136,7 @@ static int is_atob(jp *p, uint32_t i, const jtok *prev)
 }
 
 /* The raw string of atob(str): 1 when written, 0 (nothing written) when the
- * literal is no canonical base64 of 1..65535 bytes. */
+ * literal is no canonical base64 of 1..65535 bytes without 0xFF. */
 static int put_atob(obuf *o, const jtok *str, const uint8_t *src)
 {
     uint8_t *a = malloc(str->len + 1), *d = malloc(str->len + 1);
@@ -144,7 +144,8 @@ static int put_atob(obuf *o, const jtok *str, const uint8_t *src)
     if (!a || !d) { free(a); free(d); o->oom = 1; return 1; }
     al = js_pretok_str(src + str->start, str->len, a);
     if (al > 0) dl = js_pretok_b64(a, (size_t)al, d);
-    int ok = dl > 0 && dl <= 65535;
+    /* never a 0xFF byte in a program (pretok.c): then atob stays */
+    int ok = dl > 0 && dl <= 65535 && !memchr(d, 0xFF, (size_t)dl);
     if (ok) {
         uint8_t b[3] = { dl < 256 ? 0xD1 : 0xD2, (uint8_t)(dl & 255), (uint8_t)(dl >> 8) };
         ob_put(o, b, dl < 256 ? 2 : 3);

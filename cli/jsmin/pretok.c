@@ -30,10 +30,14 @@
  * reads it: up to three digits, the low byte), \\ \' \" or a line
  * continuation, or whose raw form is not shorter.
  *
- * Raw values may hold any byte, NUL and 0xFF included: Espruino reads them by
- * length.  (Its Linux build reads a script file named on the command line as
- * a C string, so such a program runs there only from Storage: load(), eval,
- * which is how the agent runs programs.)
+ * Raw values may hold NUL bytes: Espruino reads them by length.  (Its Linux
+ * build reads a script file named on the command line as a C string, so such
+ * a program runs there only from Storage: load(), eval, which is how the
+ * agent runs programs.)  They never hold 0xFF: a string or atob() whose bytes
+ * include 0xFF, or an integer whose raw form would (511, 32767), stays text.
+ * The agent finds where an interrupted download resumes by the first 0xFF
+ * (erased flash) in the file, and Storage refuses a write over written bytes,
+ * so a program must never contain 0xFF (UTF-8 text never does).
  *
  * `atob("...")` with the global atob and a canonical base64 literal becomes
  * the raw string of the decoded bytes, as Espruino's own pretokeniser
@@ -96,7 +100,9 @@ size_t js_pretok_int(const uint8_t *s, size_t n, uint8_t out[3])
     }
     if (v == 0 && n > 1) { out[0] = 0xD3; return 1; }
     if (v < 128 && n > 2) { out[0] = 0xD4; out[1] = (uint8_t)v; return 2; }
-    if (v >= 128 && n > 3) { out[0] = 0xD5; out[1] = (uint8_t)(v & 255); out[2] = (uint8_t)(v >> 8); return 3; }
+    if (v >= 128 && n > 3 && (v & 255) != 0xFF) {   /* no 0xFF byte: see the top */
+        out[0] = 0xD5; out[1] = (uint8_t)(v & 255); out[2] = (uint8_t)(v >> 8); return 3;
+    }
     return 0;
 }
 
@@ -135,6 +141,7 @@ long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst)
             unsigned v = (unsigned)(c - '0');
             for (int k = 0; k < 2 && i + 2 < n && s[i + 1] >= '0' && s[i + 1] <= '7'; k++)
                 v = v * 8 + (unsigned)(s[++i] - '0');
+            if ((v & 255) == 0xFF) return -1;   /* no 0xFF byte: see the top */
             dst[o++] = (uint8_t)(v & 255);
             break;
         }
@@ -142,6 +149,7 @@ long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst)
             if (i + 3 >= n) return -1;
             int h = hexv(s[i + 1]), l = hexv(s[i + 2]);
             if (h < 0 || l < 0) return -1;
+            if (h * 16 + l == 0xFF) return -1;   /* no 0xFF byte: see the top */
             dst[o++] = (uint8_t)(h * 16 + l);
             i += 2;
             break;
