@@ -21,8 +21,9 @@
 //    script file (Espruino's Linux build reads a script file as a C string);
 //  - releases: `otasign release --pretokenise` (auto encoding and heatshrink):
 //    statement flag and release.json say so, program.js is the pretokenised
-//    program, it runs the same from Storage on espruino-pico, and --encoding
-//    heatshrink's bundle.js decodes (by otasign's own check) to it.
+//    program, it runs the same from Storage on espruino-pico, --encoding
+//    heatshrink's bundle.js decodes (by otasign's own check) to it, otasign
+//    verify accepts it for a 2v29 device only, otasign inspect shows the flag.
 // Prints "espruino-pretok: N passed, N failed[, N skipped]" last.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -241,8 +242,16 @@ try {
         if (enc === 'heatshrink' && rj.encoding !== 'heatshrink') { fail(what, `encoding ${rj.encoding}`); continue; }
         const got = viaStorage(picoBin[1], prog, dir);
         if (got.lines.join('\n') !== want.lines.join('\n')) { fail(what, 'program.js prints otherwise from Storage'); continue; }
-        const v = otasign(['verify', rd, '--pub', kb + '.pub']);
-        if (v.status !== 0) { fail(what, `otasign verify: ${v.stdout}${v.stderr}`); continue; }
+        const v = otasign(['verify', rd, '--pub', kb + '.pub', '--app', 'pt', '--firmware', '2v29']);
+        if (v.status !== 0) { fail(what, `otasign verify --firmware 2v29: ${v.stdout}${v.stderr}`); continue; }
+        // a device running another firmware (or not saying) refuses it
+        const v2 = otasign(['verify', rd, '--pub', kb + '.pub', '--app', 'pt', '--firmware', '2v28']);
+        const v3 = otasign(['verify', rd, '--pub', kb + '.pub', '--app', 'pt']);
+        if (v2.status !== 1 || v3.status !== 1 || !/OTA_ERR_BAD_ENCODING_KIND/.test(v2.stdout + v2.stderr + v3.stdout + v3.stderr)) {
+          fail(what, `otasign verify for 2v28 / no firmware: status ${v2.status} / ${v3.status}: ${v2.stdout}${v2.stderr}`); continue;
+        }
+        const ins = otasign(['inspect', join(rd, 'statement.bin')]);
+        if (!/pretokenised\s+yes: Espruino 2v29/.test(ins.stdout)) { fail(what, `otasign inspect: ${ins.stdout}`); continue; }
         ok(what);
       }
     }
