@@ -65,6 +65,9 @@ static void ob_ch(obuf *o, uint8_t c)
 
 static int is_punct(const jtok *t, int c) { return t->type == T_PUNCT && t->sub == c; }
 
+/* A raw string's length bytes hold no 0xFF (pretok.c: never 0xFF). */
+static int raw_len_ok(size_t l) { return l <= 65535 && (l & 255) != 0xFF && (l >> 8) != 0xFF; }
+
 /* Does `prev` followed directly by `cur` need a space? lb/fb: the last byte
  * printed for prev and the first byte of cur. */
 static int need_space(const jtok *prev, uint8_t lb, const jtok *cur, uint8_t fb)
@@ -106,7 +109,10 @@ static int put_pretok(obuf *o, const jtok *t, const uint8_t *text, size_t len)
         uint8_t *d = malloc(len);
         if (!d) { o->oom = 1; return 1; }
         long dl = js_pretok_str(text, len, d);
-        if (dl <= 0 || dl > 65535 || (size_t)dl + (dl < 256 ? 2 : 3) >= len) { free(d); return 0; }
+        if (dl <= 0 || !raw_len_ok((size_t)dl) || (size_t)dl + (dl < 256 ? 2 : 3) >= len) {
+            free(d);
+            return 0;
+        }
         b[0] = dl < 256 ? 0xD1 : 0xD2;
         b[1] = (uint8_t)(dl & 255);
         b[2] = (uint8_t)(dl >> 8);
@@ -135,21 +141,69 @@ static int is_atob(jp *p, uint32_t i, const jtok *prev)
            is_punct(&p->toks[i + 3], ')');
 }
 
-/* The raw string of atob(str): 1 when written, 0 (nothing written) when the
- * literal is no canonical base64 of 1..65535 bytes without 0xFF. */
-static int put_atob(obuf *o, const jtok *str, const uint8_t *src)
+/* Raw strings of d[0..n) (no 0xFF inside), each of a length raw_len_ok,
+ * joined by '+'; returns the bytes written or, with o NULL, that would be. */
+static size_t put_raw_runs(obuf *o, const uint8_t *d, size_t n)
+{
+    size_t w = 0;
+    for (size_t at = 0; at < n;) {
+        size_t l = n - at < 65279 ? n - at : 65279;   /* 0xFEFF */
+        if (!raw_len_ok(l)) l--;                       /* ..FF -> ..FE */
+        uint8_t b[3] = { l < 256 ? 0xD1 : 0xD2, (uint8_t)(l & 255), (uint8_t)(l >> 8) };
+        if (at) { if (o) ob_ch(o, '+'); w++; }
+        if (o) { ob_put(o, b, l < 256 ? 2 : 3); ob_put(o, d + at, l); }
+        w += (l < 256 ? 2 : 3) + l;
+        at += l;
+    }
+    return w;
+}
+
+/* atob(str) pretokenised: 1 when written, 0 (nothing written) to keep it.
+ * Its canonical base64 of 1..65535 bytes becomes the raw string of the
+ * bytes; bytes holding 0xFF (never in a program: pretok.c), or a length
+ * whose bytes would (255, 511, ...), become, where
+ * `paren` allows and it is shorter, the concatenation in parentheses of raw
+ * strings and "\xff" literals, the same string. */
+static int put_atob(obuf *o, const jtok *str, const uint8_t *src, int paren)
 {
     uint8_t *a = malloc(str->len + 1), *d = malloc(str->len + 1);
     long al, dl = -1;
+    int ok = 0;
     if (!a || !d) { free(a); free(d); o->oom = 1; return 1; }
     al = js_pretok_str(src + str->start, str->len, a);
     if (al > 0) dl = js_pretok_b64(a, (size_t)al, d);
-    /* never a 0xFF byte in a program (pretok.c): then atob stays */
-    int ok = dl > 0 && dl <= 65535 && !memchr(d, 0xFF, (size_t)dl);
-    if (ok) {
-        uint8_t b[3] = { dl < 256 ? 0xD1 : 0xD2, (uint8_t)(dl & 255), (uint8_t)(dl >> 8) };
-        ob_put(o, b, dl < 256 ? 2 : 3);
-        ob_put(o, d, (size_t)dl);
+    if (dl > 0 && raw_len_ok((size_t)dl) && !memchr(d, 0xFF, (size_t)dl)) {
+        put_raw_runs(o, d, (size_t)dl);   /* one raw string */
+        ok = 1;
+    } else if (dl > 0 && dl <= 65535 && paren) {
+        /* the cost first: "(" runs "+" ... ")" against atob("...") */
+        size_t cost = 2, n = (size_t)dl, segs = 0;
+        for (size_t at = 0; at < n; segs++) {
+            size_t e = at;
+            if (d[at] == 0xFF) { while (e < n && d[e] == 0xFF) e++; cost += 2 + 4 * (e - at); }
+            else { while (e < n && d[e] != 0xFF) e++; cost += put_raw_runs(NULL, d + at, e - at); }
+            at = e;
+        }
+        cost += segs - 1;
+        if (cost < str->len + 6) {
+            ob_ch(o, '(');
+            for (size_t at = 0; at < n;) {
+                size_t e = at;
+                if (at) ob_ch(o, '+');
+                if (d[at] == 0xFF) {
+                    while (e < n && d[e] == 0xFF) e++;
+                    ob_ch(o, '"');
+                    for (size_t k = at; k < e; k++) ob_put(o, "\\xff", 4);
+                    ob_ch(o, '"');
+                } else {
+                    while (e < n && d[e] != 0xFF) e++;
+                    put_raw_runs(o, d + at, e - at);
+                }
+                at = e;
+            }
+            ob_ch(o, ')');
+            ok = 1;
+        }
     }
     free(a);
     free(d);
@@ -190,7 +244,18 @@ static void print_tokens(jp *p, obuf *o, int pretok)
         /* Pretokenised: atob("base64") with the global atob -> the raw string */
         if (pretok && !tpl && !key && is_atob(p, i, prev)) {
             if (prev && (t->flags & TF_NL)) ob_ch(o, '\n');
-            if (put_atob(o, &p->toks[i + 2], p->src)) {
+            /* "(" may start the expression only where nothing before it could
+             * take it as a call: no newline (ASI point), no value before */
+            int paren = !(t->flags & TF_NL) &&
+                        (!prev || (prev->type != T_IDENT && prev->type != T_NUM &&
+                                   prev->type != T_STR && prev->type != T_TPL &&
+                                   prev->type != T_REGEX && prev->type != T_PRIV &&
+                                   !is_punct(prev, ')') && !is_punct(prev, ']') &&
+                                   !is_punct(prev, '}') &&
+                                   !(prev->type == T_KW && (prev->sub == K_THIS ||
+                                     prev->sub == K_TRUE || prev->sub == K_FALSE ||
+                                     prev->sub == K_NULL || prev->sub == K_SUPER))));
+            if (put_atob(o, &p->toks[i + 2], p->src, paren)) {
                 i += 3;
                 prev = &p->toks[i];
                 prev_pt = 1;

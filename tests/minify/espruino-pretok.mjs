@@ -74,6 +74,9 @@ try {
     ['0xFF byte: the string stays text', 'x="\\xff\\x41"', T('x="\\xff\\x41"')],
     ['NUL byte raw (read by length)', 'x="ab\\0"', T('x=') + 'd103616200'],
     ['UTF-8 and \\u stay text', 'x="é\\n";y="\\u0041\\n"', T('x="') + 'c3a9' + T('\\n";y="\\u0041\\n"')],
+    ['255 or 511 bytes: the length would hold 0xFF, text stays', 'x="' + '\\t'.repeat(255) + '";y="' + '\\t'.repeat(511) + '"', T('x="' + '\\t'.repeat(255) + '";y="' + '\\t'.repeat(511) + '"')],
+    ['atob with 0xFF bytes: raw runs and "\\xff" in parentheses where shorter', 'x=atob("' + Buffer.concat([Buffer.from('A'.repeat(60)), Buffer.from([255]), Buffer.from('B'.repeat(60))]).toString('base64') + '").length',
+      T('x=(') + 'd13c' + '41'.repeat(60) + T('+"\\xff"+') + 'd13c' + '42'.repeat(60) + T(').length')],
     ['long raw string', 'x="' + '\\t'.repeat(300) + '"', T('x=') + 'd22c01' + '09'.repeat(300)],
     ['ints', 'x=[0,7,42,100,127,128,999,1000,1024,32767,32768,0xff,0x100,511,1022,1.5,1e3,010]',
       T('x=[0,7,42,') + 'd464' + T(',') + 'd47f' + T(',128,999,') + 'd5e803' + T(',') + 'd50004' + T(',32767,32768,0xff,') + 'd50001' + T(',511,') + 'd5fe03' + T(',1.5,1e3,010]')],
@@ -81,7 +84,7 @@ try {
     ['regex after token byte', 'return/a/.test(b)', 'ab' + T('/a/.test(b)')],
     ['property names are tokens too', 'a.default=b.of', T('a.') + 'bd' + T('=b.') + 'c6'],
     ['ASI newline kept', 'a=1\nb=2', T('a=1\nb=2')],
-    ['atob of canonical base64: the decoded bytes raw', 'x=atob("AAEC/g==")+atob("QU")+atob("/w==")', T('x=') + 'd104000102fe' + T('+atob("QU")+atob("/w==")')],
+    ['atob of canonical base64: the decoded bytes raw', 'x=atob("AAEC/g==")+atob("QU")+atob("/w==")', T('x=') + 'd104000102fe' + T('+atob("QU")+("\\xff")')],
     ['atob not the global one, or after new: kept', 'function f(atob){return atob("QQ==")}new atob("QQ==");y.atob("QQ==")', 'aa' + T('f(e){') + 'ab' + T('e("QQ==")}') + 'b8' + T('atob("QQ==");y.atob("QQ==")')],
     ['no space between word and token byte', 'if(a)return b;else c()', 'a3' + T('(a)') + 'ab' + T('b;') + 'a4' + T('c()')],
   ];
@@ -202,7 +205,12 @@ try {
         if (!pt.includes(0)) modes.push(['script', () => run(bin, tf, wd), () => run(bin, pf, wd)]);
         else { skipped++; console.log(`skip ${p.name} ${bname} script: the pretokenised program holds a NUL byte (the Linux build reads a script file as a C string; it runs from Storage)`); }
         for (const [how, wantF, gotF] of modes) {
-          const want = wantF(), got = gotF();
+          // "New interpreter error: FIFO_FULL": the interpreter's event queue
+          // overflowed (timing: a busy machine); run the pair again, 3 tries
+          const fifo = (r) => r.lines.some((l) => /FIFO_FULL/.test(l));
+          let want, got, tries = 0;
+          do { want = wantF(); got = gotF(); } while ((fifo(want) || fifo(got)) && ++tries < 3);
+          if (tries) console.log(`note ${p.name} ${bname} ${how}: FIFO_FULL on a busy machine, ran ${tries + 1} times`);
           if (want.timedOut) { fail(`${p.name} ${bname} ${how}`, 'the minified program timed out'); continue; }
           const stop = want.lines.find((l) => /^Uncaught |^ASSERT\(/.test(l));
           if (p.own && stop) { fail(`${p.name} ${bname} ${how}`, `the minified program stops: ${stop}`); continue; }
