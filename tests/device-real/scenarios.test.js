@@ -582,7 +582,11 @@ test('compressed update on espruino-pico (5100 variables): peak variables in use
 // ---- pretokenised programs (statement flag 1, FORMAT.md 2b) ---------------------------
 test('pretokenised update (otasign release --pretokenise): installed from Storage and run by the real interpreter, plain and heatshrink; a release for another firmware is refused (52)', async () => {
   const b = await onV1('d-pt', 'pt');
-  const prog = (v) => APP(v, CODE(150) + 'print("SUM ' + v + ' "+(f3(2)+f150(1)));');
+  // bytes 0x00 (a raw string holds them) and 0xFF (never in a program: raw runs
+  // and "\xff" joined), from atob as image data comes in real apps
+  const img = Buffer.concat([Buffer.from([0, 1, 2]), Buffer.alloc(60, 65), Buffer.from([255]), Buffer.alloc(60, 66)]).toString('base64');
+  const prog = (v) => APP(v, CODE(150) + 'print("SUM ' + v + ' "+(f3(2)+f150(1)));' +
+    'var I=atob("' + img + '");print("IMG ' + v + ' "+I.length+" "+I.charCodeAt(0)+" "+I.charCodeAt(63)+" "+I.charCodeAt(64));');
   await otad.publish('ptid', 2, prog('v2'));                  // the same program plain, for the figure
   const idBytes = await bundleSize('ptid', 2);
   await otad.publish('pt', 2, prog('v2'), { pretok: true });
@@ -591,6 +595,9 @@ test('pretokenised update (otasign release --pretokenise): installed from Storag
   eq(fs.readFileSync(path.join(W, 'releases', 'pt-2', 'statement.bin'))[6], 1, 'statement flag');
   await until(reported('d-pt', 2, 'confirmed', 0), 20000, 'v2 (pretokenised) confirmed');
   await b.wait(/SUM v2 6757150850/, 5000);
+  await b.wait(/IMG v2 124 0 255 66/, 5000);
+  const inst = fs.readFileSync(path.join(W, 'releases', 'pt-2', 'program.js'));
+  ok(inst.includes(0) && !inst.includes(255) && inst.includes(Buffer.from('"\\xff"')), 'the program holds NUL, no 0xFF, atob became raw runs');
   await b.wait(/TICK v2/, 5000);
   ok(rel.installed_size < idBytes, 'pretokenised ' + rel.installed_size + ' vs plain ' + idBytes);
   // pretokenised and heatshrink together
