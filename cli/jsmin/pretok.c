@@ -33,8 +33,10 @@
  * Raw values may hold NUL bytes: Espruino reads them by length.  (Its Linux
  * build reads a script file named on the command line as a C string, so such
  * a program runs there only from Storage: load(), eval, which is how the
- * agent runs programs.)  They never hold 0xFF: a string or atob() whose bytes
- * include 0xFF, or an integer whose raw form would (511, 32767), stays text.
+ * agent runs programs.)  They never hold 0xFF: a string whose bytes or
+ * length bytes (255, 511, ...) would include 0xFF, or an integer whose raw form
+ * would (511, 32767), stays text; atob() bytes with 0xFF become raw runs and
+ * "\xff" literals joined in parentheses where shorter (jsmin.c put_atob).
  * The agent finds where an interrupted download resumes by the first 0xFF
  * (erased flash) in the file, and Storage refuses a write over written bytes,
  * so a program must never contain 0xFF (UTF-8 text never does).
