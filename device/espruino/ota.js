@@ -288,8 +288,8 @@ function decide(m) {
   if (i > 1 || i && !hs()) return 52;
   // flag 1: the program is pretokenised for firmware `target` (FORMAT.md 2b):
   // token ids are one firmware's, so only that firmware installs it
-  i = s.charCodeAt(264) | s.charCodeAt(265) << 8;
-  if (s.charCodeAt(6) && process.version.split(".")[0] != (i / 100 | 0) + "v" + ("0" + i % 100).substr(-2)) return 52;
+  // ("2v29.277" -> 229, the statement's target)
+  if (s.charCodeAt(6) && parseInt(process.version.replace("v", "")) != (s.charCodeAt(264) | s.charCodeAt(265) << 8)) return 52;
   m.s = s;
   if (Math.max(u32(s, 96), u32(s, 100)) > (C.max || 16000)) return 53;
   if (u64(s, 80) <= running()) return 46;
