@@ -263,6 +263,19 @@ try {
         ok(what);
       }
     }
+    // re-released (--from) it stays pretokenised: flag, target and program kept
+    if (seq) {
+      const out = join(dir, 'releases');
+      const r = otasign(['release', '--from', join(out, `pt-${seq}`), '--key', kb + '.key']);
+      const rd = join(out, `pt-${seq + 1}`);
+      if (r.status !== 0 || !existsSync(join(rd, 'statement.bin'))) fail('release --from a pretokenised release', `status ${r.status}: ${r.stderr}`);
+      else {
+        const st = readFileSync(join(rd, 'statement.bin'));
+        if (st[6] !== 1 || st.readUInt16LE(264) !== 229 || !readFileSync(join(rd, 'program.js')).equals(readFileSync(join(out, `pt-${seq}`, 'program.js'))))
+          fail('release --from a pretokenised release', `flag ${st[6]}, target ${st.readUInt16LE(264)}`);
+        else ok('release --from a pretokenised release keeps flag, target and program');
+      }
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
