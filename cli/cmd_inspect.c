@@ -73,6 +73,9 @@ static int show_statement(const char *path, const uint8_t *b, size_t len)
     textline("label", st.label, st.label_len, NULL);
     if (st.target) printf("  %-18s %u (%uv%02u)\n", "target", st.target, st.target / 100, st.target % 100);
     else printf("  %-18s 0 (not stated)\n", "target");
+    if (st.flags & OTA_SF_PRETOKENISED)
+        printf("  %-18s yes: Espruino %uv%02u token bytes, only that firmware installs it\n",
+               "pretokenised", st.target / 100, st.target % 100);
     if (st.sig) hexline("signature", st.sig, OTA_SIG_SIZE);
     uint8_t h[32];
     crypto_hash_sha256(h, b, len);

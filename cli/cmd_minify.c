@@ -1,6 +1,6 @@
 /*
  * cmd_minify.c: `otasign minify IN [-o OUT] [--no-mangle] [--target V]
- *                [--gate | --gate-warn]`
+ *                [--gate | --gate-warn] [--pretokenise]`
  *
  * Minifies one script (cli/jsmin.h).  By default the release gate is OFF
  * here, so any npm script can be minified: `--gate` applies it as in
@@ -24,6 +24,7 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: otasign minify IN [-o OUT] [--no-mangle] [--target V] [--gate | --gate-warn]\n"
+        "                      [--pretokenise]\n"
         "\n"
         "Minify a JavaScript file for Espruino: comments and white space go, every\n"
         "literal keeps its exact bytes, a newline stays wherever a semicolon would be\n"
@@ -36,6 +37,9 @@ static void help(FILE *f)
         "  --target V      Espruino firmware for the gate, e.g. 2v29 (default), 2v14\n"
         "  --gate          reject syntax the target cannot run (as otasign release does)\n"
         "  --gate-warn     report the gate's findings as warnings only\n"
+        "  --pretokenise   write Espruino's pretokenised encoding (binary: reserved words and\n"
+        "                  operators as token bytes, strings/integers raw where shorter);\n"
+        "                  only for --target 2v29, whose token ids otasign was checked against\n"
         "\n"
         "exit status: 0 ok, 1 syntax/gate/I-O error (file:line:col on stderr), 2 usage\n");
 }
@@ -87,7 +91,8 @@ fail:
 int cmd_minify(int argc, char **argv)
 {
     const char *outp = NULL, *target_s = NULL, *pos[2];
-    int no_mangle = 0, no_minify = 0, gate = 0, gate_warn = 0, help_flag = 0, npos = 0;
+    int no_mangle = 0, no_minify = 0, gate = 0, gate_warn = 0, help_flag = 0, npos = 0,
+        pretok = 0;
     const util_opt opts[] = {
         { "-o", OPT_STR, &outp, NULL },
         { "--output", OPT_STR, &outp, NULL },
@@ -96,6 +101,7 @@ int cmd_minify(int argc, char **argv)
         { "--target", OPT_STR, &target_s, NULL },
         { "--gate", OPT_FLAG, &gate, NULL },
         { "--gate-warn", OPT_FLAG, &gate_warn, NULL },
+        { "--pretokenise", OPT_FLAG, &pretok, NULL },
     };
     if (util_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 2, &npos,
                         &help_flag) != 0) {
@@ -121,6 +127,16 @@ int cmd_minify(int argc, char **argv)
         util_err("unknown firmware version '%s' (expected e.g. 2v29, 2v00..2v29)", target_s);
         return EXIT_USAGE;
     }
+    if (pretok && no_minify) {
+        util_err("--pretokenise needs minifying: not with --no-minify");
+        return EXIT_USAGE;
+    }
+    if (pretok && jsmin_pretok_target_ok(jo.target) == 0) {
+        util_err("--pretokenise: Espruino's token ids are vouched for only for firmware 2v29 "
+                 "(--target %s); refusing", target_s);
+        return EXIT_USAGE;
+    }
+    jo.pretok = pretok;
 
     int rc = EXIT_FAIL;
     uint8_t *src = NULL, *out = NULL;

@@ -26,6 +26,7 @@ static void help(FILE *f)
         "                       [--board B] [--out DIR] [--no-minify] [--no-mangle]\n"
         "                       [--target V] [--unsigned] [--pub NAME.pub]\n"
         "                       [--passphrase-file FILE] [--encoding E] [--block-size N]\n"
+        "                       [--pretokenise]\n"
         "\n"
         "Minify and gate SCRIPT.js for Espruino, hash it, sign a release statement and\n"
         "write DIR/APP-SEQ/ {bundle.js, program.js, statement.bin, release.json} atomically\n"
@@ -50,6 +51,9 @@ static void help(FILE *f)
         "  --encoding E       how the bundle travels: auto (default: the smaller of the two),\n"
         "                     identity (the program as is) or heatshrink (compressed blocks\n"
         "                     that stock Espruino firmware decompresses; FORMAT.md 2a)\n"
+        "  --pretokenise      install Espruino's pretokenised form of the minified program\n"
+        "                     (token bytes; FORMAT.md 2c): only for --target 2v29, and\n"
+        "                     only devices running 2v29 install it (statement flag)\n"
         "  --block-size N     heatshrink block size, a power of two 256..32768 (default 2048):\n"
         "                     the RAM a device needs to decompress one block\n"
         "  --from DIR/APP-N   re-release an earlier release's bundle unchanged under a new,\n"
@@ -187,6 +191,7 @@ static char *make_json(const ota_statement *st, const uint8_t pub[32], int is_si
     fprintf(f, "  \"public_key\": \"%s\",\n", pubhex);
     fprintf(f, "  \"encoding\": \"%s\",\n", ota_encoding_name(st->encoding) ? ota_encoding_name(st->encoding) : "unknown");
     fprintf(f, "  \"target\": %u,\n", st->target);
+    fprintf(f, "  \"pretokenised\": %s,\n", (st->flags & OTA_SF_PRETOKENISED) ? "true" : "false");
     fprintf(f, "  \"size\": %lu,\n", (unsigned long)st->size);
     fprintf(f, "  \"installed_size\": %lu,\n", (unsigned long)st->installed_size);
     json_hex(f, "sha256", st->sha256, 32, 1);
@@ -209,7 +214,7 @@ int cmd_release(int argc, char **argv)
     const char *keyfile = NULL, *pubfile = NULL, *app = NULL, *seq_s = NULL, *label = "",
                *board = NULL, *outdir = NULL, *target_s = NULL, *passfile = NULL, *from = NULL,
                *enc_s = "auto", *bsize_s = NULL;
-    int no_minify = 0, no_mangle = 0, unsigned_ = 0, help_flag = 0, npos = 0;
+    int no_minify = 0, no_mangle = 0, unsigned_ = 0, help_flag = 0, npos = 0, pretok = 0;
     const char *pos[2];
     util_opt opts[] = {
         { "--key", OPT_STR, &keyfile, NULL },
@@ -227,6 +232,7 @@ int cmd_release(int argc, char **argv)
         { "--from", OPT_STR, &from, NULL },
         { "--encoding", OPT_STR, &enc_s, NULL },
         { "--block-size", OPT_STR, &bsize_s, NULL },
+        { "--pretokenise", OPT_FLAG, &pretok, NULL },
     };
     int rc = EXIT_FAIL;
     uint8_t *src = NULL, *bundle = NULL, *hsz = NULL;
@@ -304,6 +310,17 @@ int cmd_release(int argc, char **argv)
         util_err("--target '%s': unknown firmware version (e.g. 2v29)", target_s);
         return EXIT_USAGE;
     }
+    if (pretok && (no_minify || from)) {
+        util_err("--pretokenise: %s", from ? "not with --from (the re-released bundle is kept as it is)"
+                                           : "needs minifying (not with --no-minify)");
+        return EXIT_USAGE;
+    }
+    if (pretok && !jsmin_pretok_target_ok(jo.target)) {
+        util_err("--pretokenise: Espruino's token ids are vouched for only for firmware 2v29 "
+                 "(--target %s); refusing", target_s);
+        return EXIT_USAGE;
+    }
+    jo.pretok = pretok;
     const char *script = from ? from : pos[0];
 
     /* 1. The script and its bundle. */
@@ -398,6 +415,8 @@ have_bundle:
     st.version = OTA_FORMAT_VERSION;
     st.encoding = (uint8_t)encoding;
     st.target = (uint16_t)jo.target;
+    /* pretokenised: only a device running firmware `target` installs it */
+    st.flags = from ? from_st.flags : pretok ? OTA_SF_PRETOKENISED : 0;
     st.key_id = pubk.id;
     st.app = app;
     st.app_len = strlen(app);
@@ -498,6 +517,9 @@ have_bundle:
     } else if (hsz) {
         printf("  encoding   identity (heatshrink would be %zu bytes)\n", hsz_len);
     }
+    if (st.flags & OTA_SF_PRETOKENISED)
+        printf("  program    pretokenised for Espruino %uv%02u: only devices running it install it\n",
+               st.target / 100, st.target % 100);
     if (warnings) printf("  warnings   %d (see above)\n", warnings);
     printf("  sequence   %llu\n", (unsigned long long)seq);
     util_hex(idhex, pubk.id, OTA_KEY_ID_SIZE);

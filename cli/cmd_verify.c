@@ -10,6 +10,7 @@
 #include "ota_encode.h"
 #include "ota_hsz.h"
 #include "manifest.h"
+#include "jsmin.h"
 #include "util.h"
 #include "cmd_keyset.h"
 
@@ -22,7 +23,7 @@ static void help(FILE *f)
         "       otasign verify KEYSET.ks --root R.pub [--root ...] [--threshold K] [--current N]\n"
         "       otasign verify --manifest FILE.json --pub NAME.pub --server-pub S.pub [...]\n"
         "                      [--app APP] [--board B] [--running N] [--max-size N]\n"
-        "                      [--encodings identity[,heatshrink]]\n"
+        "                      [--encodings identity[,heatshrink]] [--firmware V]\n"
         "                      [--ticket FILE --server-pub S.pub --device ID --nonce HEX\n"
         "                       [--tier signed|mac --secret-file F --mac HEX|--mac-file F]]\n"
         "\n"
@@ -35,6 +36,9 @@ static void help(FILE *f)
         "                     size would decide (wrong app, wrong board, not newer, too big)\n"
         "  --encodings LIST   the bundle encodings that device installs (default\n"
         "                     identity,heatshrink: this project's agent and otadev)\n"
+        "  --firmware V       the Espruino firmware that device runs, e.g. 2v29: a\n"
+        "                     pretokenised release (FORMAT.md 2c) applies only to the\n"
+        "                     firmware it was made for (default: none, so it is refused)\n"
         "  --ticket FILE      the whole device decision on statement + ticket (FORMAT.md\n"
         "                     section 5) with --server-pub, --device, --nonce (hex) and the\n"
         "                     options above; --tier mac checks the stock-firmware HMAC\n"
@@ -63,7 +67,7 @@ int cmd_verify(int argc, char **argv)
     const char *bundle_opt = NULL, *app = NULL, *board = NULL, *running_s = NULL, *max_s = NULL,
                *ticket_f = NULL, *device = NULL, *nonce_s = NULL, *tier_s = NULL,
                *secret_f = NULL, *mac_s = NULL, *mac_f = NULL, *manifest_f = NULL,
-               *enc_s = "identity,heatshrink";
+               *enc_s = "identity,heatshrink", *fw_s = NULL;
     int help_flag = 0, npos = 0;
     const char *pos[1];
     util_opt opts[] = {
@@ -74,6 +78,7 @@ int cmd_verify(int argc, char **argv)
         { "--running", OPT_STR, &running_s, NULL },
         { "--max-size", OPT_STR, &max_s, NULL },
         { "--encodings", OPT_STR, &enc_s, NULL },
+        { "--firmware", OPT_STR, &fw_s, NULL },
         { "--ticket", OPT_STR, &ticket_f, NULL },
         { "--server-pub", OPT_MULTI, spubs, &nspubs },
         { "--device", OPT_STR, &device, NULL },
@@ -147,6 +152,11 @@ int cmd_verify(int argc, char **argv)
         q += l + (q[l] == ',');
     }
     if (!encodings) { util_err("--encodings: name at least one"); return EXIT_USAGE; }
+    int firmware = 0;
+    if (fw_s && jsmin_parse_target(fw_s, &firmware) != 0) {
+        util_err("--firmware '%s': an Espruino firmware version such as 2v29", fw_s);
+        return EXIT_USAGE;
+    }
     if (max_s && (util_parse_u64(max_s, &maxsz) != 0 || maxsz > UINT32_MAX)) { util_err("--max-size '%s': not a number", max_s); return EXIT_USAGE; }
     if (ticket_f) {
         if (!device || !nonce_s || !app) { util_err("--ticket needs --device, --nonce and --app"); return EXIT_USAGE; }
@@ -218,6 +228,7 @@ int cmd_verify(int argc, char **argv)
     dev.max_size = (uint32_t)maxsz;
     /* the encodings this project's devices install (Espruino agent, otadev) */
     dev.encodings = encodings;
+    dev.firmware = (uint16_t)firmware;
     dev.tier = tier;
     dev.mac_key = secret;
     dev.mac_key_len = secret_len;

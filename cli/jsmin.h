@@ -20,14 +20,23 @@ typedef struct jsmin_opts {
                      returns 1, after reporting every such use); 2: the same reported
                      as warnings only.  With 1 or 2, missing built-ins, '/' inside a
                      regex class and \u in identifiers are warnings. */
+    int pretok;   /* 1: write Espruino's pretokenised encoding (cli/jsmin/pretok.c):
+                     reserved words and operators as token bytes, strings and
+                     integers as raw values where shorter.  Needs minify and a
+                     target whose token ids are vouched for (2v29 only), else
+                     jsmin_run returns 1 with a message. */
 } jsmin_opts;
 
-/* Fill *o with the defaults: minify, mangle, gate on, target 2v29. */
+/* Fill *o with the defaults: minify, mangle, gate on, target 2v29, no pretokenising. */
 void jsmin_opts_default(jsmin_opts *o);
 
 /* Parse "2v29" (or "229") into *target.  Returns 0 on success, -1 when the
  * text is not a firmware version the gate table knows. */
 int jsmin_parse_target(const char *s, int *target);
+
+/* 1 when --pretokenise may be used for this target (Espruino's token ids read
+ * from its source for that firmware: 2v29 only), else 0. */
+int jsmin_pretok_target_ok(int target);
 
 /* Minify and gate one script.
  *  - With minify or gate on, the script is parsed in full (ES2020 script goal,

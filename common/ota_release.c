@@ -11,7 +11,8 @@
 #define S_MAGIC      0
 #define S_VERSION    4
 #define S_ENCODING   5
-#define S_RESERVED0  6   /* 2 */
+#define S_FLAGS      6   /* 1: OTA_SF_* */
+#define S_RESERVED0  7   /* 1 */
 #define S_KEY_ID     8
 #define S_APP        16
 #define S_BOARD      48
@@ -192,7 +193,10 @@ static ota_err statement_fields(ota_statement *out, const uint8_t *buf, size_t l
 {
     ota_statement st;
     memset(&st, 0, sizeof st);
-    if (!all_zero(buf + S_RESERVED0, 2) || !all_zero(buf + S_RESERVED1, 6)) return OTA_ERR_MALFORMED;
+    if ((buf[S_FLAGS] & ~OTA_SF_KNOWN) || !all_zero(buf + S_RESERVED0, 1) ||
+        !all_zero(buf + S_RESERVED1, 6))
+        return OTA_ERR_MALFORMED;
+    if ((buf[S_FLAGS] & OTA_SF_PRETOKENISED) && get16(buf + S_TARGET) == 0) return OTA_ERR_MALFORMED;
     long app = padded_len(buf + S_APP, OTA_NAME_MAX);
     long board = padded_len(buf + S_BOARD, OTA_NAME_MAX);
     long label = padded_len(buf + S_LABEL, OTA_LABEL_MAX);
@@ -200,6 +204,7 @@ static ota_err statement_fields(ota_statement *out, const uint8_t *buf, size_t l
     st.version = buf[S_VERSION];
     st.encoding = buf[S_ENCODING];
     st.target = get16(buf + S_TARGET);
+    st.flags = buf[S_FLAGS];
     st.key_id = buf + S_KEY_ID;
     st.app = (const char *)buf + S_APP;
     st.app_len = (size_t)app;
@@ -306,6 +311,8 @@ ota_err ota_statement_encode(uint8_t out[OTA_STATEMENT_BODY_SIZE], const ota_sta
     if (board_valid(in->board, in->board_len) != OTA_OK) return OTA_ERR_MALFORMED;
     if (ota_label_valid(in->label, in->label_len) != OTA_OK) return OTA_ERR_MALFORMED;
     if (in->seq == 0 || in->size == 0 || in->installed_size == 0) return OTA_ERR_MALFORMED;
+    if ((in->flags & ~OTA_SF_KNOWN) || ((in->flags & OTA_SF_PRETOKENISED) && in->target == 0))
+        return OTA_ERR_MALFORMED;
     if (in->encoding == OTA_ENC_IDENTITY &&
         (in->size != in->installed_size ||
          memcmp(in->sha256, in->installed_sha256, OTA_SHA256_SIZE) != 0))
@@ -314,6 +321,7 @@ ota_err ota_statement_encode(uint8_t out[OTA_STATEMENT_BODY_SIZE], const ota_sta
     memcpy(out + S_MAGIC, OTA_STATEMENT_MAGIC, 4);
     out[S_VERSION] = OTA_FORMAT_VERSION;
     out[S_ENCODING] = in->encoding;
+    out[S_FLAGS] = in->flags;
     memcpy(out + S_KEY_ID, in->key_id, OTA_KEY_ID_SIZE);
     put_text(out + S_APP, OTA_NAME_MAX, in->app, in->app_len);
     put_text(out + S_BOARD, OTA_NAME_MAX, in->board, in->board_len);
@@ -509,6 +517,9 @@ ota_err ota_release_applies(const ota_statement *st, const ota_device *dev)
         return OTA_ERR_WRONG_BOARD;
     enc_mask = dev->encodings ? dev->encodings : OTA_ENC_MASK(OTA_ENC_IDENTITY);
     if (st->encoding >= 32 || !(enc_mask & OTA_ENC_MASK(st->encoding))) return OTA_ERR_BAD_ENCODING_KIND;
+    /* pretokenised code: token ids are those of one firmware */
+    if ((st->flags & OTA_SF_PRETOKENISED) && (st->target == 0 || dev->firmware != st->target))
+        return OTA_ERR_BAD_ENCODING_KIND;
     if (dev->max_size != 0 && (st->size > dev->max_size || st->installed_size > dev->max_size))
         return OTA_ERR_TOO_BIG;
     if (st->seq <= dev->running_seq) return OTA_ERR_NOT_NEWER;

@@ -54,6 +54,13 @@
  * 0 in the struct means "identity only", so a zeroed struct is safe. */
 #define OTA_ENC_MASK(enc)         (1u << (enc))
 
+/* Statement flags (byte 6, FORMAT.md section 2: formerly reserved, so every
+ * reader before it rejects a statement that sets one as malformed). */
+#define OTA_SF_PRETOKENISED       0x01u /* the program as installed is Espruino's pretokenised
+                                           encoding for firmware `target` exactly: a device
+                                           installs it only when it runs that firmware */
+#define OTA_SF_KNOWN              OTA_SF_PRETOKENISED
+
 /* ---- views --------------------------------------------------------------- */
 
 /* A parsed release statement.  Pointers refer to the buffer given to
@@ -62,6 +69,7 @@
 typedef struct ota_statement {
     uint8_t  version;            /* format version (1) */
     uint8_t  encoding;           /* OTA_ENC_* */
+    uint8_t  flags;              /* OTA_SF_* (byte 6) */
     uint16_t target;             /* Espruino firmware gated for, 2v29 -> 229; 0 = not stated */
     const uint8_t *key_id;       /* OTA_KEY_ID_SIZE bytes: key that signs this statement */
     const char *app;             /* app name, app_len bytes (1..32) */
@@ -125,6 +133,8 @@ typedef struct ota_device {
     size_t   n_server_keys;
     uint32_t max_size;           /* slot capacity in bytes; 0 = no limit */
     uint32_t encodings;          /* accepted encodings, OTA_ENC_MASK bits; 0 = identity only */
+    uint16_t firmware;           /* Espruino firmware it runs, 2v29 -> 229; 0 = not known:
+                                    OTA_SF_PRETOKENISED releases are refused */
     int      tier;               /* OTA_TIER_SIGNED or OTA_TIER_MAC */
     const uint8_t *mac_key;      /* per-device secret (OTA_TIER_MAC) */
     size_t   mac_key_len;

@@ -183,4 +183,12 @@ int js_espruino_reserved(jp *p, const jtok *t);
 void js_gate_builtins(jp *p);
 int js_gate_known_target(int target);
 
+/* pretok.c: Espruino's pretokenised encoding */
+int js_pretok_target_ok(int target);                       /* token ids vouched for */
+int js_pretok_word(const uint8_t *s, size_t n);             /* token id of a word/operator, 0 */
+const char *js_pretok_name(int id);                         /* its text, NULL */
+size_t js_pretok_int(const uint8_t *s, size_t n, uint8_t out[3]);   /* raw int, 0 = keep */
+long js_pretok_str(const uint8_t *s, size_t n, uint8_t *dst);       /* decoded, -1 = keep */
+long js_pretok_b64(const uint8_t *s, size_t n, uint8_t *dst);       /* canonical base64, -1 */
+
 #endif

@@ -521,8 +521,19 @@ int main(int argc, char **argv)
         big[336] = 0;
         emit_stmt("s-trailing-byte", big, 337, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
     }
-    s = v; s.b[6] = 1; st_sign(&s, rel_sk);
+    /* byte 6 is the flags byte (OTA_SF_*), byte 7 stays reserved */
+    s = v; s.b[7] = 1; st_sign(&s, rel_sk);
     emit_stmt("s-reserved0", s.b, 336, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    s = v; s.b[6] = 2; st_sign(&s, rel_sk);
+    emit_stmt("s-flag-unknown", s.b, 336, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    s = v; s.b[6] = 1; s.b[264] = 0; s.b[265] = 0; st_sign(&s, rel_sk);
+    emit_stmt("s-pretok-no-target", s.b, 336, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
+    /* pretokenised for 2v29: well-formed, but the vector device states no
+     * firmware, so it must refuse it */
+    s = v; s.b[6] = 1; s.b[264] = 229; s.b[265] = 0; st_sign(&s, rel_sk);
+    emit_stmt("s-pretok-unknown-firmware", s.b, 336, "OTA_ERR_BAD_ENCODING_KIND", "OTA_OK", NULL);
+    emit_stmt("s-pretok-2v28-device", s.b, 336, "OTA_ERR_BAD_ENCODING_KIND", "OTA_OK", "firmware=228");
+    emit_stmt("s-pretok-2v29-device", s.b, 336, "OTA_OK", "OTA_OK", "firmware=229");
     s = v; s.b[271] = 0x80; st_sign(&s, rel_sk);
     emit_stmt("s-reserved1", s.b, 336, "OTA_ERR_MALFORMED", "OTA_ERR_MALFORMED", NULL);
 

@@ -279,7 +279,7 @@ function decide(m) {
     if (!k) return 43;
     if (!ed(s.substr(272, 64), k, s.substr(0, 272))) return 20;
   }
-  if (!zero(s, 6, 2) || !zero(s, 266, 6) || u64(s, 80) < 1 || u32(s, 96) < 1 || u32(s, 100) < 1 ||
+  if ((s.charCodeAt(6) & 254) || !zero(s, 7, 1) || !zero(s, 266, 6) || u64(s, 80) < 1 || u32(s, 96) < 1 || u32(s, 100) < 1 ||
       (s.charCodeAt(5) == 0 && (u32(s, 96) != u32(s, 100) || s.substr(104, 32) != s.substr(136, 32))))
     return 40;
   if (t.substr(112, 32) != s.substr(104, 32)) return 49;
@@ -290,6 +290,10 @@ function decide(m) {
   // firmware has require("heatshrink")
   i = s.charCodeAt(5);
   if (i > 1 || i && !hs()) return 52;
+  // flag 1: the program is pretokenised for firmware `target` (FORMAT.md 2c):
+  // token ids are one firmware's, so only that firmware installs it
+  // ("2v29.277" -> 229, the statement's target)
+  if (s.charCodeAt(6) && parseInt(process.version.replace("v", "")) != (s.charCodeAt(264) | s.charCodeAt(265) << 8)) return 52;
   m.s = s;
   if (Math.max(u32(s, 96), u32(s, 100)) > (C.max || 16000)) return 53;
   if (u64(s, 80) <= running()) return 46;

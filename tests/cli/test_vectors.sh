@@ -34,6 +34,7 @@ while read -r first rest; do
   args=("$V/$(g statement)" --pub "$V/$(g pub)" --app "$(g app)" --board "$(g board)"
         --running "$(g running)" --max-size "$(g max)" --encodings identity)   # the vectors' device: ota_device.encodings 0
   [ -n "$(g bundle)" ] && args+=(--bundle "$V/$(g bundle)")
+  [ -n "$(g firmware)" ] && args+=(--firmware "$(g firmware)")
   if [ "$kind" = decide ]; then
     args+=(--ticket "$V/$(g ticket)" --server-pub "$V/$(g server_pub)" --device "$(g device)"
            --nonce "$(g nonce)" --tier "$(g tier)")

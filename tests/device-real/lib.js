@@ -92,7 +92,8 @@ class Otad {
     fs.writeFileSync(src, code);
     execFileSync(OTASIGN, ['release', src, '--key', path.join(W, 'rel.key'), '--app', app, '--seq', String(seq),
       '--label', 'v' + seq, '--out', out, '--encoding', opts.encoding || 'identity']
-      .concat(opts.board ? ['--board', opts.board] : []), { stdio: ['ignore', 'ignore', 'pipe'] });
+      .concat(opts.board ? ['--board', opts.board] : []).concat(opts.pretok ? ['--pretokenise'] : []),
+    { stdio: ['ignore', 'ignore', 'pipe'] });
     const dir = path.join(out, app + '-' + seq);
     if (opts.edit) opts.edit(dir);   // e.g. a re-signed statement over altered bytes
     const bundle = fs.readFileSync(path.join(dir, 'bundle.js'));

@@ -599,6 +599,52 @@ test('compressed update on espruino-pico (5100 variables): peak variables in use
   idle(b);
 });
 
+// ---- pretokenised programs (statement flag 1, FORMAT.md 2c) ---------------------------
+test('pretokenised update (otasign release --pretokenise): installed from Storage and run by the real interpreter, plain and heatshrink; a release for another firmware is refused (52)', async () => {
+  const b = await onV1('d-pt', 'pt');
+  // bytes 0x00 (a raw string holds them) and 0xFF (never in a program: raw runs
+  // and "\xff" joined), from atob as image data comes in real apps
+  const img = Buffer.concat([Buffer.from([0, 1, 2]), Buffer.alloc(60, 65), Buffer.from([255]), Buffer.alloc(60, 66)]).toString('base64');
+  const prog = (v) => APP(v, CODE(150) + 'print("SUM ' + v + ' "+(f3(2)+f150(1)));' +
+    'var I=atob("' + img + '");print("IMG ' + v + ' "+I.length+" "+I.charCodeAt(0)+" "+I.charCodeAt(63)+" "+I.charCodeAt(64));');
+  await otad.publish('ptid', 2, prog('v2'));                  // the same program plain, for the figure
+  const idBytes = await bundleSize('ptid', 2);
+  await otad.publish('pt', 2, prog('v2'), { pretok: true });
+  const rel = JSON.parse(fs.readFileSync(path.join(W, 'releases', 'pt-2', 'release.json'), 'utf8'));
+  eq(rel.pretokenised, true);
+  eq(fs.readFileSync(path.join(W, 'releases', 'pt-2', 'statement.bin'))[6], 1, 'statement flag');
+  await until(reported('d-pt', 2, 'confirmed', 0), 20000, 'v2 (pretokenised) confirmed');
+  await b.wait(/SUM v2 6757150850/, 5000);
+  await b.wait(/IMG v2 124 0 255 66/, 5000);
+  const inst = fs.readFileSync(path.join(W, 'releases', 'pt-2', 'program.js'));
+  ok(inst.includes(0) && !inst.includes(255) && inst.includes(Buffer.from('"\\xff"')), 'the program holds NUL, no 0xFF, atob became raw runs');
+  await b.wait(/TICK v2/, 5000);
+  ok(rel.installed_size < idBytes, 'pretokenised ' + rel.installed_size + ' vs plain ' + idBytes);
+  // pretokenised and heatshrink together
+  await otad.publish('pt', 3, prog('v3'), { pretok: true, encoding: 'heatshrink' });
+  const rel3 = JSON.parse(fs.readFileSync(path.join(W, 'releases', 'pt-3', 'release.json'), 'utf8'));
+  eq(rel3.encoding, 'heatshrink');
+  eq(rel3.pretokenised, true);
+  await until(reported('d-pt', 3, 'confirmed', 0), 20000, 'v3 (pretokenised, heatshrink) confirmed');
+  await b.wait(/SUM v3 6757150850/, 5000);
+  await b.wait(/TICK v3/, 5000);
+  figures.push('pretokenised update: program ' + rel.installed_size + ' bytes (plain minified ' + idBytes +
+    '), pretokenised+heatshrink bundle ' + rel3.size + ' bytes for a ' + rel3.installed_size + '-byte program');
+  // the same program stated for 2v28 (signed by the release key): not this firmware
+  await otad.publish('pt', 4, prog('v4'), { pretok: true, edit: (dir) => {
+    const sp = path.join(dir, 'statement.bin'), st = fs.readFileSync(sp);
+    st.writeUInt16LE(228, 264);
+    const seed = fs.readFileSync(path.join(W, 'rel.key')).subarray(104, 136);
+    const key = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+    crypto.sign(null, st.subarray(0, 272), key).copy(st, 272);
+    fs.writeFileSync(sp, st);
+  } });
+  await until(reported('d-pt', 4, 'rejected', 52), 20000, 'pretokenised for 2v28 refused (52)');
+  ok(!/APP v4 up/.test(b.out), 'the 2v28 program never ran');
+  idle(b);
+  eq(b.state().st.c.s, 3, 'still on v3');
+});
+
 // ---- deltas (FORMAT.md 2b; the offer tag D, 6b) ------------------------------------------
 // The offer's tagged fields, by letter.
 function tags(b) { const f = {}; for (let i = 0; i + 3 <= b.length; i += 3 + b.readUInt16BE(i + 1)) f[String.fromCharCode(b[i])] = b.subarray(i + 3, i + 3 + b.readUInt16BE(i + 1)); return f; }

@@ -9,15 +9,20 @@
 #   espruino-diff           programs run on the real Espruino interpreter before/after minifying
 #                           (every function body reached; release bundles too)
 #   gate-probes             every gate row probed on the real interpreter, verdicts agree
+#   espruino-pretok         --pretokenise: exact bytes, round trip (detokeniser), refusals, and
+#                           every program the same pretokenised on espruino and espruino-pico
+#                           (script file and Storage+load()), releases --pretokenise
 TEST_DEPS    += $(BIN)/otasign
 TEST_SCRIPTS += tests/minify/oracle-selftest.mjs tests/minify/fixtures.mjs \
                 tests/minify/programs.mjs tests/minify/oracle-corpus.mjs \
                 tests/minify/fuzz.mjs tests/minify/espruino-diff.mjs \
-                tests/minify/gate-probes.mjs
+                tests/minify/gate-probes.mjs tests/minify/espruino-pretok.mjs
 
 BENCH_TARGETS += bench-minify
 .PHONY: bench-minify
-# Output bytes and MB/s of otasign minify next to terser and esbuild.
-bench-minify: $(BIN)/otasign
+# Output bytes and MB/s of otasign minify next to terser and esbuild; pretokenised
+# bytes next to EspruinoTools' pretokeniser on terser's output (pretok-bench.mjs).
+bench-minify: $(BIN)/otasign $(BIN)/hsztool
 	@bash tests/bench/minify-bench.sh $(BIN)
 	@OTA_BIN=$(BIN) node tests/bench/minify-real.mjs
+	@OTA_BIN=$(BIN) node tests/bench/pretok-bench.mjs

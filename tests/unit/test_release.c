@@ -133,6 +133,8 @@ static void run_case(const kv *c, const kv *d)
     dev.nonce_len = unhex(nonce, sizeof nonce, get(c, d, "nonce"));
     dev.nonce = nonce;
     dev.max_size = (uint32_t)strtoul(get(c, d, "max"), NULL, 10);
+    const char *fw = get(c, d, "firmware");   /* Espruino firmware the device runs; none: 0 */
+    dev.firmware = fw ? (uint16_t)strtoul(fw, NULL, 10) : 0;
     dev.release_keys = &rk;
     dev.n_release_keys = 1;
 
