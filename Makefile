@@ -82,7 +82,9 @@ check: deps
 bench: deps
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory $(BENCH_TARGETS)
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/bench-summary.tsv
+	@OTA_BENCH_SUMMARY=$(abspath $(BUILD))/bench-summary.tsv $(MAKE) --no-print-directory -k $(BENCH_TARGETS); \
+	 st=$$?; bash tests/bench/summary.sh $(BUILD)/bench-summary.tsv; exit $$st
 
 size: deps
 	@$(MAKE) --no-print-directory $(SIZE_TARGETS)

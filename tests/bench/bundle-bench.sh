@@ -60,10 +60,12 @@ esp_size() {   # bytes of Espruino's heatshrink.compress of file $1, or "-"
     echo "${n:--}"
 }
 ratio() { [ "$1" = - ] && { echo "    -"; return; }; awk -v a="$1" -v b="$2" 'BEGIN { printf "%5.3f", a / b }'; }
+# a row of the `make bench` summary (tests/bench/summary.sh)
+srow() { [ -n "${OTA_BENCH_SUMMARY:-}" ] && printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$OTA_BENCH_SUMMARY"; return 0; }
 
 echo "== bundle bytes per encoding (ratio to the program as installed = encoding 0, the previous design)"
-printf '%-44s %9s %9s %6s %9s %6s %9s %6s %9s %6s\n' "program (minified by otasign)" "identity" "hs 2KB" "ratio" "hs 32KB" "ratio" \
-    "espruino" "ratio" "gzip -9" "ratio"
+printf '%-44s %9s %9s %6s %9s %6s %9s %6s %9s %6s %9s %6s %9s %6s\n' "program (minified by otasign)" "identity" "hs 2KB" "ratio" "hs 32KB" "ratio" \
+    "espruino" "ratio" "gzip -9" "ratio" "pretok" "ratio" "pt+hs" "ratio"
 for f in "${inputs[@]}"; do
     "$BIN/otasign" minify "$f" -o "$T/p.js" 2>/dev/null || cp "$f" "$T/p.js"
     p=$(wc -c <"$T/p.js")
@@ -71,12 +73,21 @@ for f in "${inputs[@]}"; do
     "$BIN/hsztool" encode 15 "$T/p.js" "$T/b.hsz"; b=$(wc -c <"$T/b.hsz")
     e=$(esp_size "$T/p.js")
     g=$(gzip -9 -c "$T/p.js" | wc -c)
+    # pretokenised (FORMAT.md 2c), as `otasign release --pretokenise` installs it, and its heatshrink blocks
+    if "$BIN/otasign" minify --pretokenise --target 2v29 "$f" -o "$T/pt.js" 2>/dev/null; then
+        t=$(wc -c <"$T/pt.js"); "$BIN/hsztool" encode 11 "$T/pt.js" "$T/pt.hsz"; th=$(wc -c <"$T/pt.hsz")
+    else t=-; th=-; fi
     name=$(echo "$f" | sed "s#^$CORPUS_DIR/#corpus: #")
-    printf '%-44s %9d %9d %6s %9d %6s %9s %6s %9d %6s\n' "${name:0:44}" "$p" "$a" "$(ratio "$a" "$p")" "$b" "$(ratio "$b" "$p")" \
-        "$e" "$(ratio "$e" "$p")" "$g" "$(ratio "$g" "$p")"
+    printf '%-44s %9d %9d %6s %9d %6s %9s %6s %9d %6s %9s %6s %9s %6s\n' "${name:0:44}" "$p" "$a" "$(ratio "$a" "$p")" "$b" "$(ratio "$b" "$p")" \
+        "$e" "$(ratio "$e" "$p")" "$g" "$(ratio "$g" "$p")" "$t" "$(ratio "$t" "$p")" "$th" "$(ratio "$th" "$p")"
+    sec="bundle bytes: $name"
+    srow "$sec" "heatshrink blocks (encoding 1, 2 KB)" "identity: the previous design" "$p" "$a"
+    srow "$sec" "pretokenised (--pretokenise)" "identity: the previous design" "$p" "$t"
+    srow "$sec" "pretokenised + heatshrink" "identity: the previous design" "$p" "$th"
 done
 echo "(hs = encoding 1, FORMAT.md 2a, this project's optimal-parse encoder; espruino = the firmware's own greedy"
-echo " heatshrink.compress of the whole program as one stream, on ${E}/espruino in this run; gzip only for scale)"
+echo " heatshrink.compress of the whole program as one stream, on ${E}/espruino in this run; gzip only for scale;"
+echo " pretok = otasign minify --pretokenise --target 2v29 (FORMAT.md 2c); pt+hs = that in heatshrink blocks of 2 KB)"
 
 echo
 echo "== delta bytes (FORMAT.md 2b) from the previous release, beside the full bundle of the new one (previous design)"
@@ -99,6 +110,10 @@ for f in "${inputs[@]}"; do
         "$BIN/otasign" delta "$T/o0.js" "$T/n0.js" -o "$T/d0.bin" 2>/dev/null; d0=$(wc -c <"$T/d0.bin")
         printf '%-34s %-9s %9s %9d %9d %9d %6s %9d %9d %9s\n' "${name:0:34}" "$(case $pct in 0) echo one-line ;; var) echo new-local ;; *) echo "$pct %" ;; esac)" \
             "$lines" "$p" "$a" "$d" "$(ratio "$d" "$p")" "$dh" "$d0" "$(ratio "$d" "$a")"
+        case $pct in
+            0)  srow "bundle bytes: $name" "delta, one-line change" "the new program's full bundle" "$p" "$d" ;;
+            10) srow "bundle bytes: $name" "delta, 10 % of the lines changed" "the new program's full bundle" "$p" "$d" ;;
+        esac
     done
 done
 echo "(lines = source lines changed/total (10 %: of the lines, or every line with a decimal literal when fewer have one);"

@@ -119,6 +119,16 @@ for (const [name, key, sizePeer, speedPeer] of rows) {
   console.log(`| ${name} | ${r.bytes} | ${sizeRatio} | ${mbs(r).toFixed(1)} | ${speedRatio} |`);
 }
 console.log('');
+{
+  // the `make bench` summary
+  const srow = createRequire(import.meta.url)('./summary-row.js');
+  const sec = `minified bytes and speed: the project corpus (${inBytes} bytes)`;
+  const pair = (fig, a, peerName, b, f) => { const x = results[a], y = results[b]; if (!x.err && !y.err) srow(sec, fig, peerName, f(y), f(x)); };
+  pair('otasign (mangled) bytes', 'otasignMangle', 'terser mangle-only', 'terserMangle', (r) => r.bytes);
+  pair('otasign --no-mangle bytes', 'otasignWs', 'terser whitespace-only', 'terserWs', (r) => r.bytes);
+  pair('otasign (mangled) MB/s, process start included', 'otasignMangle', 'esbuild --minify-identifiers', 'esbuildMangle', (r) => mbs(r).toFixed(1));
+  pair('otasign --no-mangle MB/s', 'otasignWs', 'esbuild --minify-whitespace', 'esbuildWs', (r) => mbs(r).toFixed(1));
+}
 console.log('Peers: whitespace rows compare with terser whitespace-only and esbuild --minify-whitespace;');
 console.log('mangle rows with terser mangle-only and esbuild --minify-whitespace --minify-identifiers.');
 console.log('The first two rows write as the peers do (otasign -o - into the file); the "-o FILE" rows add');

@@ -65,6 +65,13 @@ console.log('|---|---:|---:|---:|');
 console.log(`| whitespace only (--no-mangle / mangle:false) | ${sum.ws} | ${sum.tws} | ${(sum.ws / sum.tws).toFixed(4)}x |`);
 console.log(`| mangling (default / mangle:true) | ${sum.mangle} | ${sum.tmangle} | ${(sum.mangle / sum.tmangle).toFixed(4)}x |`);
 console.log('');
+{
+  // the `make bench` summary
+  const srow = createRequire(import.meta.url)('./summary-row.js');
+  const sec = `minified bytes: real Espruino code (${sum.files} files, ${sum.in} bytes)`;
+  srow(sec, 'otasign (mangled)', 'terser mangle-only', sum.tmangle, sum.mangle);
+  srow(sec, 'otasign --no-mangle', 'terser whitespace-only', sum.tws, sum.ws);
+}
 console.log(`refused by otasign (not counted): ${refused.otasign.length}${refused.otasign.length ? ': ' + refused.otasign.slice(0, 5).join(', ') : ''}`);
 console.log(`refused by terser (not counted): ${refused.terser.length}${refused.terser.length ? ': ' + refused.terser.slice(0, 5).join(', ') : ''}`);
 console.log('largest differences (otasign - terser, mangling): ' + worst.slice(0, 5).map((w) => w[1] + ' ' + (w[0] > 0 ? '+' : '') + w[0]).join(', '));

@@ -79,6 +79,13 @@ async function measure(label, files, base) {
   console.log(`| peer: EspruinoTools pretokeniser on terser's default output | ${s.terEt} | 1.0000x |`);
   console.log(`files holding a 0xFF byte (the agent resumes a download at the first 0xFF, so it cannot resume into one): ` +
     `peer ${s.ffEt}, otasign --pretokenise ${s.ffPt} (it never writes one: FORMAT.md 2c)`);
+  {
+    // the `make bench` summary
+    const srow = createRequire(import.meta.url)('./summary-row.js');
+    const sec = `pretokenised bytes: ${label.replace(/ and tests\/minify\/programs$/, '')} (${s.files} files)`;
+    srow(sec, 'otasign --pretokenise', "EspruinoTools' pretokeniser on terser's default", s.terEt, s.otaPt);
+    srow(sec, 'otasign --pretokenise', "previous: EspruinoTools' on otasign's text", s.otaEt, s.otaPt);
+  }
   console.log(`not counted (a tool refused it): ${refused.length}${refused.length ? ': ' + refused.slice(0, 5).join(', ') : ''}`);
   console.log('');
 }

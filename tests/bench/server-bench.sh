@@ -158,7 +158,11 @@ echo "  peer 204 headers (otad's, copied into nginx): $(grep -iE '^(x-poll-inter
 wrk -t1 -c8 -d1s "$O204" >/dev/null 2>&1 || true
 wrk -t1 -c8 -d1s "$NPOLL" >/dev/null 2>&1 || true
 
+srow() { [ -n "${OTA_BENCH_SUMMARY:-}" ] && printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$OTA_BENCH_SUMMARY"; return 0; }
 row() {  # row NAME "OTAD_RPS OTAD_US" "PEER_RPS PEER_US" PEER_NAME TARGET
+    local sec="otad speed (wrk -c$CONNS, $(nproc) cores, best of ${ROUNDS:-3})"
+    srow "$sec" "$1: requests/s (goal >= $5x)" "$4" "${3%% *}" "${2%% *}"
+    srow "$sec" "$1: CPU us per request" "$4" "${3##* }" "${2##* }"
     awk -v n="$1" -v a="$2" -v b="$3" -v p="$4" -v t="$5" 'BEGIN {
         split(a, x, " "); split(b, y, " ");
         r = (y[1] > 0) ? x[1] / y[1] : 0;

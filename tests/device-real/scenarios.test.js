@@ -209,6 +209,14 @@ test('boards on the previous agent form (6459932) are still served; wire bytes o
       w.cost.manifest + ', bundle ' + w.cost.bundle + ', reports ' + w.cost.reports + ') vs the proxy ' + w.upd + ' B (' +
       w.proxyCls.join(', ') + '); idle polls ' + w.idleCost.bytes + ' B in ' + w.idleCost.requests + ' vs the proxy ' +
       w.idleProxy + ' B in ' + w.nIdle);
+  // the `make bench` summary (bench-wire runs this on both builds: the bytes are the same, one set of rows)
+  if (process.env.OTA_PICO !== '1') {
+    const srow = require('../bench/summary-row.js'), sec = 'wire bytes (real interpreter, real otad, at a proxy)', prev = 'previous form (agent 6459932)';
+    srow(sec, 'idle poll, request + answer', prev, idleO, idleN);
+    srow(sec, 'offer answer with headers', prev, old.offer.res.length, neu.offer.res.length);
+    srow(sec, 'per report, request + answer', prev, Math.round(old.repBytes), Math.round(neu.repBytes));
+    srow(sec, 'whole update besides the bundle', prev, old.upd - old.bundle, neu.upd - neu.bundle);
+  }
   figures.push('  whole update v1->v2 besides the ' + old.bundle + '/' + neu.bundle + '-byte bundle: ' + (old.upd - old.bundle) + ' (' + old.n + ' exchanges) vs ' +
     (neu.upd - neu.bundle) + ' (' + neu.n + ' exchanges), ' + r(neu.upd - neu.bundle, old.upd - old.bundle) + 'x');
 });
