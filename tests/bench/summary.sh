@@ -11,7 +11,8 @@ echo "== make bench: summary (every figure measured in this run; ratio = this de
 awk -F'\t' '
     !($1 in n) { order[++ns] = $1; n[$1] = 0 }
     {
-        r = ($4 + 0 > 0 && $5 != "-" && $4 != "-") ? sprintf("%.3fx", $5 / $4) : "-";
+        r = "-";
+        if ($4 + 0 > 0 && $5 != "-" && $4 != "-") r = sprintf(($5 / $4 < 0.01) ? "%.5fx" : "%.3fx", $5 / $4);
         rows[$1, ++n[$1]] = sprintf("  %-46s %10s  vs %10s  %-36s %8s", substr($2, 1, 46), $5, $4, substr("(" $3 ")", 1, 36), r)
     }
     END { for (i = 1; i <= ns; i++) { print order[i]; for (j = 1; j <= n[order[i]]; j++) print rows[order[i], j] } }' "$f"
