@@ -82,7 +82,7 @@ async function measure(label, files, base) {
   {
     // the `make bench` summary
     const srow = createRequire(import.meta.url)('./summary-row.js');
-    const sec = `pretokenised bytes: ${label.replace(/ and tests\/minify\/programs$/, '')} (${s.files} files)`;
+    const sec = `pretokenised bytes: ${label} (${s.files} files)`;
     srow(sec, 'otasign --pretokenise', "EspruinoTools' pretokeniser on terser's default", s.terEt, s.otaPt);
     srow(sec, 'otasign --pretokenise', "previous: EspruinoTools' on otasign's text", s.otaEt, s.otaPt);
   }
