@@ -880,6 +880,10 @@ static bool wave_eval_app(const char *app, srv_appview *a, bool may_advance)
 {
     /* The policy's input: every known device of the app, with its bucket
      * in this rollout (hashed once per device and rollout). */
+    /* A pretokenised release: a device that said another firmware, or none,
+     * is never offered it, so it is not in any wave (as another board);
+     * one otad has not heard from yet is (srv_firmware_known). */
+    uint16_t rfw = a->target ? a->target->fw : 0;
     pthread_mutex_lock(&fleet_mu);
     app_fleet *fl = fleet_of(app, true);
     size_t n = 0;
@@ -887,6 +891,7 @@ static bool wave_eval_app(const char *app, srv_appview *a, bool may_advance)
     for (size_t i = 0; devs && i < fl->n; i++) {
         fleet_ent *e = &fl->v[i];
         if (e->gone) continue;
+        if (rfw && !ro_firmware_match(rfw, srv_firmware_known(e->id))) continue;
         if (e->bucket_for != a->ro.id) {
             e->bucket = ro_bucket(a->ro.id, e->id);
             e->bucket_for = a->ro.id;

@@ -193,7 +193,7 @@ test('boards on the previous agent form (6459932) are still served; wire bytes o
   ok(/^GET \/m\/d-wnew\?a=wnew&s=1 HTTP/.test(neu.idle.head), 'compact idle poll: ' + neu.idle.head.split('\r\n')[0]);
   eq(neu.reps.map((r) => r.body.state + (r.compact ? '/compact' : '') + ':' + r.rec.status).join(),
     'downloading/compact:204,downloaded/compact:204,trial/compact:204,confirmed/compact:204');
-  ok(neu.offer && /^GET \/m\/d-wnew\?a=wnew&s=1&n=[0-9a-f]{32} HTTP/.test(neu.offer.head), 'the offer answers a poll with a nonce: ' + neu.offer.head.split('\r\n')[0]);
+  ok(neu.offer && /^GET \/m\/d-wnew\?a=wnew&s=1&n=[0-9a-f]{32}&f=2v29(\.[0-9]+)? HTTP/.test(neu.offer.head), 'the offer answers a poll with a nonce (and the firmware, FORMAT.md 6b): ' + neu.offer.head.split('\r\n')[0]);
   ok(!/\r\nDate:/i.test(neu.idle.res.toString('latin1')) && !/\r\nDate:/i.test(neu.offer.res.toString('latin1')), 'no Date in compact answers');
   const idleN = proxy.bytes(neu.idle), idleO = proxy.bytes(old.idle);
   ok(idleN <= 200, 'compact idle poll <= 200 B: ' + idleN);

@@ -505,6 +505,11 @@ if [ "$USE_CLI" = 1 ] && "$OTA_BIN/otasign" release "$WORK/pt2.js" --key "$WORK/
     # not offered for its firmware is not a failure: no report, nothing counted
     admin GET /admin/rollouts/ptk >/dev/null
     expect_eq "rollout ptk: still active (firmware mismatches count for nothing)" active "$(body | jq_ j.current.state)"
+    # nor are such devices in its waves: fw-j1, fw-j2, fw-c1, fw-c2 said 2v29;
+    # fw-j3, fw-c4 (2v28) and fw-c3 (nothing) are left out, as for another board
+    sleep 2   # the batched polls reach the fleet within a second
+    admin GET /admin/rollouts/ptk >/dev/null
+    expect_eq "rollout ptk: the devices known to run 2v29 are the wave's known devices" 4 "$(body | jq_ j.current.wave.known)"
     # for the restart below: a mismatch otad learnt, then forgets with its memory
     expect_eq "compact idle poll (fw-r1): 202" 202 "$(code GET "/m/fw-r1?a=ptk&s=1")"
     expect_eq "compact nonce poll (fw-r1), f=2v28: 204" 204 "$(code GET "/m/fw-r1?a=ptk&s=1&n=$NONCE&f=2v28")"
