@@ -68,6 +68,7 @@ typedef struct srv_rel {
     char    statement_b64[460];         /* base64 of the 336 bytes */
     char    manifest_head[1200];        /* readable JSON members, precomputed */
     size_t  manifest_head_len;
+    uint16_t fw;                        /* firmware it runs on only (ro_release.fw): 0 = any */
     struct MHD_Response *full;          /* shared 200 response for GET/HEAD of the bundle */
     uint8_t *mem;                       /* the bundle in memory (small bundles), or NULL */
     _Atomic uint64_t served_pending;    /* bytes served, not yet flushed to the store */
@@ -225,11 +226,29 @@ void srv_seen_note(const char *device, const char *app, uint64_t seq, int64_t wh
  * the waves of the rollouts (at most once per call, only after changes). */
 void srv_seen_flush(void);
 
+/* The firmware each device said on a poll (FORMAT.md 6, 6b: fw=, f=), in
+ * memory only (empty after a restart), so that an idle compact poll is not
+ * told an offer waits that its firmware cannot run.  RO_FW_UNKNOWN records
+ * "said nothing"; srv_firmware_known answers RO_FW_UNASKED for a device
+ * not noted.  Forgotten on retire (srv_fleet_forget). */
+void     srv_firmware_note(const char *device, uint16_t fw);
+uint16_t srv_firmware_known(const char *device);
+/* Parse what a device sends as its firmware: process.version as Espruino
+ * reports it, "2v29" or "2v29.277" (a build after the release): 1..2
+ * digits, 'v', 2 digits, optionally '.' and 1..6 digits; the build number
+ * is ignored, as the agent's own check does.  2v29 -> 229.  False on
+ * anything else. */
+bool     srv_firmware_parse(const char *s, uint16_t *fw);
+
 /* Under the snapshot read lock: the release to offer this device, or NULL
  * (nothing to do).  running is the sequence the device says it runs, board
- * what it says its board is (NULL/"" = not sent). */
+ * what it says its board is (NULL/"" = not sent); firmware what it said it
+ * runs (2v29 -> 229, RO_FW_UNKNOWN: nothing), or SRV_FW_RECALL: what otad
+ * remembers of it (srv_firmware_known), looked up only when the release it
+ * would get is pretokenised. */
+#define SRV_FW_RECALL (-1)
 srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running,
-                    const char *board);
+                    const char *board, int firmware);
 /* After a durable report: apply the error threshold to the app's rollout
  * and mark the waves for evaluation.  Takes admin_mu. */
 void srv_rollout_after_report(const char *app, uint64_t seq, const srv_release_counts *c);

@@ -61,6 +61,7 @@ const char *ro_why_text(ro_why w)
     case RO_NO_RELEASE:  return "release not published";
     case RO_NOT_NEWER:   return "already runs it or a later one";
     case RO_WRONG_BOARD: return "release is for another board";
+    case RO_WRONG_FIRMWARE: return "release is pretokenised for a firmware the device has not said it runs";
     case RO_BLOCKED:     return "blocked: the device rolled back from or rejected this release";
     }
     return "unknown";
@@ -102,6 +103,13 @@ bool ro_board_match(const char *release_board, const char *device_board)
     for (; *release_board && *device_board; release_board++, device_board++)
         if (lower((unsigned char)*release_board) != lower((unsigned char)*device_board)) return false;
     return *release_board == 0 && *device_board == 0;
+}
+
+bool ro_firmware_match(uint16_t release_fw, uint16_t device_fw)
+{
+    if (release_fw == 0) return true;
+    if (release_fw == RO_FW_NONE || device_fw == RO_FW_UNKNOWN) return false;
+    return device_fw == RO_FW_UNASKED || device_fw == release_fw;
 }
 
 bool ro_allowed(const ro_rollout *r, const char *device)
@@ -173,6 +181,7 @@ ro_why ro_decide(const ro_rollout *r, const ro_release *rels, size_t n_rels,
     if (!rel) return RO_NO_RELEASE;
     if (want <= d->running) return RO_NOT_NEWER;
     if (!ro_board_match(rel->board, d->board)) return RO_WRONG_BOARD;
+    if (!ro_firmware_match(rel->fw, d->firmware)) return RO_WRONG_FIRMWARE;
     if (ro_blocked(h, want)) return RO_BLOCKED;
     if (seq) *seq = want;
     return RO_OFFER;

@@ -78,13 +78,24 @@ typedef struct ro_rollout {
 typedef struct ro_release {                 /* one release of the app */
     uint64_t seq;
     const char *board;                      /* "" = any board */
+    uint16_t fw;                            /* firmware it runs on only (FORMAT.md 2c: a
+                                               pretokenised program's target, 2v29 -> 229);
+                                               0 = any; RO_FW_NONE = none */
 } ro_release;
 
 typedef struct ro_device {                  /* what the device says on a poll */
     const char *id;
     uint64_t running;                       /* sequence it runs (0 = none) */
     const char *board;                      /* NULL or "" = not sent */
+    uint16_t firmware;                      /* 2v29 -> 229; RO_FW_UNKNOWN: not said;
+                                               RO_FW_UNASKED: not known yet, and no offer
+                                               is made before it says (compact idle poll) */
 } ro_device;
+
+/* Firmware values (FORMAT.md 2c, 6, 6b). */
+#define RO_FW_UNKNOWN 0u        /* device: did not say (fail closed) */
+#define RO_FW_UNASKED 0xFFFFu   /* device: not known yet; it is asked before an offer */
+#define RO_FW_NONE    0xFFFEu   /* release: pretokenised without a target: no firmware */
 
 typedef struct ro_history {                 /* what otad remembers of the device */
     const uint64_t *blocked;                /* this app's sequences never to offer it */
@@ -101,6 +112,7 @@ typedef enum ro_why {
     RO_NO_RELEASE,      /* the release to offer is not published */
     RO_NOT_NEWER,       /* device runs that sequence or a later one */
     RO_WRONG_BOARD,     /* release built for another board */
+    RO_WRONG_FIRMWARE,  /* pretokenised for a firmware the device has not said it runs */
     RO_BLOCKED          /* the device rolled back from / rejected it for good */
 } ro_why;
 const char *ro_why_text(ro_why w);
@@ -112,6 +124,11 @@ unsigned ro_bucket_limit(double percent);
 /* ASCII case-insensitive equality; an empty release board matches any
  * device; a device that sent no board (NULL/"") matches any release. */
 bool ro_board_match(const char *release_board, const char *device_board);
+/* A release for any firmware (fw 0) matches every device; a pretokenised
+ * one only a device that said it runs its target, or one not asked yet
+ * (RO_FW_UNASKED: the caller asks before it makes the offer); RO_FW_NONE
+ * matches none. */
+bool ro_firmware_match(uint16_t release_fw, uint16_t device_fw);
 bool ro_allowed(const ro_rollout *r, const char *device);
 const ro_pin *ro_pin_find(const ro_rollout *r, const char *device);
 bool ro_blocked(const ro_history *h, uint64_t seq);

@@ -132,6 +132,17 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
         ota_hex_decode(nbytes, sizeof nbytes, &nlen, nonce, nl) != OTA_OK)
         return srv_reply_error(q, 400, "bad_nonce", "nonce: 32..64 hex characters (16..32 bytes)");
 
+    /* fw: the firmware it runs (FORMAT.md 6); without it no pretokenised
+     * release is offered (older agents cannot run one) */
+    const char *fws = srv_query(q, "fw");
+    uint16_t fw = RO_FW_UNKNOWN;
+    if (fws && *fws) {
+        if (!srv_firmware_parse(fws, &fw))
+            return srv_reply_error(q, 400, "bad_fw",
+                                   "fw: the firmware, as process.version: e.g. 2v29 or 2v29.277");
+        srv_firmware_note(device, fw);
+    }
+
     /* ks: the device's key-set version (FORMAT.md 13.4); absent = no key sets. */
     const char *kss = srv_query(q, "ks");
     uint64_t dev_ks = 0;
@@ -147,7 +158,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     const char *dq = srv_query(q, "d");
     bool want_delta = dq && strcmp(dq, "1") == 0 && !g_srv.cfg.no_delta;
     pthread_rwlock_rdlock(&g_srv.snap_lock);
-    srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
+    srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board, fw);
     srv_rel *base = rel && want_delta && running ? base_rel(app, running) : NULL;
     pthread_rwlock_unlock(&g_srv.snap_lock);
     /* Only releases signed by a key trusted now (keyset.c), whatever the db holds. */
@@ -206,11 +217,14 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
 
 /* ---- manifest, compact form (FORMAT.md 6b) --------------------------------
  *
- *   GET /m/<device>?a=<app>&s=<running seq>[&b=<board>][&n=<nonce hex>]
+ *   GET /m/<device>?a=<app>&s=<running seq>[&b=<board>][&n=<nonce hex>][&f=<firmware>]
  *
  * Without n= (an idle poll): 204 when there is nothing to do, 202 when an
  * offer waits (the agent polls again at once with a fresh nonce).  With n=:
- * 204, or 200 with the offer as tagged binary fields.  No Date, no
+ * 204, or 200 with the offer as tagged binary fields.  f= (the agent sends
+ * it with n=) is remembered in memory: a pretokenised release is offered
+ * only to a device that said it runs its target; an idle poll of a device
+ * not heard from yet may get 202, its nonce poll then settles it.  No Date, no
  * Content-Type: what the board reads is the status, Content-Length and the
  * body. */
 
@@ -249,10 +263,28 @@ enum MHD_Result srv_route_cpoll(srv_req *q, const char *device)
                   ota_hex_decode(nbytes, sizeof nbytes, &nlen, nonce, nl) != OTA_OK))
         return srv_reply_error(q, 400, "bad_nonce", "n: 32..64 hex characters (16..32 bytes)");
 
+    /* f: the firmware (FORMAT.md 6b).  Given: noted.  A nonce poll without
+     * it: what otad remembers, else "said nothing" (no pretokenised offer,
+     * and noted, so that later idle polls are not told an offer waits). */
+    const char *fs = srv_query(q, "f");
+    int fw = SRV_FW_RECALL;
+    if (fs && *fs) {
+        uint16_t v;
+        if (!srv_firmware_parse(fs, &v))
+            return srv_reply_error(q, 400, "bad_fw", "f: the firmware, as process.version: e.g. 2v29 or 2v29.277");
+        srv_firmware_note(device, v);
+        fw = v;
+    }
+
     SRV_ADD(polls, 1);
     int64_t now = srv_now();
+    if (nonce && fw == SRV_FW_RECALL) {
+        uint16_t k = srv_firmware_known(device);
+        if (k == RO_FW_UNASKED) srv_firmware_note(device, k = RO_FW_UNKNOWN);
+        fw = k;
+    }
     pthread_rwlock_rdlock(&g_srv.snap_lock);
-    srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board);
+    srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board, fw);
     /* the release the device runs, for a delta (srv_rel objects live as
      * long as the process) */
     srv_rel *base = rel && nonce && running ? base_rel(app, running) : NULL;

@@ -75,6 +75,9 @@ srv_rel *srv_rel_add(const srv_release *r)
     }
     ota_sha256(x->statement_hash, x->r.statement, x->r.statement_len);
     memcpy(x->bundle_hash, st.sha256, 32);
+    /* FORMAT.md 2c: a pretokenised program runs on its target firmware only */
+    if (st.flags & OTA_SF_PRETOKENISED)
+        x->fw = st.target && st.target < RO_FW_NONE ? st.target : (uint16_t)RO_FW_NONE;
     ota_base64_encode(x->statement_b64, sizeof x->statement_b64, NULL, x->r.statement,
                       x->r.statement_len, OTA_B64_STD);
 
@@ -288,6 +291,7 @@ static void appview_policy(srv_appview *a, srv_snapshot *s)
     for (size_t i = 0; a->rels && i < s->n_relv; i++)
         if (strcmp(s->relv[i]->r.app, a->ro.app) == 0) {
             a->rels[a->n_rels].seq = s->relv[i]->r.seq;
+            a->rels[a->n_rels].fw = s->relv[i]->fw;
             a->rels[a->n_rels++].board = s->relv[i]->r.board;
         }
     ro_rollout *p = &a->pol;
@@ -612,23 +616,90 @@ void srv_seen_flush(void)
 /* ---- rollout rules (the policy is rollout.c) ----------------------------------- */
 
 srv_rel *srv_decide(const srv_snapshot *s, const char *device, const char *app, uint64_t running,
-                    const char *board)
+                    const char *board, int firmware)
 {
     if (!s || s->apps.count == 0) return NULL;
     srv_appview *a = srv_map_get(&s->apps, app, strlen(app));
     if (!a) return NULL;
-    ro_device d = { device, running, board };
+    ro_device d = { device, running, board,
+                    firmware == SRV_FW_RECALL ? (uint16_t)RO_FW_UNASKED : (uint16_t)firmware };
     uint64_t seq = 0;
-    /* Blocks are the policy's last rule: look them up (a lock) only for a
-     * device that would otherwise get an offer, so a 204 poll takes no lock. */
+    /* Blocks are the policy's last rule, and what otad remembers of the
+     * device's firmware matters only for a pretokenised release: look them
+     * up (a lock each) only for a device that would otherwise get an offer,
+     * so a 204 poll takes no lock. */
     if (ro_decide(&a->pol, a->rels, a->n_rels, &d, NULL, &seq) != RO_OFFER) return NULL;
+    srv_rel *rel;
+    if (seq == a->ro.seq && a->target) rel = a->target;
+    else {
+        char key[64];
+        size_t klen = relkey(key, sizeof key, app, seq);
+        rel = srv_map_get(&s->rels, key, klen);
+    }
+    if (!rel) return NULL;
+    bool again = false;
+    if (firmware == SRV_FW_RECALL && rel->fw) {
+        d.firmware = srv_firmware_known(device);
+        again = true;
+    }
     uint64_t bl[HIST_MAX];
     ro_history h = { bl, blocks_copy(device, app, bl, HIST_MAX) };
-    if (h.n_blocked && ro_decide(&a->pol, a->rels, a->n_rels, &d, &h, &seq) != RO_OFFER) return NULL;
-    if (seq == a->ro.seq && a->target) return a->target;
-    char key[64];
-    size_t klen = relkey(key, sizeof key, app, seq);
-    return srv_map_get(&s->rels, key, klen);
+    if ((again || h.n_blocked) && ro_decide(&a->pol, a->rels, a->n_rels, &d, &h, &seq) != RO_OFFER)
+        return NULL;
+    return rel;
+}
+
+/* ---- firmware the devices said ---------------------------------------------- */
+
+#define FW_MAX 1048576   /* devices remembered; beyond it a device is asked again */
+static pthread_mutex_t fw_mu = PTHREAD_MUTEX_INITIALIZER;
+static srv_map fw_mem;   /* device -> (void *)(0x10000 | firmware) (under fw_mu) */
+
+void srv_firmware_note(const char *device, uint16_t fw)
+{
+    size_t dl = strlen(device);
+    void *v = (void *)(uintptr_t)(0x10000u | fw);
+    pthread_mutex_lock(&fw_mu);
+    if (fw_mem.count < FW_MAX || (fw_mem.count && srv_map_get(&fw_mem, device, dl)))
+        srv_map_put(&fw_mem, device, dl, v, NULL);
+    pthread_mutex_unlock(&fw_mu);
+}
+
+uint16_t srv_firmware_known(const char *device)
+{
+    pthread_mutex_lock(&fw_mu);
+    uintptr_t v = fw_mem.count ? (uintptr_t)srv_map_get(&fw_mem, device, strlen(device)) : 0;
+    pthread_mutex_unlock(&fw_mu);
+    return v ? (uint16_t)(v & 0xFFFFu) : (uint16_t)RO_FW_UNASKED;
+}
+
+static void firmware_forget(const char *device)
+{
+    pthread_mutex_lock(&fw_mu);
+    if (fw_mem.count && srv_map_get(&fw_mem, device, strlen(device)))
+        srv_map_put(&fw_mem, device, strlen(device), NULL, NULL);
+    pthread_mutex_unlock(&fw_mu);
+}
+
+bool srv_firmware_parse(const char *s, uint16_t *fw)
+{
+    if (!s) return false;
+    size_t i = 0, major = 0;
+    unsigned v = 0;
+    while (s[i] >= '0' && s[i] <= '9' && major < 2) { v = v * 10 + (unsigned)(s[i++] - '0'); major++; }
+    if (major == 0 || s[i++] != 'v') return false;
+    for (int k = 0; k < 2; k++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (unsigned)(s[i++] - '0');
+    }
+    if (s[i] == '.') {
+        size_t b = 0;
+        for (i++; s[i] >= '0' && s[i] <= '9' && b < 6; i++) b++;
+        if (b == 0) return false;
+    }
+    if (s[i] != 0 || v == 0) return false;
+    *fw = (uint16_t)v;
+    return true;
 }
 
 void srv_rollout_event(int64_t rollout, const char *event, const char *by, const char *detail)
@@ -786,6 +857,7 @@ static void fleet_forget_one(const char *k, void *v, void *arg)
 
 void srv_fleet_forget(const char *device)
 {
+    firmware_forget(device);
     forget_ctx c = { device };
     pthread_mutex_lock(&fleet_mu);
     srv_map_each(&fleets, fleet_forget_one, &c);
@@ -808,6 +880,10 @@ static bool wave_eval_app(const char *app, srv_appview *a, bool may_advance)
 {
     /* The policy's input: every known device of the app, with its bucket
      * in this rollout (hashed once per device and rollout). */
+    /* A pretokenised release: a device that said another firmware, or none,
+     * is never offered it, so it is not in any wave (as another board);
+     * one otad has not heard from yet is (srv_firmware_known). */
+    uint16_t rfw = a->target ? a->target->fw : 0;
     pthread_mutex_lock(&fleet_mu);
     app_fleet *fl = fleet_of(app, true);
     size_t n = 0;
@@ -815,6 +891,7 @@ static bool wave_eval_app(const char *app, srv_appview *a, bool may_advance)
     for (size_t i = 0; devs && i < fl->n; i++) {
         fleet_ent *e = &fl->v[i];
         if (e->gone) continue;
+        if (rfw && !ro_firmware_match(rfw, srv_firmware_known(e->id))) continue;
         if (e->bucket_for != a->ro.id) {
             e->bucket = ro_bucket(a->ro.id, e->id);
             e->bucket_for = a->ro.id;
@@ -1114,6 +1191,7 @@ static void fleets_drop(void)
     pthread_mutex_lock(&fleet_mu);
     srv_map_each(&fleets, fleet_free_one, NULL);
     srv_map_free(&fleets);
+    srv_map_free(&fw_mem);   /* values are not pointers */
     memset(&fleets, 0, sizeof fleets);
     pthread_mutex_unlock(&fleet_mu);
 }
@@ -1223,6 +1301,7 @@ void srv_state_free(void)
     srv_map_free(&g_srv.waves);
     srv_map_each(&fleets, fleet_free_one, NULL);
     srv_map_free(&fleets);
+    srv_map_free(&fw_mem);   /* values are not pointers */
     for (int i = 0; i < SRV_SEEN_SHARDS; i++) {
         srv_map_each(&g_srv.seen[i].map, free_value, NULL);
         srv_map_free(&g_srv.seen[i].map);

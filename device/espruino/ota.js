@@ -220,7 +220,9 @@ function poll(wn) {
   nonce = wn === 1 ? mknonce() : 0;
   q = "/m/" + C.id + "?a=" + C.app + "&s=" + running();
   if (C.board) q += "&b=" + C.board;
-  if (nonce) q += "&n=" + hex(nonce);
+  // with the nonce, the firmware: otad offers a pretokenised release only
+  // to a board that said it runs its target (FORMAT.md 2c, 6b)
+  if (nonce) q += "&n=" + hex(nonce) + "&f=" + process.version;
   get(q, {}, 0, function (d) {
     body += d;
     if (body.length > 4096) return false;

@@ -116,6 +116,8 @@ test('every rejection reason of FORMAT.md section 5, each reported with its ota_
     ['another board', 45, (r) => { r.o.board = 'esp32'; }],
     // encoding 1 (heatshrink blocks) is installed since FORMAT.md 2a: 2 is not defined
     ['encoding not defined (2)', 52, (r) => { r.o.mutate = (s) => { s[5] = 2; }; }],
+    // flag 1 (FORMAT.md 2c): pretokenised for 2v28, and this board runs 2v29
+    ['pretokenised for another firmware (2v28)', 52, (r) => { r.o.mutate = (s) => { s[6] = 1; s.writeUInt16LE(228, 264); }; }],
     ['encoding 1 over bytes that are not heatshrink blocks (transferred hash right): corrupt block', 54, (r) => { r.o.encoding = 1; }],
     ['reserved byte set', 40, (r) => { r.o.mutate = (s) => { s[270] = 1; }; }],
     ['too big for --max', 53, (r) => { r.bundle = Buffer.from(APP('vX') + '//' + 'z'.repeat(30000)); }],

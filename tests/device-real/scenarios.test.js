@@ -193,7 +193,7 @@ test('boards on the previous agent form (6459932) are still served; wire bytes o
   ok(/^GET \/m\/d-wnew\?a=wnew&s=1 HTTP/.test(neu.idle.head), 'compact idle poll: ' + neu.idle.head.split('\r\n')[0]);
   eq(neu.reps.map((r) => r.body.state + (r.compact ? '/compact' : '') + ':' + r.rec.status).join(),
     'downloading/compact:204,downloaded/compact:204,trial/compact:204,confirmed/compact:204');
-  ok(neu.offer && /^GET \/m\/d-wnew\?a=wnew&s=1&n=[0-9a-f]{32} HTTP/.test(neu.offer.head), 'the offer answers a poll with a nonce: ' + neu.offer.head.split('\r\n')[0]);
+  ok(neu.offer && /^GET \/m\/d-wnew\?a=wnew&s=1&n=[0-9a-f]{32}&f=2v29(\.[0-9]+)? HTTP/.test(neu.offer.head), 'the offer answers a poll with a nonce (and the firmware, FORMAT.md 6b): ' + neu.offer.head.split('\r\n')[0]);
   ok(!/\r\nDate:/i.test(neu.idle.res.toString('latin1')) && !/\r\nDate:/i.test(neu.offer.res.toString('latin1')), 'no Date in compact answers');
   const idleN = proxy.bytes(neu.idle), idleO = proxy.bytes(old.idle);
   ok(idleN <= 200, 'compact idle poll <= 200 B: ' + idleN);
@@ -608,7 +608,7 @@ test('compressed update on espruino-pico (5100 variables): peak variables in use
 });
 
 // ---- pretokenised programs (statement flag 1, FORMAT.md 2c) ---------------------------
-test('pretokenised update (otasign release --pretokenise): installed from Storage and run by the real interpreter, plain and heatshrink; a release for another firmware is refused (52)', async () => {
+test('pretokenised update (otasign release --pretokenise): installed from Storage and run by the real interpreter, plain and heatshrink; a release for another firmware is never offered (otad knows the firmware of the board from its nonce polls)', async () => {
   const b = await onV1('d-pt', 'pt');
   // bytes 0x00 (a raw string holds them) and 0xFF (never in a program: raw runs
   // and "\xff" joined), from atob as image data comes in real apps
@@ -638,7 +638,12 @@ test('pretokenised update (otasign release --pretokenise): installed from Storag
   await b.wait(/TICK v3/, 5000);
   figures.push('pretokenised update: program ' + rel.installed_size + ' bytes (plain minified ' + idBytes +
     '), pretokenised+heatshrink bundle ' + rel3.size + ' bytes for a ' + rel3.installed_size + '-byte program');
-  // the same program stated for 2v28 (signed by the release key): not this firmware
+  // the board said its firmware on the nonce polls of v2 and v3 (f=2v29)
+  ok(proxy.log.some((r) => /^GET \/m\/d-pt\?[^ ]*&n=[0-9a-f]+&f=2v29[ .]/.test(r.head)), 'the nonce poll carries f=2v29');
+  // the same program stated for 2v28 (signed by the release key): not this
+  // firmware, so otad never offers it (the board refuses one with 52 all the
+  // same: agent.test.js, and the vector s-pretok-2v28-device)
+  const from4 = proxy.log.length;
   await otad.publish('pt', 4, prog('v4'), { pretok: true, edit: (dir) => {
     const sp = path.join(dir, 'statement.bin'), st = fs.readFileSync(sp);
     st.writeUInt16LE(228, 264);
@@ -647,7 +652,12 @@ test('pretokenised update (otasign release --pretokenise): installed from Storag
     crypto.sign(null, st.subarray(0, 272), key).copy(st, 272);
     fs.writeFileSync(sp, st);
   } });
-  await until(reported('d-pt', 4, 'rejected', 52), 20000, 'pretokenised for 2v28 refused (52)');
+  const mine = () => proxy.log.slice(from4).filter((r) => /^(GET|POST) \/(m|r|manifest|report)\/d-pt[?/ ]/.test(r.head) || /^GET \/(b|bundle)\//.test(r.head));
+  await until(() => mine().filter((r) => /^GET \/m\/d-pt\?a=pt&s=3 /.test(r.head) && r.status === 204).length >= 4, 20000,
+    'four idle polls of d-pt on v3 answered 204 after the 2v28 release');
+  const seen = mine().map((r) => r.head.split('\r\n')[0] + ' -> ' + r.status);
+  ok(mine().every((r) => /^GET \/m\//.test(r.head) && r.status === 204), 'only idle polls, each 204 (no 202, no offer, no report, no bundle): ' + seen.slice(0, 6).join('; '));
+  ok(!proxy.reports('d-pt').some((r) => r.body && r.body.seq === 4), 'no report about the 2v28 release');
   ok(!/APP v4 up/.test(b.out), 'the 2v28 program never ran');
   idle(b);
   eq(b.state().st.c.s, 3, 'still on v3');

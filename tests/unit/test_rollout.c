@@ -18,7 +18,7 @@ static int cases, cases_failed;
         cases_failed += t_fail_count != f0; \
         printf("%s %s\n", t_fail_count == f0 ? "ok  " : "FAIL", #name); } while (0)
 
-static const ro_release rels[] = { { 1, "pico" }, { 2, "PICO" }, { 3, "" }, { 4, "espruino-wifi" } };
+static const ro_release rels[] = { { 1, "pico", 0 }, { 2, "PICO", 0 }, { 3, "", 0 }, { 4, "espruino-wifi", 0 } };
 #define NRELS (sizeof rels / sizeof rels[0])
 
 static ro_rollout base(void)
@@ -38,7 +38,7 @@ static ro_rollout base(void)
 static ro_why decide(const ro_rollout *r, const char *id, uint64_t running, const char *board,
                      const ro_history *h, uint64_t *seq)
 {
-    ro_device d = { id, running, board };
+    ro_device d = { id, running, board, RO_FW_UNKNOWN };
     return ro_decide(r, rels, NRELS, &d, h, seq);
 }
 
@@ -227,6 +227,53 @@ CASE(wrong_board_never_offered_even_pinned)
     r.n_pins = 1;
     CHECK_EQ(decide(&r, "a", 0, "pico", NULL, NULL), RO_OFFER);
     CHECK_EQ(decide(&r, "a", 0, "puck", NULL, NULL), RO_WRONG_BOARD);
+}
+
+/* ---- firmware (FORMAT.md 2c: a pretokenised release runs on its target only) ---- */
+
+CASE(firmware_match_rules)
+{
+    CHECK(ro_firmware_match(0, RO_FW_UNKNOWN));        /* not pretokenised: any device */
+    CHECK(ro_firmware_match(0, 228));
+    CHECK(ro_firmware_match(0, RO_FW_UNASKED));
+    CHECK(ro_firmware_match(229, 229));
+    CHECK(!ro_firmware_match(229, 228));
+    CHECK(!ro_firmware_match(229, 230));
+    CHECK(!ro_firmware_match(229, RO_FW_UNKNOWN));     /* said nothing: fail closed */
+    CHECK(ro_firmware_match(229, RO_FW_UNASKED));      /* not asked yet: asked before the offer */
+    CHECK(!ro_firmware_match(RO_FW_NONE, 229));        /* pretokenised for no firmware */
+    CHECK(!ro_firmware_match(RO_FW_NONE, RO_FW_UNASKED));
+}
+
+CASE(pretokenised_offered_only_to_its_firmware_even_pinned)
+{
+    static const ro_release pr[] = { { 1, "", 0 }, { 2, "", 229 }, { 3, "pico", 229 } };
+    ro_rollout r = base();
+    r.seq = 2;
+    ro_device d = { "a", 1, NULL, 229 };
+    uint64_t seq = 0;
+    CHECK_EQ(ro_decide(&r, pr, 3, &d, NULL, &seq), RO_OFFER);
+    CHECK_EQ(seq, 2);
+    d.firmware = 228;
+    CHECK_EQ(ro_decide(&r, pr, 3, &d, NULL, NULL), RO_WRONG_FIRMWARE);
+    d.firmware = RO_FW_UNKNOWN;
+    CHECK_EQ(ro_decide(&r, pr, 3, &d, NULL, NULL), RO_WRONG_FIRMWARE);
+    ro_pin pins[] = { { "a", 2 } };
+    r.pins = pins;
+    r.n_pins = 1;
+    CHECK_EQ(ro_decide(&r, pr, 3, &d, NULL, NULL), RO_WRONG_FIRMWARE);
+    /* the board rule comes first */
+    r.pins = NULL;
+    r.n_pins = 0;
+    r.seq = 3;
+    d.board = "puck";
+    d.firmware = 228;
+    CHECK_EQ(ro_decide(&r, pr, 3, &d, NULL, NULL), RO_WRONG_BOARD);
+    /* a release that is not pretokenised: whatever the device says */
+    r.seq = 1;
+    d.running = 0;
+    CHECK_EQ(ro_decide(&r, pr, 3, &d, NULL, NULL), RO_OFFER);
+    CHECK(strstr(ro_why_text(RO_WRONG_FIRMWARE), "firmware") != NULL);
 }
 
 /* ---- blocks -------------------------------------------------------------------- */
@@ -560,6 +607,8 @@ int main(void)
     RUN(board_compare_ascii_case_insensitive);
     RUN(board_empty_release_or_unknown_device_matches);
     RUN(wrong_board_never_offered_even_pinned);
+    RUN(firmware_match_rules);
+    RUN(pretokenised_offered_only_to_its_firmware_even_pinned);
     RUN(blocked_release_not_offered_others_are);
     RUN(rollback_always_blocks);
     RUN(rejections_the_release_earned_block);
