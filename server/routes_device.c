@@ -373,6 +373,20 @@ static bool etag_matches(const char *h, const char *etag)
     return strstr(h, etag) != NULL;
 }
 
+/* 416: the range asked for is outside the size bytes of a bundle or delta. */
+static enum MHD_Result reply_416(srv_req *q, uint64_t size)
+{
+    char cr[64];
+    snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+    static const char body[] = "{\"error\":\"range\",\"message\":\"range not satisfiable\"}\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Content-Range", cr);
+    return srv_reply(q, 416, r, sizeof body - 1);
+}
+
 /* A delta (FORMAT.md 2b) by its sha256, from DATA/deltas/: GET /b/ only,
  * the compact form's headers, resumable with Range like a bundle. */
 static enum MHD_Result delta_route(srv_req *q, const char *sha)
@@ -390,15 +404,7 @@ static enum MHD_Result delta_route(srv_req *q, const char *sha)
     int pr = range ? parse_range(range, size, &first, &last) : 0;
     if (pr < 0) {
         close(fd);
-        char cr[64];
-        snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
-        static const char body[] = "{\"error\":\"range\",\"message\":\"range not satisfiable\"}\n";
-        struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
-                                                                 MHD_RESPMEM_PERSISTENT);
-        if (!r) return MHD_NO;
-        MHD_add_response_header(r, "Content-Type", "application/json");
-        MHD_add_response_header(r, "Content-Range", cr);
-        return srv_reply(q, 416, r, sizeof body - 1);
+        return reply_416(q, size);
     }
     if (pr == 0) { first = 0; last = size - 1; }
     /* data cost: the device and release of the offer that named it (cost.c) */
@@ -452,16 +458,7 @@ enum MHD_Result srv_route_bundle(srv_req *q, const char *sha)
         uint64_t first = 0, last = 0;
         int pr = parse_range(range, size, &first, &last);
         if (pr < 0) {
-            char cr[64];
-            snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
-            static const char body[] =
-                "{\"error\":\"range\",\"message\":\"range not satisfiable\"}\n";
-            struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
-                                                                     MHD_RESPMEM_PERSISTENT);
-            if (!r) return MHD_NO;
-            MHD_add_response_header(r, "Content-Type", "application/json");
-            MHD_add_response_header(r, "Content-Range", cr);
-            return srv_reply(q, 416, r, sizeof body - 1);
+            return reply_416(q, size);
         }
         if (pr > 0 && !(first == 0 && last == size - 1)) {
             uint64_t len = last - first + 1;
