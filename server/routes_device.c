@@ -104,6 +104,16 @@ static srv_rel *base_rel(const char *app, uint64_t seq)
     return srv_map_get(&g_srv.snap->rels, key, (size_t)kl);
 }
 
+/* The delta (FORMAT.md 2b) to offer with rel to a device running base, into
+ * tag (SRV_DELTA_TAG_SIZE bytes), unless --no-delta or it does not pay
+ * (delta.c).  Its download then counts for this release (cost.c). */
+static bool offer_delta(const srv_rel *base, const srv_rel *rel, uint8_t *tag)
+{
+    if (!base || g_srv.cfg.no_delta || !srv_delta_tag(base, rel, tag)) return false;
+    srv_cost_mark_delta(tag + 32);
+    return true;
+}
+
 /* ---- manifest ------------------------------------------------------------ */
 
 enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
@@ -156,7 +166,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
 
     /* d=1: the device takes deltas (FORMAT.md 2b): "delta" in the offer */
     const char *dq = srv_query(q, "d");
-    bool want_delta = dq && strcmp(dq, "1") == 0 && !g_srv.cfg.no_delta;
+    bool want_delta = dq && strcmp(dq, "1") == 0;
     pthread_rwlock_rdlock(&g_srv.snap_lock);
     srv_rel *rel = srv_decide(g_srv.snap, device, app, running, board, fw);
     srv_rel *base = rel && want_delta && running ? base_rel(app, running) : NULL;
@@ -181,8 +191,7 @@ enum MHD_Result srv_route_manifest(srv_req *q, const char *device)
     unsigned poll = poll_jitter();
     uint8_t dtag[SRV_DELTA_TAG_SIZE];
     char dmem[240] = "";
-    if (base && srv_delta_tag(base, rel, dtag)) {
-        srv_cost_mark_delta(dtag + 32);   /* its fetch counts for this release (cost.c) */
+    if (offer_delta(base, rel, dtag)) {
         char bh[65], dh[65];
         ota_hex_encode(bh, sizeof bh, dtag, 32);
         ota_hex_encode(dh, sizeof dh, dtag + 32, 32);
@@ -307,7 +316,7 @@ enum MHD_Result srv_route_cpoll(srv_req *q, const char *device)
     /* D (FORMAT.md 2b, 6b): the delta from the program the device runs,
      * when it is much smaller than the bundle; a hint, not signed */
     uint8_t dtag[SRV_DELTA_TAG_SIZE];
-    bool has_delta = base && !g_srv.cfg.no_delta && srv_delta_tag(base, rel, dtag);
+    bool has_delta = offer_delta(base, rel, dtag);
     size_t cap = 5 * 3 + OTA_TICKET_SIZE + rel->r.statement_len + OTA_MAC_SIZE + sizeof poll + sizeof dtag;
     uint8_t *out = malloc(cap), *o = out;
     if (!out) return MHD_NO;
@@ -315,10 +324,7 @@ enum MHD_Result srv_route_cpoll(srv_req *q, const char *device)
     o += tlv(o, 'S', rel->r.statement, rel->r.statement_len);
     if (has_mac) o += tlv(o, 'M', mac, sizeof mac);
     o += tlv(o, 'P', poll, (size_t)pn);
-    if (has_delta) {
-        o += tlv(o, 'D', dtag, sizeof dtag);
-        srv_cost_mark_delta(dtag + 32);   /* its fetch counts for this release (cost.c) */
-    }
+    if (has_delta) o += tlv(o, 'D', dtag, sizeof dtag);
     size_t len = (size_t)(o - out);
     struct MHD_Response *r = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
     if (!r) { free(out); return MHD_NO; }

@@ -1191,7 +1191,6 @@ static void fleets_drop(void)
     pthread_mutex_lock(&fleet_mu);
     srv_map_each(&fleets, fleet_free_one, NULL);
     srv_map_free(&fleets);
-    srv_map_free(&fw_mem);   /* values are not pointers */
     memset(&fleets, 0, sizeof fleets);
     pthread_mutex_unlock(&fleet_mu);
 }

@@ -355,7 +355,7 @@ function offer(m, p) {
   fetch(p);
 }
 function fetch(p) {
-  var d = st.d, f = d.f, cur = S.read(f), off = 0, pos, u = d.u, bad;
+  var d = st.d, f = d.f, cur = S.read(f), off = 0, pos, u = d.u, bad, gone;
   if (cur) { off = cur.indexOf("\xff"); if (off < 0) off = cur.length; }
   // a binary file (compressed bundle, delta) may hold 0xff bytes: it was
   // written in order, so the rest starts after its last byte that is not
@@ -367,6 +367,7 @@ function fetch(p) {
   get(u, off ? { Range: "bytes=" + off + "-" } : {}, function (res) {
     var k, r;
     for (k in res.headers) if (k.toLowerCase() == "content-range") r = res.headers[k];
+    gone = res.statusCode == "404";
     if (res.statusCode == "200") pos = 0;      // the whole body: start the file again
     else if (res.statusCode != "206" || !r || parseInt(r.substr(6), 10) != off) pos = -1;
   }, function (x) {
@@ -378,6 +379,7 @@ function fetch(p) {
     pos += x.length;
   }, function (ok) {
     if (ok && pos == d.z) { fails = 0; return check(p); }
+    if (gone && d.o) return undelta(d, 404, p);
     if (bad) {                                  // Storage refused: start again later
       S.erase(f); st.d = 0; queue("failed", d.s, 70); save();
       flush();
@@ -385,19 +387,21 @@ function fetch(p) {
     backoff();                                  // dropped: the next poll resumes
   });
 }
+// A delta that fails in any way (refused, or not served: 404, e.g. made by
+// another otad of the same fleet): the whole bundle instead, no report.
+function undelta(d, why, p) {
+  print("ota: delta refused (" + why + ")");
+  S.erase(d.f); S.erase(d.p);
+  st.d = d.o; save();
+  return fetch(p);
+}
 function check(p) {
   var d = st.d, why = hex(sha(S.read(d.f))) != d.h ? 22 : 0;
   if (!why && d.p) {
     why = d.b ? patch(d) : inflate(d);
     if (!why && hex(sha(S.read(d.p))) != d.i) why = 55;
   }
-  if (why && d.o) {
-    // a delta that fails in any way: the whole bundle instead, no report
-    print("ota: delta refused (" + why + ")");
-    S.erase(d.f); S.erase(d.p);
-    st.d = d.o; save();
-    return fetch(p);
-  }
+  if (why && d.o) return undelta(d, why, p);
   if (why) {
     S.erase(d.f); if (d.p) S.erase(d.p);
     st.d = 0; queue(why == 70 ? "failed" : "rejected", d.s, why); save();

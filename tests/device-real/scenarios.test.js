@@ -729,7 +729,7 @@ test('delta update: the board on v1 gets D, downloads the delta instead of the b
   ok(!s.files.includes('ota.d2') && !s.files.includes('ota.a1') && s.files.includes('ota.a2'), 'delta and v1 erased, v2 kept: ' + s.files);
 });
 
-test('bad deltas fall back to the full bundle: flipped in transit (22), another program (55), a copy past the base (56), a truncated one; nothing refused, each release confirmed', async () => {
+test('bad deltas fall back to the full bundle: flipped in transit (22), another program (55), a copy past the base (56), a truncated one, one otad does not serve (404); nothing refused, each release confirmed', async () => {
   await otad.publish('dlb', 1, APP('v1', CODE(150)));
   const b = await provision('d-dlb', 'dlb');
   await b.on();
@@ -752,8 +752,11 @@ test('bad deltas fall back to the full bundle: flipped in transit (22), another 
     [4, 56, (a, t) => Buffer.concat([varint(t.length * 2 + 1), varint(a.length - 5)])],
     // the last op's bytes cut short
     [5, 56, (a, t) => Buffer.concat([varint((t.length - 10) * 2 + 1), varint(0), varint(20), t.subarray(t.length - 10, t.length - 1)])],
+    // a delta this otad does not serve (404: another replica of the fleet made
+    // it): not written here
+    [6, 404, () => Buffer.alloc(8), false],
   ];
-  for (const [v, code, ops] of cases) {
+  for (const [v, code, ops, write = true] of cases) {
     const prev = prog('dlb', v - 1);
     from = proxy.log.length;
     const src = APP('v' + v, CODE(150));
@@ -761,7 +764,7 @@ test('bad deltas fall back to the full bundle: flipped in transit (22), another 
     proxy.onResponse = (rec, head, body) => {
       if (!/^GET \/m\/d-dlb\?[^ ]*&n=/.test(rec.head) || rec.status !== 200 || swapped) return;
       const t = prog('dlb', v), bad = mkDelta(prev, t, ops(prev, t)), sha = crypto.createHash('sha256').update(bad).digest();
-      fs.writeFileSync(path.join(W, 'data', 'deltas', sha.toString('hex')), bad);
+      if (write) fs.writeFileSync(path.join(W, 'data', 'deltas', sha.toString('hex')), bad);
       for (let i = 0; i + 3 <= body.length; i += 3 + body.readUInt16BE(i + 1))
         if (body[i] === 0x44) { sha.copy(body, i + 3 + 32); body.writeUInt32BE(bad.length, i + 3 + 64); swapped = 1; }
       return body;
@@ -776,7 +779,7 @@ test('bad deltas fall back to the full bundle: flipped in transit (22), another 
   eq(proxy.reports('d-dlb').filter((r) => r.body.state === 'rejected').length, 0, 'nothing reported refused');
   idle(b);
   const s = b.state();
-  eq(s.st.c.h, relj('dlb', 5).installed_sha256);
+  eq(s.st.c.h, relj('dlb', 6).installed_sha256);
   ok(!s.files.some((f) => /^ota\.d/.test(f)), 'no delta file left: ' + s.files);
 });
 
